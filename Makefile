@@ -1,0 +1,59 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    create .venv if missing, install the plugin with PyQt6, open napari with it
+#   make test   create .venv if missing, install the test extra (and, as root on Debian, the
+#               system packages headless Qt needs), run the whole suite under a virtual X display
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# Debian packages a fresh machine lacks for Qt's xcb platform under Xvfb.
+QT_DEBS := xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+           libxcb-xinerama0 libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 \
+           libxcb-cursor0 libgl1 libegl1 libfontconfig1 libdbus-1-3
+
+.PHONY: run test lint format bench sysdeps clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-qt: pyproject.toml napari.yaml | $(PY)
+	$(PY) -m pip install --quiet -e ".[qt]"
+	touch $@
+
+$(VENV)/.installed-testing: pyproject.toml napari.yaml | $(PY)
+	$(PY) -m pip install --quiet -e ".[testing]"
+	touch $@
+
+# Installs the Debian packages headless Qt needs, only when running as root on Debian and only
+# those that are missing; elsewhere it says what is needed and carries on.
+sysdeps:
+	@missing=""; for p in $(QT_DEBS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing system packages for headless Qt:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+	    echo "Note: headless Qt tests need these system packages:$$missing"; \
+	fi
+
+run: $(VENV)/.installed-qt
+	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
+	    echo "No display: run 'xvfb-run -a make run' on a headless machine."; fi
+	$(PY) -m napari_imagemarker._napari.launch
+
+test: sysdeps $(VENV)/.installed-testing
+	QT_QPA_PLATFORM=xcb $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-testing
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: $(VENV)/.installed-testing
+	$(VENV)/bin/ruff format src tests benchmarks
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
