@@ -1,0 +1,109 @@
+"""TIFF images, with the WCS that STIFF writes as FITS cards into tag 270.
+
+STIFF writes the top row of the sky image first, while its FITS cards describe the FITS
+grid, whose row 0 is the bottom row. So when tag 270 holds FITS cards, the rows are flipped
+once on load: the returned array *is* the FITS grid and ``wcs.pixel_to_world(x=col, y=row)``
+holds with 0-based indices, exactly as for a FITS file. Without FITS cards the array is
+returned as stored and has no WCS (a plain description never gives a dummy WCS).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import tifffile
+from astropy.io import fits
+
+from .fits import celestial_wcs
+from .frames import FrameInfo
+
+_CARD = re.compile(r"^(SIMPLE  =|[A-Z0-9_-]{1,8} *= )")
+
+
+def header_from_description(description: str | None) -> fits.Header | None:
+    """Parse FITS cards from a TIFF ImageDescription (tag 270), or return None.
+
+    STIFF writes 80-column cards without an ``END`` card; tifffile strips trailing blanks.
+    The text counts as FITS cards only if it starts with a card and parses as a header with
+    at least one keyword.
+    """
+    if not description or not _CARD.match(description):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            header = fits.Header.fromstring(description)
+    except Exception:
+        return None
+    return header if len(header) else None
+
+
+def _open(path: str) -> tifffile.TiffFile:
+    try:
+        return tifffile.TiffFile(path)
+    except Exception as err:
+        raise OSError(f"{path}: not a readable TIFF file ({_reason(err)})") from err
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _page_rgb(page) -> bool:
+    return page.photometric == tifffile.PHOTOMETRIC.RGB and page.shape[-1] in (3, 4)
+
+
+def tiff_frames(path: str | Path) -> list[FrameInfo]:
+    """Describe the pages of a TIFF file without decoding their pixels.
+
+    Page 0's tag 270 gives the header and WCS of every page (STIFF writes one image and,
+    optionally, an annotated copy of it as page 1).
+    """
+    path = str(path)
+    with _open(path) as tif:
+        pages = [p for p in tif.pages if p is not None]
+        if not pages:
+            raise ValueError(f"{path}: TIFF file has no pages")
+        header = header_from_description(getattr(pages[0], "description", None))
+        wcs = None
+        if header is not None:
+            wcs = celestial_wcs(header)
+        frames = []
+        for i, page in enumerate(pages):
+            shape = tuple(int(n) for n in page.shape)
+            rgb = _page_rgb(page)
+            if len(shape) - rgb != 2:
+                raise ValueError(
+                    f"{path}: page {i} has shape {shape}; only 2-D grey or RGB pages are supported"
+                )
+            frames.append(
+                FrameInfo(
+                    path=path,
+                    index=i,
+                    name=f"page {i}",
+                    shape=shape,
+                    rgb=rgb,
+                    y_up=wcs is not None,
+                    wcs=wcs,
+                    header=header,
+                )
+            )
+    return frames
+
+
+def read_tiff_frame(frame: FrameInfo) -> np.ndarray:
+    """Decode one page, flipping its rows when it carries FITS cards (see module doc)."""
+    with _open(frame.path) as tif:
+        try:
+            data = tif.pages[frame.index].asarray()
+        except Exception as err:
+            raise OSError(
+                f"{frame.path}: page {frame.index} cannot be decoded ({_reason(err)})"
+            ) from err
+    if frame.y_up:
+        data = np.ascontiguousarray(data[::-1])
+    return data
