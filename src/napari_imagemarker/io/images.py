@@ -143,6 +143,8 @@ def read_frame(path: str | Path, index: int = 0) -> tuple[Any, dict[str, Any]]:
 def layer_kwargs(frame: FrameInfo, data, name: str) -> dict[str, Any]:
     """napari Image layer keyword arguments for a frame's data."""
     kwargs: dict[str, Any] = {"name": name, "metadata": frame_metadata(frame), "rgb": frame.rgb}
+    if len(frame.shape) - frame.rgb == 3:
+        kwargs["axis_labels"] = ("plane", "y", "x")
     if not frame.rgb:
         kwargs["colormap"] = "gray"
         kwargs["contrast_limits"] = zscale_limits(data)
@@ -172,6 +174,7 @@ def read_image(path: str | Path) -> list[tuple[Any, dict[str, Any], str]]:
         stack = np.stack([_read(f) for f in frames])
         kwargs = layer_kwargs(frames[0], stack, base)
         kwargs["metadata"]["frames"] = len(frames)
+        kwargs["axis_labels"] = ("page", "y", "x")
         return [(stack, kwargs, "image")]
     layers = []
     for frame in frames:

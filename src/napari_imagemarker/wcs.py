@@ -1,0 +1,71 @@
+"""Pixel <-> sky helpers in the project's one convention, and coordinate formatting.
+
+Pixels are 0-based ``(x, y) = (col, row)`` of the array as the readers return it, so these
+are thin, vectorised wrappers around astropy's ``pixel_to_world_values`` /
+``world_to_pixel_values``. FITS/DS9 pixel numbers are these plus 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from astropy import units as u
+from astropy.coordinates import Angle, SkyCoord
+
+#: Offset between our 0-based pixels and FITS/DS9 1-based pixels.
+FITS_ORIGIN = 1
+
+
+def pixel_to_sky(wcs, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """RA, Dec in degrees (the WCS's own frame) of 0-based pixel positions ``x=col, y=row``.
+
+    RA is wrapped to [0, 360). Returns NaN arrays when ``wcs`` is None.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if wcs is None:
+        nan = np.full(np.broadcast(x, y).shape, np.nan)
+        return nan, nan.copy()
+    ra, dec = wcs.pixel_to_world_values(x, y)
+    return np.mod(ra, 360.0), np.asarray(dec)
+
+
+def sky_to_pixel(wcs, ra, dec) -> tuple[np.ndarray, np.ndarray]:
+    """0-based pixel ``(x=col, y=row)`` of sky positions in degrees."""
+    x, y = wcs.world_to_pixel_values(np.asarray(ra, float), np.asarray(dec, float))
+    return np.asarray(x), np.asarray(y)
+
+
+def wcs_frame(wcs) -> str:
+    """The celestial frame of a WCS as an astropy frame name ('icrs', 'fk5', 'galactic', ...)."""
+    try:
+        from astropy.wcs.utils import wcs_to_celestial_frame
+
+        return wcs_to_celestial_frame(wcs).name
+    except Exception:
+        return "icrs"
+
+
+def to_frame(wcs, lon: float, lat: float, frame: str) -> tuple[float, float]:
+    """Convert a position in the WCS's frame (degrees) to ``frame`` ('icrs', 'galactic', ...)."""
+    native = wcs_frame(wcs)
+    if frame == native:
+        return float(lon), float(lat)
+    coord = SkyCoord(lon * u.deg, lat * u.deg, frame=native).transform_to(frame)
+    sph = coord.spherical
+    return float(sph.lon.deg), float(sph.lat.deg)
+
+
+def format_sexagesimal(ra_deg: float, dec_deg: float) -> tuple[str, str]:
+    """RA as ``hh:mm:ss.sss`` and Dec as ``±dd:mm:ss.ss``."""
+    ra = Angle(ra_deg, u.deg).to_string(unit=u.hourangle, sep=":", precision=3, pad=True)
+    dec = Angle(dec_deg, u.deg).to_string(
+        unit=u.deg, sep=":", precision=2, pad=True, alwayssign=True
+    )
+    return ra, dec
+
+
+def pixel_scale_arcsec(wcs) -> float:
+    """Mean pixel scale in arcsec per pixel (square root of the pixel area)."""
+    from astropy.wcs.utils import proj_plane_pixel_area
+
+    return float(np.sqrt(proj_plane_pixel_area(wcs)) * 3600.0)
