@@ -189,12 +189,14 @@ def normalise_marks(
     groups: Sequence[str] | None = None,
     group_colors: Sequence[str] | None = None,
     source: str = "marks table",
+    keep_extra: bool = False,
 ) -> Table:
     """Return a new marks table with exactly the schema's columns, dtypes and meta.
 
     Missing optional columns get defaults (``image`` ``""``, ``frame`` 0, ``label`` ``""``,
     ``ra``/``dec`` NaN, ``user`` and ``time`` ``""``); masked entries get the same defaults.
-    Extra columns are dropped. The table's ``pixel_origin`` must be 0 (convert first).
+    Extra columns are dropped, or kept after the schema's with ``keep_extra``. The table's
+    ``pixel_origin`` must be 0 (convert first).
 
     Parameters
     ----------
@@ -204,6 +206,8 @@ def normalise_marks(
         Override the meta; otherwise taken from ``table.meta`` or the defaults.
     source : str
         Named in error messages (e.g. the file the table came from).
+    keep_extra : bool
+        Keep columns that are not in the schema (e.g. a ``size`` column of a mark file).
 
     Returns
     -------
@@ -230,7 +234,7 @@ def normalise_marks(
         if name in table.colnames:
             columns[name] = _column_values(name, table[name], n, source)
         else:
-            columns[name] = np.full(n, _DEFAULTS[name], dtype=MARK_DTYPES[name])
+            columns[name] = np.array([_DEFAULTS[name]] * n, dtype=MARK_DTYPES[name])
     bad = (columns["group"] < 1) | (columns["group"] > N_GROUPS)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
@@ -239,6 +243,10 @@ def normalise_marks(
             f"got {columns['group'][row]}"
         )
     out = Table(columns)
+    if keep_extra:
+        for name in table.colnames:
+            if name not in MARK_COLUMNS:
+                out[name] = table[name].copy()
     out.meta.update(
         _meta(
             groups if groups is not None else meta.get("groups"),

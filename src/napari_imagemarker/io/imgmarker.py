@@ -1,0 +1,476 @@
+"""Image Marker (imgmarker 1.2) save folders, read and written in its exact layout.
+
+A save folder holds, per user, ``<user>_marks.csv``, ``<user>_images.csv``,
+``<user>_favorites.csv``, ``<user>_config.txt`` and an ``imports/`` folder of mark files.
+:func:`read_savedir` turns them into our marks table (our pixel convention, RA/Dec
+recomputed from our WCS) and the per-image state; :func:`write_savedir` writes them back so
+that Image Marker and its users' scripts read them as their own.
+
+One deliberate difference: the RA/DEC we write are the true sky positions of the marks and
+image centres. Image Marker writes a mark's RA/DEC one pixel off in y (it passes
+``(x, H - y)`` instead of ``(x, H - 1 - y)`` to ``all_pix2world``) and an image's centre half
+a pixel off (``(W/2, H/2)`` instead of ``((W-1)/2, (H-1)/2)``). Image Marker never reads
+these columns back for its own files, so it is unaffected; scripts get correct positions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import Table
+
+from ._files import atomic_write, read_text
+from .image_index import ImageIndex, ImagesLike, frame_wcs, pixel_to_sky
+from .marks_imgmarker import (
+    NONE,
+    format_csv,
+    format_marks_csv,
+    parse_marks_csv,
+    read_records,
+    utc_date,
+)
+from .marks_schema import DEFAULT_CATEGORIES, DEFAULT_GROUPS, N_GROUPS, normalise_marks
+
+__all__ = [
+    "IMAGES_HEADER",
+    "SaveDir",
+    "empty_images",
+    "image_search_dirs",
+    "read_config",
+    "read_savedir",
+    "savedir_users",
+    "write_savedir",
+]
+
+#: Header of ``<user>_images.csv`` and ``<user>_favorites.csv``.
+IMAGES_HEADER = ("date", "image", "RA", "DEC", "categories", "comment")
+N_CATEGORIES = 5
+
+
+@dataclass
+class SaveDir:
+    """What an Image Marker save folder holds for one user.
+
+    Attributes
+    ----------
+    user : str
+    marks : astropy.table.Table
+        Our marks schema: x = column, y = row of the array as our reader returns it
+        (0-based), RA/Dec recomputed from our WCS. Image Marker does not record the frame, so
+        ``frame`` is 0.
+    images : astropy.table.Table
+        One row per image, in Image Marker's resume order (seen images as listed in its
+        files, then the unseen images of the image folder in natural order): ``image``,
+        ``seen`` (bool), ``categories`` (names joined by ``"+"``, ``""`` for none),
+        ``comment`` (``""`` for none), ``favorite`` (bool).
+    groups : list of 9 str
+    categories : list of 5 str
+    group_max : list of 9 int or None
+        Most marks per image in each group (None: no limit).
+    randomize_order : bool
+    left_click_group : int
+    image_dir : str or None
+        As written in the config: a path on the machine that wrote it.
+    problems : list of str
+        Images that could not be found or read, and what was done.
+    unresolved : list of dict
+        Marks rows on images that could not be found, as written; pass them to
+        :func:`write_savedir` to keep them.
+    """
+
+    user: str
+    marks: Table
+    images: Table
+    groups: list[str] = field(default_factory=lambda: list(DEFAULT_GROUPS))
+    categories: list[str] = field(default_factory=lambda: list(DEFAULT_CATEGORIES))
+    group_max: list[int | None] = field(default_factory=lambda: [None] * N_GROUPS)
+    randomize_order: bool = False
+    left_click_group: int = 1
+    image_dir: str | None = None
+    problems: list[str] = field(default_factory=list)
+    unresolved: list[dict] = field(default_factory=list)
+
+
+def empty_images() -> Table:
+    """An images table with no rows: image, seen, categories, comment, favorite."""
+    return Table(
+        {
+            "image": np.zeros(0, "U"),
+            "seen": np.zeros(0, bool),
+            "categories": np.zeros(0, "U"),
+            "comment": np.zeros(0, "U"),
+            "favorite": np.zeros(0, bool),
+        }
+    )
+
+
+# --- config -----------------------------------------------------------------------------
+
+
+def _split_names(value: str, n: int, path: Path, line: int, key: str) -> list[str]:
+    names = [v.strip() for v in value.split(",")]
+    if len(names) != n:
+        raise ValueError(f"{path}: line {line}, column {key!r}: {len(names)} names, expected {n}")
+    return names
+
+
+def read_config(path: str | Path) -> dict[str, Any] | None:
+    """Read ``<user>_config.txt``; None when the file does not exist.
+
+    Returns
+    -------
+    dict
+        ``image_dir`` (str or None), ``groups`` (9 str), ``categories`` (5 str),
+        ``group_max`` (9 int or None), ``randomize_order`` (bool), ``left_click_group``
+        (int); defaults for keys the file lacks. Unknown keys are ignored, as Image Marker
+        does.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    config: dict[str, Any] = {
+        "image_dir": None,
+        "groups": list(DEFAULT_GROUPS),
+        "categories": list(DEFAULT_CATEGORIES),
+        "group_max": [None] * N_GROUPS,
+        "randomize_order": False,
+        "left_click_group": 1,
+    }
+    for number, raw in enumerate(read_text(path).splitlines(), start=1):
+        if not raw.strip():
+            continue
+        key, sep, value = raw.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep:
+            raise ValueError(f"{path}: line {number}: expected 'key = value', got {raw!r}")
+        if key == "image_dir":
+            config["image_dir"] = None if value == NONE else value
+        elif key == "groups":
+            config["groups"] = _split_names(value, N_GROUPS, path, number, key)
+        elif key == "categories":
+            config["categories"] = _split_names(value, N_CATEGORIES, path, number, key)
+        elif key == "group_max":
+            values = _split_names(value, N_GROUPS, path, number, key)
+            try:
+                config["group_max"] = [None if v == NONE else int(v) for v in values]
+            except ValueError:
+                raise ValueError(
+                    f"{path}: line {number}, column 'group_max': expected integers or None, "
+                    f"got {value!r}"
+                ) from None
+        elif key == "randomize_order":
+            config["randomize_order"] = value == "True"
+        elif key == "left_click_group":
+            if not (value.isdigit() and 1 <= int(value) <= N_GROUPS):
+                raise ValueError(
+                    f"{path}: line {number}, column 'left_click_group': expected 1-9, "
+                    f"got {value!r}"
+                )
+            config["left_click_group"] = int(value)
+    return config
+
+
+def format_config(
+    image_dir: str | None,
+    groups: Sequence[str],
+    categories: Sequence[str],
+    group_max: Sequence[int | None],
+    randomize_order: bool,
+    left_click_group: int,
+) -> bytes:
+    """``<user>_config.txt`` bytes: six ``key = value`` lines, LF, no final newline."""
+    lines = [
+        f"image_dir = {image_dir if image_dir is not None else NONE}",
+        f"groups = {','.join(groups)}",
+        f"categories = {','.join(categories)}",
+        f"group_max = {','.join(NONE if m is None else str(int(m)) for m in group_max)}",
+        f"randomize_order = {bool(randomize_order)}",
+        f"left_click_group = {int(left_click_group)}",
+    ]
+    return "\n".join(lines).encode("utf-8")
+
+
+def image_search_dirs(save_dir: str | Path, config: dict[str, Any] | None) -> list[Path]:
+    """Where a save folder's images may be: the config's ``image_dir`` (a path on the machine
+    that wrote it), then ``images/`` beside the save folder, then ``images/`` inside it."""
+    save_dir = Path(save_dir)
+    dirs = []
+    if config and config.get("image_dir"):
+        image_dir = config["image_dir"]
+        dirs.append(save_dir if image_dir in (".", "./") else Path(image_dir))
+    dirs += [save_dir.parent / "images", save_dir / "images"]
+    return dirs
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def savedir_users(save_dir: str | Path) -> list[str]:
+    """Users with a marks, images or config file in ``save_dir``, sorted."""
+    users = set()
+    for path in Path(save_dir).iterdir():
+        for suffix in ("_marks.csv", "_images.csv", "_config.txt"):
+            if path.name.endswith(suffix) and len(path.name) > len(suffix):
+                users.add(path.name[: -len(suffix)])
+    return sorted(users)
+
+
+def _read_images_file(path: Path) -> list[dict[str, str]]:
+    if not path.is_file() or path.stat().st_size == 0:
+        return []
+    valid = [h.lower() for h in IMAGES_HEADER]
+    names, records = read_records(read_text(path), str(path), valid)
+    for needed in ("image", "categories", "comment"):
+        if needed not in names:
+            raise ValueError(f"{path}: line 1, column {needed!r}: missing")
+    return [rec for _, rec in records]
+
+
+def read_savedir(
+    save_dir: str | Path,
+    user: str | None = None,
+    images: ImagesLike | None = None,
+) -> SaveDir:
+    """Read an Image Marker save folder.
+
+    Parameters
+    ----------
+    save_dir : str or Path
+        The folder holding ``<user>_marks.csv`` etc.
+    user : str, optional
+        Whose files to read; may be omitted when the folder holds one user's files.
+    images : folder, list of image paths, or ImageIndex, optional
+        Where the images are (to convert Image Marker's display pixels and compute RA/Dec;
+        only headers are read, and only of images that have marks). Otherwise the config's
+        ``image_dir``, then ``images/`` beside the save folder, are searched.
+
+    Returns
+    -------
+    SaveDir
+        Marks on images that cannot be found are reported in ``problems`` and kept, as
+        written, in ``unresolved``; nothing is dropped.
+
+    Raises
+    ------
+    ValueError
+        No or several users' files, or a malformed file (message names file, line, column).
+    """
+    save_dir = Path(save_dir)
+    if user is None:
+        users = savedir_users(save_dir)
+        if len(users) != 1:
+            found = ", ".join(users) if users else "none"
+            raise ValueError(f"{save_dir}: pass user= (users with files here: {found})")
+        user = users[0]
+    config = read_config(save_dir / f"{user}_config.txt") or {}
+    groups = config.get("groups", list(DEFAULT_GROUPS))
+    search = image_search_dirs(save_dir, config)
+    index = ImageIndex(images, search)
+    if images is None:  # list the image folder too, for the unseen images
+        folder = next((d for d in search if d.is_dir()), None)
+        index = ImageIndex(ImageIndex(folder, search) if folder else None, search)
+
+    marks_path = save_dir / f"{user}_marks.csv"
+    if marks_path.is_file():
+        parsed = parse_marks_csv(
+            read_text(marks_path),
+            source=str(marks_path),
+            groups=groups,
+            images=index,
+            user=user,
+            strict=False,
+        )
+    else:
+        parsed = parse_marks_csv(
+            "image,group,x,y\n", source=str(marks_path), groups=groups, user=user
+        )
+    image_rows = _read_images_file(save_dir / f"{user}_images.csv")
+    favorites = {r["image"] for r in _read_images_file(save_dir / f"{user}_favorites.csv")}
+
+    info = {r["image"]: r for r in image_rows}
+    seen = list(dict.fromkeys([*info, *parsed.seen]))
+    unseen = [n for n in index.names() if n not in info and n not in parsed.seen]
+    table = empty_images()
+    for name in [*seen, *unseen]:
+        row = info.get(name, {})
+        categories = row.get("categories", NONE)
+        comment = row.get("comment", NONE)
+        table.add_row(
+            {
+                "image": name,
+                "seen": name in seen,
+                "categories": "" if categories == NONE else categories,
+                "comment": "" if comment == NONE else comment,
+                "favorite": name in favorites,
+            }
+        )
+    return SaveDir(
+        user=user,
+        marks=parsed.marks,
+        images=table,
+        groups=list(groups),
+        categories=list(config.get("categories", DEFAULT_CATEGORIES)),
+        group_max=list(config.get("group_max", [None] * N_GROUPS)),
+        randomize_order=bool(config.get("randomize_order", False)),
+        left_click_group=int(config.get("left_click_group", 1)),
+        image_dir=config.get("image_dir"),
+        problems=parsed.problems,
+        unresolved=parsed.unresolved,
+    )
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def _check_names(names: Sequence[str], n: int, what: str, forbidden: str) -> list[str]:
+    names = [str(v) for v in names]
+    if len(names) != n:
+        raise ValueError(f"{what}: {len(names)} names, expected {n}")
+    for name in names:
+        bad = [c for c in forbidden if c in name]
+        if bad or name != name.strip() or not name:
+            raise ValueError(
+                f"{what}: {name!r} cannot be written to Image Marker's config "
+                f"(no {' or '.join(repr(c) for c in forbidden)}, no blanks around, not empty)"
+            )
+    return names
+
+
+def _centre_sky(index: ImageIndex, name: str) -> tuple[float, float]:
+    """True RA/Dec of the centre of frame 0, ``((W-1)/2, (H-1)/2)``; NaN if unknown."""
+    try:
+        frames = index.frames(name)
+    except (OSError, ValueError):
+        return math.nan, math.nan
+    frame = frames[0]
+    ra, dec = pixel_to_sky(frame_wcs(frames, 0), (frame.width - 1) / 2, (frame.height - 1) / 2)
+    return float(ra), float(dec)
+
+
+def _text(value: str) -> str:
+    return NONE if value == "" else value
+
+
+def write_savedir(
+    save_dir: str | Path,
+    user: str,
+    marks: Table,
+    images: Table,
+    groups: Sequence[str] | None = None,
+    categories: Sequence[str] = DEFAULT_CATEGORIES,
+    *,
+    group_max: Sequence[int | None] | None = None,
+    randomize_order: bool = False,
+    left_click_group: int = 1,
+    image_dir: str | Path | None = None,
+    image_paths: ImagesLike | None = None,
+    unresolved: Sequence[dict] = (),
+    date: str | None = None,
+) -> None:
+    """Write an Image Marker save folder for ``user``, each file atomically.
+
+    Writes ``<user>_marks.csv``, ``<user>_images.csv``, ``<user>_favorites.csv`` (0 bytes
+    when nothing is a favourite) and ``<user>_config.txt`` exactly as imgmarker 1.2 does:
+    header line, CRLF on every CSV line, ``csv`` minimal quoting, ``None``/``nan`` sentinels,
+    display x/y (``100`` when whole), the UTC date on every row, images in list order and
+    marks in table order within each image, a label equal to its group name (or empty) as
+    ``None``. ``imports/`` is left alone.
+
+    Unlike Image Marker, the RA/DEC written are the true ones: a mark's RA/Dec as in
+    ``marks`` (our readers and the session compute them from the WCS at the mark's pixel)
+    and each image's exact centre, ``pixel_to_world((W-1)/2, (H-1)/2)`` of frame 0.
+
+    Parameters
+    ----------
+    save_dir : str or Path
+        Existing folder.
+    user : str
+    marks : astropy.table.Table
+        Our marks schema (0-based, our pixel convention).
+    images : astropy.table.Table
+        One row per image in list order: ``image``, ``seen``, ``categories`` (``"+"``-joined
+        names), ``comment``, ``favorite``; other columns are ignored, an optional ``path``
+        column locates the files. Unseen images without marks get no rows; images of
+        ``marks`` missing from it are written after it, as seen.
+    groups : sequence of 9 str, optional
+        Default ``marks.meta["groups"]``.
+    categories : sequence of 5 str
+    group_max : sequence of 9 int or None, optional
+        Default: no limits.
+    randomize_order : bool
+    left_click_group : int
+    image_dir : str or Path, optional
+        Written into the config; default the folder of the first image found.
+    image_paths : folder, list of paths, mapping name -> frames, or ImageIndex, optional
+        Where the image files are (their sizes and orientation give display y); default the
+        ``path`` column, then ``image_dir``.
+    unresolved : sequence of dict
+        :attr:`SaveDir.unresolved` rows to write back unchanged.
+    date : str, optional
+        ``YYYY-MM-DD``; default today's UTC date.
+
+    Raises
+    ------
+    ValueError
+        A group or category name Image Marker cannot store (comma, ``+``), or a marked image
+        that cannot be found.
+    """
+    save_dir = Path(save_dir)
+    marks = normalise_marks(marks, groups=groups)
+    groups = _check_names(marks.meta["groups"], N_GROUPS, "groups", ",")
+    categories = _check_names(categories, N_CATEGORIES, "categories", ",+")
+    group_max = list(group_max) if group_max is not None else [None] * N_GROUPS
+    if len(group_max) != N_GROUPS:
+        raise ValueError(f"group_max: {len(group_max)} values, expected {N_GROUPS}")
+    date = utc_date() if date is None else date
+
+    if image_paths is None and "path" in images.colnames:
+        image_paths = [str(p) for p in images["path"]]
+    index = ImageIndex(image_paths, [image_dir] if image_dir is not None else [])
+    if image_dir is None:
+        found = next((index.path(n) for n in index.names() if index.path(n)), None)
+        image_dir = str(found.parent) if found is not None else None
+
+    order = [str(n) for n in images["image"]]
+    state = {str(r["image"]): r for r in images}
+    seen = [n for n in order if bool(state[n]["seen"])]
+    marked = list(dict.fromkeys(str(n) for n in marks["image"] if str(n)))
+    seen += [n for n in marked if n not in seen]
+    seen_order = [n for n in dict.fromkeys([*order, *marked]) if n in set(seen)]
+
+    image_rows, favorite_rows = [], []
+    for name in seen_order:
+        ra, dec = _centre_sky(index, name)
+        row = state.get(name)
+        cats = _text(str(row["categories"])) if row is not None else NONE
+        comment = _text(str(row["comment"])) if row is not None else NONE
+        line = [date, name, _float(ra), _float(dec), cats, comment]
+        image_rows.append(line)
+        if row is not None and bool(row["favorite"]):
+            favorite_rows.append(line)
+
+    marks_bytes = format_marks_csv(
+        marks, index, groups=groups, date=date, order=seen_order, seen=seen, unresolved=unresolved
+    )
+    atomic_write(save_dir / f"{user}_marks.csv", marks_bytes)
+    atomic_write(save_dir / f"{user}_images.csv", format_csv(IMAGES_HEADER, image_rows))
+    favorites = format_csv(IMAGES_HEADER, favorite_rows) if favorite_rows else b""
+    atomic_write(save_dir / f"{user}_favorites.csv", favorites)
+    config = format_config(
+        None if image_dir is None else str(image_dir),
+        groups,
+        categories,
+        group_max,
+        randomize_order,
+        left_click_group,
+    )
+    atomic_write(save_dir / f"{user}_config.txt", config)
+
+
+def _float(value: float) -> str:
+    return "nan" if math.isnan(value) else repr(float(value))
