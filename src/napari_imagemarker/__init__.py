@@ -28,7 +28,18 @@ _EXPORTS = {
     "load_catalog": "napari_imagemarker._napari.catalog",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "MarkingSession",
+    "__version__",
+    "image_frames",
+    "load_catalog",
+    "maskfill",
+    "open_session",
+    "read_frame",
+    "read_image",
+    "read_marks",
+    "write_marks",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._napari.catalog import load_catalog

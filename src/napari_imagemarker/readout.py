@@ -53,10 +53,11 @@ class Readout:
 
     def lines(self) -> dict[str, str]:
         """Text for each readout field, as the widget shows it."""
-        row, col = self.index[-2:]
         out = {
             "FITS pixel": f"x = {self.fits_x:.2f}, y = {self.fits_y:.2f}",
-            "Array index": "[" + ", ".join(str(i) for i in self.index) + "]"
+            "Array index": "["
+            + ", ".join(str(i) for i in self.index)
+            + "]"
             + ("" if self.inside else " (outside)"),
             "Value": _format_value(self.value),
         }
@@ -100,7 +101,7 @@ def readout_at(
         ICRS or FK5), which is exactly what ``wcs.pixel_to_world`` returns.
     """
     pos = [float(p) for p in position]
-    index = tuple(int(math.floor(p + 0.5)) for p in pos)
+    index = tuple(math.floor(p + 0.5) for p in pos)
     shape = data.shape[:-1] if rgb else data.shape
     inside = len(index) == len(shape) and all(0 <= i < n for i, n in zip(index, shape))
     value = None

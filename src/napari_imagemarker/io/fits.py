@@ -62,7 +62,7 @@ def celestial_wcs(header: fits.Header, hdul: fits.HDUList | None = None) -> WCS 
             if not wcs.has_celestial:
                 return None
             cel = wcs.celestial if wcs.naxis > 2 else wcs
-            if cel.naxis != 2 or (wcs.naxis > 2 and list(wcs.wcs.lng_lat_axes()) not in ([0, 1], [1, 0])):
+            if cel.naxis != 2 or {wcs.wcs.lng, wcs.wcs.lat} != {0, 1}:
                 return None
             return cel
     except Exception:
@@ -156,7 +156,9 @@ def read_fits_frame(frame: FrameInfo):
                 elif compressed and "ZBLANK" in header and data.dtype.kind in "iu":
                     data = _scale(data, 1.0, 0.0, header["ZBLANK"])
         except Exception as err:
-            raise OSError(f"{frame.path}: HDU {frame.hdu} data cannot be read ({_reason(err)})") from err
+            raise OSError(
+                f"{frame.path}: HDU {frame.hdu} data cannot be read ({_reason(err)})"
+            ) from err
         if data is None:
             raise OSError(f"{frame.path}: HDU {frame.hdu} has no data")
         return data.reshape(frame.shape)
