@@ -57,7 +57,23 @@ def readout() -> None:
     viewer.close()
 
 
-SHOTS = {"readout": readout}
+def launch() -> None:
+    """What ``make run`` shows: the sample field with every dock of the plugin."""
+    from napari_imagemarker._napari.launch import build_viewer
+
+    viewer = build_viewer()
+    viewer.window._qt_window.resize(1400, 860)
+    for _ in range(5):
+        _settle(viewer)
+        time.sleep(0.1)
+    viewer.reset_view()
+    viewer.cursor.position = (127.0, 95.0)
+    _settle(viewer)
+    viewer.screenshot(str(HERE / "images" / "make_run.png"), canvas_only=False)
+    viewer.close()
+
+
+SHOTS = {"readout": readout, "launch": launch}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(SHOTS):

@@ -10,20 +10,27 @@ import sys
 PLUGIN = "napari-imagemarker"
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_viewer(paths: list[str] | None = None):
+    """A napari window with every dock of this plugin and the given images (or the sample)."""
     import napari
     from npe2 import PluginManager
 
-    argv = sys.argv[1:] if argv is None else argv
     viewer = napari.Viewer(title="napari-imagemarker")
-    if argv:
-        for path in argv:
-            viewer.open(path, plugin=PLUGIN)
-    else:
-        viewer.open_sample(PLUGIN, "tan_field")
     manifest = PluginManager.instance().get_manifest(PLUGIN)
     for widget in manifest.contributions.widgets or []:
         viewer.window.add_plugin_dock_widget(PLUGIN, widget.display_name)
+    if paths:
+        for path in paths:
+            viewer.open(path, plugin=PLUGIN)
+    else:
+        viewer.open_sample(PLUGIN, "tan_field")
+    return viewer
+
+
+def main(argv: list[str] | None = None) -> None:
+    import napari
+
+    build_viewer(sys.argv[1:] if argv is None else argv)
     napari.run()
 
 
