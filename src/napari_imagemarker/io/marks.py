@@ -33,7 +33,6 @@ from typing import Any
 from astropy.table import Table
 
 from . import marks_csv, marks_ds9, marks_ecsv, marks_imgmarker, marks_votable
-from ._files import read_text
 from .image_index import ImagesLike
 
 __all__ = ["FORMATS", "MarksFormat", "read_marks", "register_format", "write_marks"]
@@ -106,9 +105,11 @@ def _write_savedir(table, path, *, images=None, user=None, **kwargs) -> None:
 
 def _is_marks_csv(path: Path) -> bool:
     try:
-        return marks_csv.is_marks_csv(read_text(path)[:4096])
-    except (OSError, ValueError):
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
         return False
+    return marks_csv.is_marks_csv(head.decode("utf-8", errors="replace"))
 
 
 register_format(

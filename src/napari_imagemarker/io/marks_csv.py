@@ -35,7 +35,7 @@ _META_KEYS = ("pixel_origin", "groups", "group_colors")
 
 def is_marks_csv(text: str) -> bool:
     """Whether the text starts like a file :func:`write` produced (states its pixel_origin)."""
-    for line in text.splitlines():
+    for line in text.lstrip("\ufeff").splitlines():
         if not line.startswith("#"):
             return False
         if line.replace(" ", "").startswith("#pixel_origin:"):

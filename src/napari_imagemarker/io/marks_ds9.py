@@ -93,9 +93,9 @@ def write(table: Table, path: str | Path, *, coordsys: str = "image") -> None:
     regions = []
     for i, row in enumerate(table):
         g = int(row["group"]) - 1
-        meta = {"include": 1, "tag": [groups[g]]}
-        if row["label"]:
-            meta["text"] = str(row["label"])
+        meta = {"include": 1, "text": str(row["label"]), "tag": [groups[g]]}
+        if not meta["text"]:
+            del meta["text"]
         visual = RegionVisual({"color": colors[g]})
         if coordsys == "image":
             center = PixCoord(float(row["x"]), float(row["y"]))
@@ -124,7 +124,7 @@ def _group(region, groups: Sequence[str], colors: Sequence[str], path, line) -> 
             f"{path}: line {line}, column 'tag': {tags[0]!r} is not a group name "
             f"({', '.join(groups)}); pass groups="
         )
-    color = _hex(region.visual.get("color", ""))
+    color = _hex(region.visual.get("color") or region.visual.get("edgecolor") or "")
     matches = [i for i, c in enumerate(colors) if _hex(c) == color]
     return matches[0] + 1 if len(matches) == 1 else 1
 
