@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 
+def camera(viewer):
+    """The viewer's camera (``viewer.scene.camera`` from napari 0.9, ``viewer.camera`` before)."""
+    scene = getattr(viewer, "scene", None)
+    return scene.camera if scene is not None else viewer.camera
+
+
 def orient_for(viewer, y_up: bool) -> None:
-    """Set ``viewer.camera.orientation2d`` for an image of this orientation.
+    """Set the camera's ``orientation2d`` for an image of this orientation.
 
     y-up images (row 0 at the bottom, as in FITS) are shown with ``("up", "right")``. For an
     image without WCS the default ``("down", "right")`` is restored, but only when no y-up
@@ -13,7 +19,7 @@ def orient_for(viewer, y_up: bool) -> None:
     if viewer is None:
         return
     if y_up:
-        viewer.camera.orientation2d = ("up", "right")
+        camera(viewer).orientation2d = ("up", "right")
         return
     if not any(layer.metadata.get("y_up") for layer in viewer.layers):
-        viewer.camera.orientation2d = ("down", "right")
+        camera(viewer).orientation2d = ("down", "right")
