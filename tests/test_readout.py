@@ -82,3 +82,21 @@ def test_galactic_and_outside_and_no_wcs():
     assert g.frame == "galactic"
     assert abs(g.lon - sky.l.deg) < 1e-9 and abs(g.lat - sky.b.deg) < 1e-9
     assert readout_at(data, (1.0, 2.0), wcs=w).frame == "icrs"
+
+
+def test_golden_mef_fits_random_pixels_agree_with_astropy():
+    """The rotated, off-centre TAN of imgmarker's synthetic MEF, both image extensions."""
+    from conftest import IMGMARKER
+
+    path = IMGMARKER / "images" / "synth_mef_300x200_tan.fits"
+    for frame, extname in enumerate(["SCI", "SCI2"]):
+        data, meta = read_frame(path, frame)
+        reference = WCS(fits.getheader(path, extname))
+        rows, cols = _random_positions(data.shape, seed=frame)
+        for row, col in zip(rows, cols):
+            r = readout_at(data, (row, col), wcs=meta["wcs"])
+            sky = reference.pixel_to_world(col, row)
+            assert abs(r.lon - sky.ra.deg) < 1e-9 and abs(r.lat - sky.dec.deg) < 1e-9
+    # GOLDEN.md mark 13 sits on CRPIX: exactly CRVAL
+    r = readout_at(data, (59.0, 99.0), wcs=meta["wcs"])
+    assert (r.lon, r.lat) == pytest.approx((150.1, 2.2), abs=1e-12)
