@@ -30,6 +30,7 @@ __all__ = [
     "ImagesLike",
     "array_to_display",
     "display_to_array",
+    "flip_rows",
     "frame_wcs",
     "pixel_to_sky",
     "sky_to_pixel",
@@ -147,10 +148,17 @@ def display_to_array(x, y, frame: FrameInfo) -> tuple[np.ndarray, np.ndarray]:
     col, row : ndarray of float64
         0-based column and row of the array as our reader returns it.
     """
-    x = np.asarray(x, dtype=np.float64)
+    return np.asarray(x, dtype=np.float64), flip_rows(y, frame.height, frame.y_up)
+
+
+def flip_rows(y, height, y_up):
+    """Display y <-> our row, elementwise: ``height - 1 - y`` where ``y_up``, else ``y``.
+
+    The one place the flip is written; :func:`display_to_array` and the writers of Image
+    Marker files (many images at once) use it.
+    """
     y = np.asarray(y, dtype=np.float64)
-    row = (frame.height - 1) - y if frame.y_up else y
-    return x, row
+    return np.where(y_up, np.asarray(height, dtype=np.float64) - 1.0 - y, y)
 
 
 def array_to_display(col, row, frame: FrameInfo) -> tuple[np.ndarray, np.ndarray]:

@@ -294,21 +294,19 @@ def read_savedir(
 
     info = {r["image"]: r for r in image_rows}
     seen = list(dict.fromkeys([*info, *parsed.seen]))
-    unseen = [n for n in index.names() if n not in info and n not in parsed.seen]
-    table = empty_images()
-    for name in [*seen, *unseen]:
-        row = info.get(name, {})
-        categories = row.get("categories", NONE)
-        comment = row.get("comment", NONE)
-        table.add_row(
-            {
-                "image": name,
-                "seen": name in seen,
-                "categories": "" if categories == NONE else categories,
-                "comment": "" if comment == NONE else comment,
-                "favorite": name in favorites,
-            }
-        )
+    seen_set = set(seen)
+    unseen = [n for n in index.names() if n not in seen_set]
+    names = [*seen, *unseen]
+    rows = [info.get(name, {}) for name in names]
+    table = Table(
+        {
+            "image": np.array(names, dtype="U") if names else np.zeros(0, "U"),
+            "seen": np.array([name in info or name in seen_set for name in names], dtype=bool),
+            "categories": _column([r.get("categories", NONE) for r in rows]),
+            "comment": _column([r.get("comment", NONE) for r in rows]),
+            "favorite": np.array([name in favorites for name in names], dtype=bool),
+        }
+    )
     return SaveDir(
         user=user,
         marks=parsed.marks,
@@ -322,6 +320,11 @@ def read_savedir(
         problems=parsed.problems,
         unresolved=parsed.unresolved,
     )
+
+
+def _column(values: list[str]) -> np.ndarray:
+    """Text column with Image Marker's ``None`` sentinel turned into ``""``."""
+    return np.array(["" if v == NONE else v for v in values] or [""], dtype="U")[: len(values)]
 
 
 # --- writing ----------------------------------------------------------------------------
@@ -408,7 +411,8 @@ def write_savedir(
         Written into the config; default the folder of the first image found.
     image_paths : folder, list of paths, mapping name -> frames, or ImageIndex, optional
         Where the image files are (their sizes and orientation give display y); default the
-        ``path`` column, then ``image_dir``.
+        ``path`` column, then ``image_dir``. Pass the same :class:`ImageIndex` to repeated
+        calls so that each image's header is read once.
     unresolved : sequence of dict
         :attr:`SaveDir.unresolved` rows to write back unchanged.
     date : str, optional
@@ -431,27 +435,32 @@ def write_savedir(
 
     if image_paths is None and "path" in images.colnames:
         image_paths = [str(p) for p in images["path"]]
-    index = ImageIndex(image_paths, [image_dir] if image_dir is not None else [])
+    if isinstance(image_paths, ImageIndex):  # keep the caller's cache of headers
+        index = image_paths
+    else:
+        index = ImageIndex(image_paths, [image_dir] if image_dir is not None else [])
     if image_dir is None:
         found = next((index.path(n) for n in index.names() if index.path(n)), None)
         image_dir = str(found.parent) if found is not None else None
 
-    order = [str(n) for n in images["image"]]
-    state = {str(r["image"]): r for r in images}
-    seen = [n for n in order if bool(state[n]["seen"])]
-    marked = list(dict.fromkeys(str(n) for n in marks["image"] if str(n)))
-    seen += [n for n in marked if n not in seen]
-    seen_order = [n for n in dict.fromkeys([*order, *marked]) if n in set(seen)]
+    order = [str(n) for n in images["image"].tolist()]
+    columns = {
+        name: images[name].tolist() for name in ("seen", "categories", "comment", "favorite")
+    }
+    state = {name: k for k, name in enumerate(order)}
+    marked = [n for n in dict.fromkeys(marks["image"].tolist()) if n]
+    seen = {n for n, s in zip(order, columns["seen"], strict=True) if s} | set(marked)
+    seen_order = [n for n in dict.fromkeys([*order, *marked]) if n in seen]
 
     image_rows, favorite_rows = [], []
     for name in seen_order:
         ra, dec = _centre_sky(index, name)
-        row = state.get(name)
-        cats = _text(str(row["categories"])) if row is not None else NONE
-        comment = _text(str(row["comment"])) if row is not None else NONE
+        k = state.get(name)
+        cats = _text(str(columns["categories"][k])) if k is not None else NONE
+        comment = _text(str(columns["comment"][k])) if k is not None else NONE
         line = [date, name, _float(ra), _float(dec), cats, comment]
         image_rows.append(line)
-        if row is not None and bool(row["favorite"]):
+        if k is not None and columns["favorite"][k]:
             favorite_rows.append(line)
 
     marks_bytes = format_marks_csv(

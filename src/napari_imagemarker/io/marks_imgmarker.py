@@ -36,8 +36,8 @@ from ._files import atomic_write, read_text
 from .image_index import (
     ImageIndex,
     ImagesLike,
-    array_to_display,
     display_to_array,
+    flip_rows,
     frame_wcs,
     pixel_to_sky,
     sky_to_pixel,
@@ -370,9 +370,10 @@ def format_marks_csv(
     marks = normalise_marks(marks)
     groups = list(groups) if groups is not None else list(marks.meta["groups"])
     date = utc_date() if date is None else date
+    cells = _mark_cells(marks, images, groups)
     by_image: dict[str, list[int]] = {}
-    for i, name in enumerate(marks["image"]):
-        by_image.setdefault(str(name), []).append(i)
+    for i, name in enumerate(cells[0]):
+        by_image.setdefault(name, []).append(i)
     raw: dict[str, list[dict]] = {}
     for fields in unresolved:
         raw.setdefault(fields.get("image", NONE), []).append(fields)
@@ -385,43 +386,52 @@ def format_marks_csv(
             if name in seen:
                 rows.append([date, name, NONE, NONE, "nan", "nan", "nan", "nan"])
             continue
-        rows.extend(_mark_rows(marks, indices, name, images, groups, date))
+        rows.extend([date, *(column[i] for column in cells)] for i in indices)
         for fields in raw.get(name, []):
-            rows.append([date, *(fields.get(k.lower(), "nan") for k in MARKS_HEADER[1:])])
+            rows.append(
+                [
+                    date,
+                    *(fields.get(k, NONE) for k in ("image", "group", "label")),
+                    *(fields.get(k, "nan") for k in ("x", "y", "ra", "dec")),
+                ]
+            )
     return format_csv(MARKS_HEADER, rows)
 
 
-def _mark_rows(marks, indices, name, images, groups, date) -> list[list[str]]:
-    indices = np.asarray(indices, dtype=int)
-    x = np.array(marks["x"][indices], dtype=np.float64)
-    y = np.array(marks["y"][indices], dtype=np.float64)
-    frames = np.array(marks["frame"][indices])
-    disp_x, disp_y = x.copy(), y.copy()
-    if name:
-        for f in np.unique(frames):
+def _mark_cells(marks: Table, images: ImageIndex, groups: Sequence[str]) -> list[list[str]]:
+    """The text of columns image ... DEC for every mark, vectorised over the table."""
+    names = [n or NONE for n in marks["image"].tolist()]
+    frames = marks["frame"].tolist()
+    x = np.asarray(marks["x"], dtype=np.float64)
+    y = np.asarray(marks["y"], dtype=np.float64)
+    flip = np.zeros(len(marks), dtype=bool)
+    height = np.zeros(len(marks), dtype=np.float64)
+    info: dict[tuple[str, int], tuple[bool, int]] = {}
+    for k, key in enumerate(zip(names, frames, strict=True)):
+        if key[0] == NONE:
+            continue
+        if key not in info:
             try:
-                frame = images.frame(name, int(f))
+                frame = images.frame(*key)
             except (OSError, ValueError) as err:
                 raise ValueError(f"cannot write Image Marker display pixels: {err}") from None
-            sel = frames == f
-            disp_x[sel], disp_y[sel] = array_to_display(x[sel], y[sel], frame)
-    rows = []
-    for k, i in enumerate(indices):
-        group = groups[int(marks["group"][i]) - 1]
-        label = str(marks["label"][i])
-        rows.append(
-            [
-                date,
-                name or NONE,
-                group,
-                NONE if label in ("", group) else label,
-                _format_pixel(disp_x[k]),
-                _format_pixel(disp_y[k]),
-                _format_float(float(marks["ra"][i])),
-                _format_float(float(marks["dec"][i])),
-            ]
-        )
-    return rows
+            info[key] = (frame.y_up, frame.height)
+        flip[k], height[k] = info[key]
+    disp_y = flip_rows(y, height, flip)
+    group_names = [groups[g - 1] for g in marks["group"].tolist()]
+    labels = [
+        NONE if label in ("", group) else label
+        for label, group in zip(marks["label"].tolist(), group_names, strict=True)
+    ]
+    return [
+        names,
+        group_names,
+        labels,
+        [_format_pixel(v) for v in x.tolist()],
+        [_format_pixel(v) for v in disp_y.tolist()],
+        [_format_float(v) for v in marks["ra"].tolist()],
+        [_format_float(v) for v in marks["dec"].tolist()],
+    ]
 
 
 def _user_from_name(path: Path) -> str:

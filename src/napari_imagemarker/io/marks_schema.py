@@ -150,7 +150,10 @@ def _column_values(name: str, column: Any, n: int, source: str) -> np.ndarray:
         data = np.asarray(column)
         mask = np.zeros(n, dtype=bool)
     if dtype.kind == "U":
-        values = np.array([str(v) for v in data], dtype="U") if n else np.zeros(0, "U")
+        if data.dtype.kind in "US":  # bytes columns (FITS tables) decode as UTF-8
+            values = np.char.decode(data, "utf-8") if data.dtype.kind == "S" else data.copy()
+        else:
+            values = np.array([str(v) for v in data], dtype="U") if n else np.zeros(0, "U")
         if mask.any():
             values = values.astype(object)
             values[mask] = _DEFAULTS.get(name, "")
