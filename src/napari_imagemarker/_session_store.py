@@ -120,8 +120,7 @@ class SessionState:
         self.seq = max(self.seq, seq)
 
     def _apply_add(self, r: dict[str, Any]) -> None:
-        replaced = r.get("replaces")
-        if replaced is not None:
+        for replaced in r.get("replaces", ()):
             self._remove(replaced)
         mark_id = r["id"]
         self.marks[mark_id] = Mark(*(r[name] for name in MARK_COLUMNS))

@@ -1,0 +1,514 @@
+"""MarkingSession: image lists, marks, per-image state, durability, lock, Image Marker folders.
+
+The SIGKILL test is in test_session_killtest.py. These tests use the real SPT TIFFs, the FITS
+and the PNG of tests/data/imgmarker and small generated images.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from PIL import Image
+
+from napari_imagemarker import MarkingSession, image_frames
+from napari_imagemarker._session_store import marks_snapshot
+from napari_imagemarker.imagelist import resolve_images, shuffled
+from napari_imagemarker.io.marks_schema import MARK_COLUMNS, normalise_marks
+from napari_imagemarker.session import (
+    GroupFullError,
+    ImageSkippedWarning,
+    SessionEvent,
+    SessionLockedError,
+)
+
+DATA = Path(__file__).parent / "data" / "imgmarker"
+IMAGES = DATA / "images"
+T0000 = "SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif"
+T2347 = "SPT-CLJ2347-5101_4.39_sigma_grz_cont.tif"
+T2359 = "SPT-CLJ2359-5051_4.92_sigma_grz_cont.tif"
+PNG = "synth_gray8_120x80_nowcs.png"
+FITS = "synth_mef_300x200_tan.fits"
+ORDER = [T0000, T2347, T2359, PNG, FITS]
+
+
+def _png(path: Path, shape=(8, 10)) -> Path:
+    Image.fromarray(np.zeros(shape, np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def session(tmp_path):
+    with MarkingSession(IMAGES, tmp_path / "save", user="ann", mirror=False) as s:
+        yield s
+
+
+def _reopen(tmp_path, **kwargs) -> MarkingSession:
+    kwargs.setdefault("mirror", False)
+    return MarkingSession(IMAGES, tmp_path / "save", user="ann", **kwargs)
+
+
+# -- image lists --------------------------------------------------------------------------------
+
+
+def test_folder_is_in_natural_order_and_other_files_are_ignored(tmp_path):
+    for name in ["img10.png", "img2.png", "Img1.png", "notes.txt"]:
+        _png(tmp_path / name) if name.endswith(".png") else (tmp_path / name).write_text("x")
+    assert [p.name for p in resolve_images(tmp_path)] == ["Img1.png", "img2.png", "img10.png"]
+    assert [p.name for p in resolve_images(str(tmp_path / "img*.png"))] == [
+        "img2.png",
+        "img10.png",
+    ]
+
+
+def test_list_file_paths_are_relative_to_it_and_keep_their_order(tmp_path):
+    (tmp_path / "sub").mkdir()
+    _png(tmp_path / "sub" / "b.png")
+    _png(tmp_path / "a.png")
+    listing = tmp_path / "list.txt"
+    listing.write_text("# my campaign\nsub/b.png\n\n" + str(tmp_path / "a.png") + "\n")
+    assert resolve_images(listing) == [tmp_path / "sub" / "b.png", tmp_path / "a.png"]
+
+
+def test_two_images_with_one_file_name_are_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"two images have the file name 'x\.png'"):
+        resolve_images([tmp_path / "a" / "x.png", tmp_path / "b" / "x.png"])
+
+
+def test_shuffle_is_reproducible_and_stable_when_images_are_added():
+    paths = [Path(f"img{i}.fits") for i in range(50)]
+    order = shuffled(paths, 7)
+    assert order == shuffled(list(reversed(paths)), 7)
+    assert order != paths and order != shuffled(paths, 8)
+    bigger = shuffled([*paths, Path("new.fits")], 7)
+    assert [p for p in bigger if p.name != "new.fits"] == order
+
+
+def test_shuffled_session_keeps_its_seed_on_resume(tmp_path):
+    with MarkingSession(IMAGES, tmp_path, user="ann", shuffle_seed=3, mirror=False) as s:
+        order = [p.name for p in s.paths]
+    assert sorted(order) == sorted(ORDER) and order != ORDER
+    with MarkingSession(IMAGES, tmp_path, user="ann", mirror=False) as s:
+        assert [p.name for p in s.paths] == order
+        assert s.shuffle_seed == 3
+
+
+# -- marks --------------------------------------------------------------------------------------
+
+
+def test_marks_have_the_schema_and_exact_sky_positions(session):
+    assert session.current.name == T0000
+    first = session.add_mark(100, 461, 1)
+    second = session.add_mark(0.4, 12.25, 2, label="knot, café")
+    marks = session.marks
+    assert marks.colnames == [*MARK_COLUMNS, "id"]
+    assert list(marks["id"]) == [first, second] and first != second
+    wcs = image_frames(IMAGES / T0000)[0].wcs
+    ra, dec = wcs.pixel_to_world_values(0.4, 12.25)
+    assert marks["ra"][1] == pytest.approx(ra, abs=1e-12)
+    assert marks["dec"][1] == pytest.approx(dec, abs=1e-12)
+    # GOLDEN.md mark 1: display (100, 50) of T0000 is our (x, y) = (100, 461)
+    assert marks["ra"][0] == pytest.approx(0.2203411874, abs=1e-9)
+    assert marks["dec"][0] == pytest.approx(-51.6790327529, abs=1e-9)
+    assert list(marks["label"]) == ["", "knot, café"]
+    assert set(marks["user"]) == {"ann"} and marks["time"][0].endswith("Z")
+    assert marks.meta["pixel_origin"] == 0 and len(marks.meta["groups"]) == 9
+
+
+def test_fits_frame_and_png_without_wcs(session):
+    session.goto(FITS)
+    mark = session.add_mark(99, 59, 3, frame=1)
+    row = session.marks[session.marks["id"] == mark][0]
+    assert (row["frame"], row["ra"], row["dec"]) == (1, pytest.approx(150.1), pytest.approx(2.2))
+    session.goto(PNG)
+    session.add_mark(119, 79, 9)
+    assert np.isnan(session.image_marks()["ra"][0])
+    with pytest.raises(ValueError, match=r"outside synth_gray8_120x80_nowcs\.png"):
+        session.add_mark(120, 10, 1)
+    with pytest.raises(ValueError, match="no frame 1"):
+        session.add_mark(1, 1, 1, frame=1)
+    with pytest.raises(ValueError, match="group must be 1-9"):
+        session.add_mark(1, 1, 10)
+
+
+def test_move_relabel_remove(session):
+    a = session.add_mark(10, 10, 1)
+    b = session.add_mark(20, 20, 2)
+    session.move_mark(a, 30.5, 40.0)
+    session.set_label(b, "arc?")
+    marks = session.marks
+    wcs = image_frames(IMAGES / T0000)[0].wcs
+    assert (marks["x"][0], marks["y"][0]) == (30.5, 40.0)
+    assert marks["ra"][0] == pytest.approx(float(wcs.pixel_to_world_values(30.5, 40.0)[0]))
+    assert marks["label"][1] == "arc?"
+    session.remove_mark(a)
+    assert list(session.marks["id"]) == [b]
+    with pytest.raises(KeyError, match=f"no mark with id {a}"):
+        session.remove_mark(a)
+
+
+def test_group_maximum_one_replaces_and_larger_maximum_refuses(tmp_path):
+    group_max = [1, 2, None, None, None, None, None, None, None]
+    with MarkingSession(IMAGES, tmp_path, user="ann", group_max=group_max, mirror=False) as s:
+        old = s.add_mark(1, 1, 1)
+        new = s.add_mark(2, 2, 1)
+        assert list(s.marks["id"]) == [new] and new != old
+        s.add_mark(1, 1, 2)
+        s.add_mark(2, 2, 2)
+        with pytest.raises(GroupFullError, match="already has 2 mark"):
+            s.add_mark(3, 3, 2)
+        s.next()
+        s.add_mark(1, 1, 1)  # the maximum is per image
+        assert len(s.marks) == 4
+        assert s.group_max[:2] == (1, 2)
+
+
+# -- per-image state and navigation ------------------------------------------------------------
+
+
+def test_categories_comment_favourite_and_nothing(session):
+    session.rename_category(1, "Merger")
+    session.set_categories(["Merger", 3])
+    session.set_comment('two "BCG"s, check later')
+    session.set_favorite()
+    session.next()
+    session.mark_nothing()
+    session.add_mark(5, 5, 1, image=T2359)
+    with pytest.raises(ValueError, match="has 1 mark"):
+        session.mark_nothing(T2359)
+    images = session.images
+    assert images.colnames == [
+        "image", "seen", "categories", "comment", "favorite", "seconds", "nothing"
+    ]  # fmt: skip
+    assert list(images["image"]) == ORDER
+    assert list(images["categories"][:2]) == ["Merger+3", ""]
+    assert images["comment"][0] == 'two "BCG"s, check later'
+    assert list(images["favorite"][:2]) == [True, False]
+    assert list(images["seen"]) == [True, True, False, False, False]
+    assert list(images["nothing"][:3]) == [False, True, False]
+    assert session.toggle_category(3, image=T0000) is False
+    assert session.images["categories"][0] == "Merger"
+    assert images["seconds"][0] > 0
+
+
+def test_navigation_and_resume_at_the_first_unseen_image(tmp_path):
+    with _reopen(tmp_path) as s:
+        assert s.current.index == 0
+        assert s.next().name == T2347
+        assert s.goto(-1).name == FITS
+        assert s.previous().name == PNG
+        assert s.goto(T2347).index == 1
+        with pytest.raises(KeyError):
+            s.goto("nope.fits")
+        with pytest.raises(IndexError):
+            s.goto(5)
+    with _reopen(tmp_path) as s:  # seen: T0000, T2347, FITS, PNG
+        assert s.current.name == T2359
+        assert s.n_seen == 4
+        s.next()
+    with _reopen(tmp_path) as s:
+        assert s.n_seen == 5
+        assert s.current.name == FITS  # all seen: the last image
+
+
+def test_next_on_the_last_image_marks_it_seen_and_stays(session):
+    session.goto(FITS)
+    assert session.next().name == FITS
+    assert session.images["seen"][-1]
+
+
+def test_images_none_resumes_the_saved_list(tmp_path):
+    with _reopen(tmp_path) as s:
+        s.add_mark(1, 1, 1)
+    with MarkingSession(None, tmp_path / "save", user="ann", mirror=False) as s:
+        assert [p.name for p in s.paths] == ORDER and len(s.marks) == 1
+    with pytest.raises(ValueError, match="no image list saved for user 'bob'"):
+        MarkingSession(None, tmp_path / "save", user="bob")
+
+
+def test_missing_and_unreadable_images_are_reported_and_skipped(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ["a1.png", "a3.png"]:
+        _png(folder / name)
+    (folder / "a2.png").write_bytes(b"not a png at all")
+    events = []
+    with pytest.warns(ImageSkippedWarning, match="not found"):
+        s = MarkingSession(
+            [folder / "a0.png", *sorted(folder.iterdir())], tmp_path / "save", mirror=False
+        )
+    with s:
+        s.connect(events.append)
+        assert [p.name for p in s.paths] == ["a1.png", "a2.png", "a3.png"]
+        with pytest.warns(ImageSkippedWarning, match="a2.png"):
+            assert s.next().name == "a3.png"
+        assert [e.type for e in events] == ["image_changed", "image_skipped", "navigated"]
+        assert any("a2.png" in p for p in s.problems) and any("a0.png" in p for p in s.problems)
+
+
+def test_events_reach_callbacks_after_each_change(session):
+    events: list[SessionEvent] = []
+    session.connect(events.append)
+    a = session.add_mark(3, 4, 2)
+    session.move_mark(a, 5, 6)
+    session.set_label(a, "x")
+    session.remove_mark(a)
+    session.set_favorite()
+    session.rename_group(1, "BCG")
+    session.next()
+    session.disconnect(events.append)
+    session.add_mark(1, 1, 1)
+    assert [e.type for e in events] == [
+        "mark_added", "mark_moved", "mark_relabelled", "mark_removed", "image_changed",
+        "names_changed", "image_changed", "navigated",
+    ]  # fmt: skip
+    assert events[0].mark_id == a and events[0].data["group"] == 2
+    assert events[-1].image == T2347 and events[-1].index == 1
+    assert session.groups[0] == "BCG"
+
+
+def test_names_are_checked_for_image_marker(session):
+    with pytest.raises(ValueError, match="'a,b' is not allowed"):
+        session.rename_group(2, "a,b")
+    with pytest.raises(ValueError, match="'x\\+y' is not allowed"):
+        session.rename_category(2, "x+y")
+
+
+# -- durability -------------------------------------------------------------------------------
+
+
+def test_everything_returns_after_close_and_reopen(tmp_path):
+    with _reopen(tmp_path, groups=[f"g{i}" for i in range(1, 10)]) as s:
+        ids = [s.add_mark(i, 2 * i, 1 + i % 9, label=f"m{i}") for i in range(30)]
+        s.remove_mark(ids[3])
+        s.move_mark(ids[4], 7.5, 8.5)
+        s.set_comment("c")
+        s.set_categories([2])
+        before = s.marks
+        images_before = s.images
+    with _reopen(tmp_path) as s:
+        after = s.marks
+        for name in [*MARK_COLUMNS, "id"]:
+            assert list(after[name]) == list(before[name]), name
+        assert s.groups[0] == "g1"
+        assert list(s.images["comment"]) == list(images_before["comment"])
+        assert list(s.images["categories"]) == list(images_before["categories"])
+        assert s.add_mark(1, 1, 1) > max(ids)  # ids are never reused
+
+
+def test_snapshots_are_ecsv_that_astropy_and_the_schema_read(tmp_path):
+    with _reopen(tmp_path, snapshot_every=5) as s:
+        for i in range(12):
+            s.add_mark(i, i, 1, label="" if i % 2 else f'label {i}, with "quotes"')
+        s.flush()
+        segments = list((tmp_path / "save" / ".imagemarker" / "ann").glob("journal-*"))
+        assert segments == []  # compacted: nothing left to replay
+        expected = s.marks
+    table = Table.read(tmp_path / "save" / "ann_marks.ecsv", format="ascii.ecsv")
+    assert list(table["x"]) == list(expected["x"])
+    assert list(table["id"]) == list(expected["id"])
+    marks = normalise_marks(table)  # empty labels come back masked, normalised to ""
+    assert list(marks["label"]) == list(expected["label"])
+    assert marks.meta["pixel_origin"] == 0
+    images = Table.read(tmp_path / "save" / "ann_images.ecsv", format="ascii.ecsv")
+    assert list(images["image"]) == ORDER
+
+
+def _crash(session: MarkingSession) -> None:
+    """Leave a session as a killed process would: no close(), lock released by death."""
+    session._worker.stop()
+    session._journal.close()
+    session._file_lock.release()
+    session._closed = True
+
+
+def test_changes_survive_without_close(tmp_path):
+    s = _reopen(tmp_path)
+    a = s.add_mark(1, 2, 3)
+    s.set_favorite()
+    s.next()
+    _crash(s)
+    with _reopen(tmp_path) as s:
+        assert list(s.marks["id"]) == [a]
+        assert s.images["favorite"][0] and s.current.name == T2347
+
+
+def test_torn_last_journal_line_is_ignored(tmp_path):
+    s = _reopen(tmp_path)
+    s.add_mark(1, 2, 3)
+    _crash(s)
+    (segment,) = (tmp_path / "save" / ".imagemarker" / "ann").glob("journal-*.jsonl")
+    with open(segment, "ab") as f:
+        f.write(b'1234abcd {"seq": 99, "op": "add", "id"')  # a write cut short by a kill
+    with _reopen(tmp_path) as s:
+        assert len(s.marks) == 1
+        s.add_mark(4, 5, 6)
+    with _reopen(tmp_path) as s:
+        assert list(s.marks["group"]) == [3, 6]
+
+
+def test_crash_between_the_two_snapshot_files_applies_each_change_once(tmp_path):
+    s = _reopen(tmp_path)
+    s.add_mark(1, 2, 3)
+    s.set_comment("before")
+    # The marks snapshot got written at the current seq, the images snapshot not yet, and
+    # the journal was not yet trimmed (a kill in the middle of a compaction).
+    with s._lock:
+        state, _ = s._state_copy()
+        seq = s._journal.seq
+    (tmp_path / "save" / "ann_marks.ecsv").write_bytes(marks_snapshot(state, state.marks, seq))
+    _crash(s)
+    with _reopen(tmp_path) as s:
+        assert len(s.marks) == 1
+        assert s.images["comment"][0] == "before"
+
+
+def test_a_killed_process_left_changes_and_its_lock(tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import os
+        from napari_imagemarker import MarkingSession
+        s = MarkingSession({str(IMAGES)!r}, {str(tmp_path / "save")!r}, user="ann")
+        s.add_mark(10, 20, 4, label="survivor")
+        s.set_comment("kept")
+        os.kill(os.getpid(), 9)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == -9, result.stderr
+    lock = tmp_path / "save" / ".imagemarker" / "ann.lock"
+    assert json.loads(lock.read_text())["pid"] != os.getpid()  # left behind
+    with _reopen(tmp_path) as s:  # the stale lock does not block
+        assert list(s.marks["label"]) == ["survivor"]
+        assert s.images["comment"][0] == "kept"
+
+
+# -- lock and users ---------------------------------------------------------------------------
+
+
+def test_second_writer_is_refused_with_the_owner_named(tmp_path):
+    with _reopen(tmp_path):
+        with pytest.raises(SessionLockedError, match="already open in this process"):
+            _reopen(tmp_path)
+        script = textwrap.dedent(
+            f"""
+            from napari_imagemarker import MarkingSession
+            MarkingSession({str(IMAGES)!r}, {str(tmp_path / "save")!r}, user="ann")
+            """
+        )
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+        assert result.returncode == 1
+        assert "SessionLockedError" in result.stderr
+        assert f"open for writing by process {os.getpid()} on host" in result.stderr
+        with (
+            _reopen(tmp_path, read_only=True) as reader,  # reading is always allowed
+            pytest.raises(RuntimeError, match="read_only"),
+        ):
+            reader.add_mark(1, 1, 1)
+        with MarkingSession(IMAGES, tmp_path / "save", user="bob", mirror=False) as bob:
+            bob.add_mark(1, 1, 1)
+    with _reopen(tmp_path) as s:  # released on close
+        assert len(s.marks) == 0
+
+
+def test_a_stale_lock_file_of_a_dead_process_does_not_block(tmp_path):
+    lock = tmp_path / "save" / ".imagemarker" / "ann.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text(json.dumps({"pid": 999999999, "host": "elsewhere", "since": "then"}))
+    with _reopen(tmp_path) as s:
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
+        s.add_mark(1, 1, 1)
+    assert not lock.exists()
+
+
+def test_closed_session_refuses_changes(tmp_path):
+    s = _reopen(tmp_path)
+    s.close()
+    s.close()
+    with pytest.raises(RuntimeError, match="is closed"):
+        s.add_mark(1, 1, 1)
+
+
+# -- Image Marker save folders ---------------------------------------------------------------
+
+
+@pytest.fixture
+def golden_copy(tmp_path) -> Path:
+    save = tmp_path / "savedir"
+    shutil.copytree(DATA / "savedir", save)
+    for path in [save, *save.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return save
+
+
+def _crlf_rows(path: Path) -> list[list[str]]:
+    import csv
+    import io
+
+    data = path.read_bytes()
+    assert data.count(b"\r\n") == data.count(b"\n")  # CRLF on every line
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+def test_image_marker_folder_resumes_with_everything(golden_copy, golden):
+    with MarkingSession(IMAGES, golden_copy, user="tester") as s:
+        assert s.groups[:3] == ("BCG", "2", "Arc") and s.categories[0] == "Merger"
+        assert s.n_seen == 5 and s.current.name == FITS
+        marks = s.marks
+        assert len(marks) == 15
+        for row, fact in zip(marks, golden["marks"], strict=True):
+            col, our_row = fact["true_wcs_pixel"] or (fact["col"], fact["row"])
+            assert (row["image"], row["x"], row["y"]) == (fact["image"], col, our_row)
+            assert row["group"] == fact["group_index"]
+            if fact["true_ra"] is not None:
+                assert row["ra"] == pytest.approx(fact["true_ra"], abs=1e-9)
+                assert row["dec"] == pytest.approx(fact["true_dec"], abs=1e-9)
+        assert marks["label"][1] == "knot, café"
+        images = s.images
+        assert list(images["categories"]) == ["Merger+3", "", "", "", ""]
+        assert images["comment"][2] == 'two "BCG"s, check later'
+        assert list(images["favorite"]) == [True, False, False, False, False]
+
+
+def test_image_marker_files_are_kept_in_its_layout(golden_copy):
+    with MarkingSession(IMAGES, golden_copy, user="tester") as s:
+        s.goto(T2347)
+        s.add_mark(255, 511 - 300, 3)  # display (255, 300) of a flipped TIFF
+        s.set_comment("new, one")
+    marks = _crlf_rows(golden_copy / "tester_marks.csv")
+    original = _crlf_rows(DATA / "savedir" / "tester_marks.csv")
+    assert marks[0] == ["date", "image", "group", "label", "x", "y", "RA", "DEC"]
+    # Same rows, same display x/y; only RA/DEC differ (ours are the true positions). The
+    # new mark replaces T2347's "seen, no marks" row.
+    new_row = [T2347, "Arc", "None", "255", "300"]
+    none_row = [T2347, "None", "None", "nan", "nan"]
+    assert [r[1:6] for r in marks[1:]] == [
+        new_row if r[1:6] == none_row else r[1:6] for r in original[1:]
+    ]
+    assert [r[6:] for r in marks[1:]] != [r[6:] for r in original[1:]]
+    images = _crlf_rows(golden_copy / "tester_images.csv")
+    assert [r[4:] for r in images[1:3]] == [["Merger+3", "None"], ["None", "new, one"]]
+    favorites = _crlf_rows(golden_copy / "tester_favorites.csv")
+    assert [r[1] for r in favorites[1:]] == [T0000]
+    assert (golden_copy / "tester_marks.ecsv").is_file()
+
+
+def test_image_marker_files_follow_navigation(tmp_path):
+    with MarkingSession(IMAGES, tmp_path, user="ann", mirror_delay=3600) as s:
+        s.add_mark(100, 461, 1)
+        s.next()
+        marks_csv = tmp_path / "ann_marks.csv"
+        for _ in range(200):  # rewritten in the background right after next()
+            if marks_csv.exists() and b",100,50," in marks_csv.read_bytes():
+                break
+            time.sleep(0.05)
+        assert b",1,None,100,50," in marks_csv.read_bytes()
