@@ -94,6 +94,7 @@ def test_save_folder_state(saved):
     assert saved.left_click_group == 1
     assert saved.image_dir == "/home/tester/imgmarker/images"
     assert saved.problems == [] and saved.unresolved == []
+    assert [p.name for p in saved.imports] == ["TEST_catalog.csv", "test_xy_nosize.txt"]
     assert saved.marks.meta["groups"] == GROUPS
     images = saved.images
     assert list(images["image"]) == [

@@ -81,6 +81,9 @@ class SaveDir:
     unresolved : list of dict
         Marks rows on images that could not be found, as written; pass them to
         :func:`write_savedir` to keep them.
+    imports : list of Path
+        The mark files Image Marker imported (``imports/``), for catalog overlays; their
+        marks are not in ``marks``.
     """
 
     user: str
@@ -94,6 +97,7 @@ class SaveDir:
     image_dir: str | None = None
     problems: list[str] = field(default_factory=list)
     unresolved: list[dict] = field(default_factory=list)
+    imports: list[Path] = field(default_factory=list)
 
 
 def empty_images() -> Table:
@@ -319,6 +323,7 @@ def read_savedir(
         image_dir=config.get("image_dir"),
         problems=parsed.problems,
         unresolved=parsed.unresolved,
+        imports=sorted(p for p in (save_dir / "imports").glob("*") if p.is_file()),
     )
 
 
