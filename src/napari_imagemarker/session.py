@@ -58,6 +58,7 @@ from ._session_store import (
     load_snapshots,
     marks_snapshot,
 )
+from ._session_worker import Worker
 from .imagelist import resolve_images, shuffled
 from .io.marks_schema import N_GROUPS
 
@@ -65,6 +66,7 @@ __all__ = [
     "CurrentImage",
     "GroupFullError",
     "ImageSkippedWarning",
+    "ImageState",
     "MarkingSession",
     "SessionEvent",
     "SessionLockedError",
@@ -243,7 +245,7 @@ class MarkingSession:
         self._lock = threading.RLock()  # guards state + journal between caller and worker
         self._closed = False
         self._journal: Journal | None = None
-        self._worker: _Worker | None = None
+        self._worker: Worker | None = None
         self._mirror_index = None
 
         meta_dir = self.save_dir / ".imagemarker"
@@ -318,7 +320,7 @@ class MarkingSession:
                 self._write_snapshots()
             if changes:
                 self._commit({"op": "config", **changes})
-            self._worker = _Worker(self)
+            self._worker = Worker(self)
             if replayed >= self.snapshot_every:
                 self._worker.request_snapshot()
             if self._mirror_enabled and (replayed or imported is not None):
@@ -406,7 +408,7 @@ class MarkingSession:
             record["seq"] = self._journal.append(record)
             self._state.apply(record)
         if self._worker is not None:
-            self._worker.changed()
+            self._worker.touched(changed=True)
 
     def _write_snapshots(self) -> None:
         """Compact now: snapshots of the current state, then drop the journal they cover."""
@@ -536,7 +538,7 @@ class MarkingSession:
             self._land(target, step)
         self._entered = time.monotonic()
         if self._worker is not None and self._mirror_enabled:
-            self._worker.request_mirror(now=True)
+            self._worker.request_mirror(soon=True)
         return self.current
 
     def _land(self, target: int, step: int) -> CurrentImage | None:
@@ -767,6 +769,18 @@ class MarkingSession:
 
     def _image_state(self, name: str) -> ImageState:
         return self._state.images.get(name, ImageState())
+
+    def image_state(self, image: str | os.PathLike | None = None) -> ImageState:
+        """What is recorded about one image (default the current one), in O(1).
+
+        Returns
+        -------
+        ImageState
+            Named tuple: ``seen``, ``categories`` (1-based numbers), ``comment``,
+            ``favorite``, ``seconds``, ``nothing``.
+        """
+        name = self.current.name if image is None else Path(image).name
+        return self._image_state(name)
 
     def _set_image(self, image, **fields) -> None:
         self._check_writable()
@@ -1009,119 +1023,3 @@ class MarkingSession:
 def _py(value):
     """numpy scalar -> Python scalar (for JSON)."""
     return value.item() if hasattr(value, "item") else value
-
-
-class _Worker:
-    """Background thread that compacts the journal and rewrites Image Marker's files, so that
-    no user action waits for work proportional to the number of marks."""
-
-    def __init__(self, session: MarkingSession) -> None:
-        self.session = session
-        self._cond = threading.Condition()
-        self._snapshot = False
-        self._mirror_dirty = False
-        self._mirror_now = False
-        self._dirty_since = 0.0
-        self._last_change = 0.0
-        self._changes = 0
-        self._stop = False
-        self._paused = 0
-        self._busy = False
-        self._thread = threading.Thread(
-            target=self._run, name=f"imagemarker-save-{session.user}", daemon=True
-        )
-        self._thread.start()
-
-    def changed(self) -> None:
-        with self._cond:
-            now = time.monotonic()
-            self._changes += 1
-            if self._changes >= self.session.snapshot_every:
-                self._snapshot = True
-                self._changes = 0
-            if not self._mirror_dirty:
-                self._dirty_since = now
-            self._mirror_dirty = True
-            self._last_change = now
-            self._cond.notify()
-
-    def request_snapshot(self) -> None:
-        with self._cond:
-            self._snapshot = True
-            self._cond.notify()
-
-    def request_mirror(self, now: bool = False) -> None:
-        with self._cond:
-            self._mirror_dirty = True
-            self._mirror_now = self._mirror_now or now
-            if not self._dirty_since:
-                self._dirty_since = time.monotonic()
-            self._cond.notify()
-
-    def _mirror_due(self, now: float) -> float | None:
-        """0 if the mirror should be written now, else seconds to wait (None: not dirty)."""
-        if not (self._mirror_dirty and self.session._mirror_enabled):
-            return None
-        delay = self.session.mirror_delay
-        if self._mirror_now:
-            return 0.0
-        wait = min(self._last_change + delay, self._dirty_since + 10 * delay) - now
-        return max(wait, 0.0)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while True:
-                    if self._stop:
-                        return
-                    if self._paused:
-                        self._cond.wait()
-                        continue
-                    if self._snapshot:
-                        job = "snapshot"
-                        self._snapshot = False
-                        break
-                    wait = self._mirror_due(time.monotonic())
-                    if wait == 0.0:
-                        job = "mirror"
-                        self._mirror_dirty = self._mirror_now = False
-                        self._dirty_since = 0.0
-                        break
-                    self._cond.wait(wait)
-                self._busy = True
-            try:
-                if job == "snapshot":
-                    self.session._write_snapshots()
-                else:
-                    self.session._write_mirror()
-            except Exception as exc:  # keep going: the journal still holds every change
-                message = f"background save of {job} failed: {exc}"
-                self.session._problems.append(message)
-                warnings.warn(message, RuntimeWarning, stacklevel=1)
-                if job == "mirror":
-                    with self._cond:
-                        self._mirror_dirty = True
-                        self._dirty_since = self._dirty_since or time.monotonic()
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
-
-    def pause(self) -> None:
-        """Wait for the running job, and start no other until :meth:`resume`."""
-        with self._cond:
-            self._paused += 1
-            while self._busy:
-                self._cond.wait()
-
-    def resume(self) -> None:
-        with self._cond:
-            self._paused -= 1
-            self._cond.notify_all()
-
-    def stop(self) -> None:
-        """Finish the running job and end the thread (pending jobs are left to close())."""
-        with self._cond:
-            self._stop = True
-            self._cond.notify_all()
-        self._thread.join()
