@@ -1,0 +1,523 @@
+"""Catalogs without Qt: reading every format, finding the columns, placing rows on images.
+
+The truth comes from the golden files (GOLDEN.md, expected.json: where Image Marker's
+TEST_catalog rows and the golden marks really are) and from small tables written here with
+astropy and regions, whose pixel positions are known by construction.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.table import MaskedColumn, Table
+from astropy.wcs import WCS
+
+from conftest import IMGMARKER, tan_header
+from napari_imagemarker.io.catalogs import (
+    AmbiguousColumnsError,
+    CatalogError,
+    detect_columns,
+    make_catalog,
+    parse_angles,
+    read_table,
+)
+from napari_imagemarker.io.frames import FrameInfo
+from napari_imagemarker.io.images import image_frames
+
+IMAGES = IMGMARKER / "images"
+IMPORTS = IMGMARKER / "savedir" / "imports"
+MARK_FILES = IMGMARKER / "mark_files"
+T0000 = IMAGES / "SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif"
+FITS_IMAGE = IMAGES / "synth_mef_300x200_tan.fits"
+PNG = IMAGES / "synth_gray8_120x80_nowcs.png"
+
+
+def frame_of(path: Path, index: int = 0) -> FrameInfo:
+    return image_frames(path)[index]
+
+
+@pytest.fixture(scope="module")
+def tan_frame() -> FrameInfo:
+    """A 200 x 300 y-up frame with the golden FITS's rotated 1"/px TAN WCS (no file)."""
+    return FrameInfo(
+        "synthetic.fits", 0, "SCI", (200, 300), y_up=True, hdu=0, wcs=WCS(tan_header())
+    )
+
+
+@pytest.fixture(scope="module")
+def truth(tan_frame) -> Table:
+    """Six sources at known (row, col) of ``tan_frame``, with RA/Dec from its WCS, two of
+    them off the image, plus a magnitude, a class and a name column."""
+    row = np.array([10.0, 59.0, 150.25, 199.0, -30.0, 100.0])
+    col = np.array([20.0, 99.0, 60.5, 0.0, 50.0, 400.0])
+    ra, dec = tan_frame.wcs.pixel_to_world_values(col, row)
+    return Table(
+        {
+            "name": [f"src{i}" for i in range(6)],
+            "RAJ2000": ra,
+            "DEJ2000": dec,
+            "mag": [18.5, 19.0, 20.25, 21.0, 17.0, 16.0],
+            "class": ["star", "galaxy", "galaxy", "qso", "star", "star"],
+            "true_row": row,
+            "true_col": col,
+        }
+    )
+
+
+def assert_on(placement, catalog, rows):
+    """The placed rows are ``rows`` of the catalog, at their true (row, col)."""
+    assert list(placement.rows) == list(rows)
+    table = catalog.table
+    np.testing.assert_allclose(placement.row, np.asarray(table["true_row"])[rows], atol=1e-6)
+    np.testing.assert_allclose(placement.col, np.asarray(table["true_col"])[rows], atol=1e-6)
+
+
+# -- Image Marker's files ----------------------------------------------------------------------
+
+
+def test_image_marker_catalog_lands_on_the_true_pixel_of_each_spt_image(golden):
+    """TEST_catalog.csv (label, ra, dec, size(arcsec)): each row on its cluster, at the
+    true position of GOLDEN.md (our TIFF rows are flipped: row = 511 - stored row)."""
+    catalog = make_catalog(IMPORTS / "TEST_catalog.csv")
+    assert catalog.columns.ra == "ra" and catalog.columns.size == "size(arcsec)"
+    for expected in golden["imports"]["catalogue_placement"]:
+        placement = catalog.place_frame(frame_of(IMAGES / expected["image"]))
+        assert len(placement) == 1
+        row = placement.rows[0]
+        assert catalog.table["label"][row] == expected["label"]
+        assert placement.col[0] == pytest.approx(expected["true_col"], abs=5e-4)
+        assert placement.row[0] == pytest.approx(511 - expected["true_row"], abs=5e-4)
+        # 5 arcsec at 0.262"/px
+        assert placement.size[0] == pytest.approx(5 / 0.262, rel=1e-3)
+
+
+def our_pixel(mark: dict) -> tuple[float, float]:
+    """A golden mark's (row, col) in our arrays (TIFF rows are flipped on reading)."""
+    if mark.get("true_wcs_pixel"):
+        x, y = mark["true_wcs_pixel"]
+        return float(y), float(x)
+    return float(mark["row"]), float(mark["col"])
+
+
+def test_golden_marks_true_sky_positions_land_on_their_pixels(golden):
+    """A catalog of the golden marks' true RA/Dec, placed on each image with a WCS, puts
+    every mark of that image on its pixel - the rotated FITS and the STIFF TIFFs - and no
+    other."""
+    marks = [m for m in golden["marks"] if m.get("true_ra") is not None]
+    table = Table({"RA": [m["true_ra"] for m in marks], "DEC": [m["true_dec"] for m in marks]})
+    catalog = make_catalog(table)
+    for name in sorted({m["image"] for m in marks}):
+        placement = catalog.place_frame(frame_of(IMAGES / name))
+        mine = [i for i, m in enumerate(marks) if m["image"] == name]
+        assert list(placement.rows) == mine
+        expected = np.array([our_pixel(marks[i]) for i in mine])
+        np.testing.assert_allclose(placement.row, expected[:, 0], atol=1e-6)
+        np.testing.assert_allclose(placement.col, expected[:, 1], atol=1e-6)
+
+
+def test_image_marker_xy_file_uses_display_pixels(golden):
+    """test_xy_nosize.txt holds display pixels (top-left, y down): on the y-up TIFF our
+    row is 511 - y; on the PNG row = y; on the 300 x 200 FITS none falls inside."""
+    catalog = make_catalog(IMPORTS / "test_xy_nosize.txt")
+    assert catalog.pixel_origin == "imgmarker"
+    x = np.array([325, 199, 311, 351, 375.0])
+    y = np.array([182, 271, 401, 178, 141.0])
+    on_tiff = catalog.place_frame(frame_of(T0000))
+    np.testing.assert_array_equal(on_tiff.col, x)
+    np.testing.assert_array_equal(on_tiff.row, 511 - y)
+    assert len(catalog.place_frame(frame_of(FITS_IMAGE))) == 0
+    assert len(catalog.place_frame(frame_of(PNG))) == 0  # 120 x 80: all outside
+
+
+@pytest.mark.parametrize(
+    "name", ["xy_pixelsize.csv", "xy_pixelsize_pipe.txt", "radec_pixelsize.csv"]
+)
+def test_mark_files_image_marker_rejects_load_with_their_pixel_sizes(name):
+    """Image Marker rejects its own example files with a size(px) column (GOLDEN.md);
+    they load here, with the sizes in pixels, at the right place on the TIFF."""
+    catalog = make_catalog(MARK_FILES / name)
+    placement = catalog.place_frame(frame_of(T0000))
+    assert len(placement) == len(catalog) >= 2
+    np.testing.assert_array_equal(placement.size, 15.0)
+    if catalog.has_sky:  # its first row is TEST_catalog's BCG on T0000
+        assert (placement.row[0], placement.col[0]) == pytest.approx(
+            (511 - 401.877, 330.084), abs=5e-4
+        )
+    else:  # Brightest Cluster Galaxy at display (325, 182)
+        assert (placement.row[0], placement.col[0]) == (511 - 182, 325)
+
+
+def test_image_marker_marks_file_places_each_mark_on_its_own_image(golden):
+    """tester_marks.csv names its images: each mark only on its image, at its golden
+    pixel, from the exact display x/y (not from Image Marker's 1-pixel-off RA/Dec); the
+    "seen, nothing marked" row is skipped and said so."""
+    catalog = make_catalog(IMGMARKER / "savedir" / "tester_marks.csv")
+    assert catalog.prefer == "pixel"
+    assert catalog.skipped == {"with no position (empty or nan)": 1}
+    assert "16 rows. " in catalog.summary() and "1 row skipped" in catalog.summary()
+    for name in sorted({m["image"] for m in golden["marks"]}):
+        marks = [m for m in golden["marks"] if m["image"] == name]
+        placement = catalog.place_frame(frame_of(IMAGES / name))
+        assert placement.n_other_images == len(catalog) - len(marks)
+        got = sorted(zip(placement.row, placement.col, strict=True))
+        assert got == sorted(our_pixel(m) for m in marks)
+
+
+# -- every format ------------------------------------------------------------------------------
+
+
+def _sexagesimal(table: Table) -> Table:
+    coord = SkyCoord(table["RAJ2000"], table["DEJ2000"], unit="deg")
+    out = table.copy()
+    out["RAJ2000"] = coord.ra.to_string(unit=u.hourangle, sep=":", precision=4, pad=True)
+    out["DEJ2000"] = coord.dec.to_string(sep=":", precision=3, alwayssign=True, pad=True)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("suffix", "writer"),
+    [
+        (".fits", lambda t, p: t.write(p, format="fits")),
+        (".xml", lambda t, p: t.write(p, format="votable")),
+        (".tbl", lambda t, p: t.write(p, format="ascii.ipac")),
+        (".ecsv", lambda t, p: t.write(p, format="ascii.ecsv")),
+        (".csv", lambda t, p: t.write(p, format="ascii.csv")),
+        (".dat", lambda t, p: t.write(p, format="ascii.basic")),
+        (".txt", lambda t, p: t.write(p, format="ascii.commented_header")),
+        ("_sexagesimal.csv", lambda t, p: _sexagesimal(t).write(p, format="ascii.csv")),
+    ],
+)
+def test_every_table_format_places_the_same_rows(tmp_path, truth, tan_frame, suffix, writer):
+    path = tmp_path / f"cat{suffix}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        writer(truth, path)
+    catalog = make_catalog(path)
+    assert (catalog.columns.ra, catalog.columns.dec) == ("RAJ2000", "DEJ2000")
+    assert catalog.skipped == {}
+    placement = catalog.place_frame(tan_frame)
+    assert list(placement.rows) == [0, 1, 2, 3]
+    assert placement.n_outside == 2
+    tol = 2e-3 if "sexagesimal" in suffix else 1e-6  # 1e-4 s of RA is 1.5e-3" at 1"/px
+    np.testing.assert_allclose(placement.row, truth["true_row"][:4], atol=tol)
+    np.testing.assert_allclose(placement.col, truth["true_col"][:4], atol=tol)
+    features = catalog.features(placement.rows)
+    assert list(features["name"]) == ["src0", "src1", "src2", "src3"]
+    assert list(features["class"]) == ["star", "galaxy", "galaxy", "qso"]
+    np.testing.assert_allclose(features["mag"], [18.5, 19.0, 20.25, 21.0])
+
+
+def test_ds9_regions_image_and_sky(tmp_path, tan_frame):
+    """A .reg file written by regions: image regions 1-based in the file, 0-based here;
+    circle radii become diameters (pixels, or arcsec converted with the pixel scale)."""
+    from regions import (
+        CirclePixelRegion,
+        CircleSkyRegion,
+        PixCoord,
+        PointPixelRegion,
+        Regions,
+    )
+
+    pix = Regions(
+        [
+            CirclePixelRegion(PixCoord(10.0, 20.0), radius=4.0),
+            PointPixelRegion(PixCoord(100.0, 50.0)),
+        ]
+    )
+    pix[0].visual["color"] = "red"
+    pix[1].meta["text"] = "knot"
+    pix.write(tmp_path / "pix.reg", format="ds9")
+    assert "circle(11" in (tmp_path / "pix.reg").read_text()  # DS9 counts from 1
+    catalog = make_catalog(tmp_path / "pix.reg")
+    placement = catalog.place_frame(tan_frame)
+    np.testing.assert_allclose(placement.row, [20.0, 50.0])
+    np.testing.assert_allclose(placement.col, [10.0, 100.0])
+    assert placement.size[0] == pytest.approx(8.0)
+    features = catalog.features(placement.rows)
+    assert list(features["shape"]) == ["circle", "point"]
+    assert list(features["color"]) == ["red", ""] and list(features["text"]) == ["", "knot"]
+
+    ra, dec = tan_frame.wcs.pixel_to_world_values([30.0, 250.0], [40.0, 150.0])
+    sky = Regions(
+        [
+            CircleSkyRegion(SkyCoord(ra[0], dec[0], unit="deg", frame="fk5"), 3 * u.arcsec),
+            CircleSkyRegion(SkyCoord(ra[1], dec[1], unit="deg").galactic, 0.1 * u.arcmin),
+        ]
+    )
+    sky.write(tmp_path / "sky.reg", format="ds9", precision=10)
+    catalog = make_catalog(tmp_path / "sky.reg")
+    placement = catalog.place_frame(tan_frame)
+    np.testing.assert_allclose(placement.col, [30.0, 250.0], atol=1e-4)
+    np.testing.assert_allclose(placement.row, [40.0, 150.0], atol=1e-4)
+    np.testing.assert_allclose(placement.size, [6.0, 12.0], rtol=1e-6)  # 1"/px
+
+
+def test_sextractor_catalog_counts_pixels_from_one(tmp_path):
+    text = (
+        "#   1 NUMBER                 Running object number\n"
+        "#   2 X_IMAGE                Object position along x                   [pixel]\n"
+        "#   3 Y_IMAGE                Object position along y                   [pixel]\n"
+        "#   4 MAG_AUTO               Kron-like elliptical aperture magnitude   [mag]\n"
+        "         1     11.000     21.000  -9.1\n"
+        "         2    101.500     51.000  -8.0\n"
+    )
+    path = tmp_path / "test.cat"
+    path.write_text(text)
+    catalog = make_catalog(path, format="ascii.sextractor")
+    assert catalog.pixel_origin == 1
+    frame = FrameInfo("png.png", 0, "", (80, 120))
+    placement = catalog.place_frame(frame)
+    np.testing.assert_allclose(placement.col, [10.0, 100.5])
+    np.testing.assert_allclose(placement.row, [20.0, 50.0])
+    # the caller's choice wins over the guess
+    zero = make_catalog(path, format="ascii.sextractor", pixel_origin=0).place_frame(frame)
+    np.testing.assert_allclose(zero.col, [11.0, 101.5])
+
+
+# -- columns and values -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ra", "dec"),
+    [
+        ("ra", "dec"),
+        ("RA", "DEC"),
+        ("Ra", "Dec"),
+        ("RAJ2000", "DEJ2000"),
+        ("_RAJ2000", "_DEJ2000"),
+        ("RA_ICRS", "DE_ICRS"),
+        ("ALPHA_J2000", "DELTA_J2000"),
+        ("ALPHAWIN_J2000", "DELTAWIN_J2000"),
+        ("ra_deg", "dec_deg"),
+        ("RA_BCG", "DEC_BCG"),  # not a known pair: the only RA-like and Dec-like names
+    ],
+)
+def test_coordinate_columns_are_found_by_common_names(ra, dec):
+    table = Table({"id": [1], ra: [150.0], dec: [2.0], "e_" + ra: [0.1], "pmRA": [3.0]})
+    guess = detect_columns(table)
+    assert (guess.ra, guess.dec) == (ra, dec)
+
+
+def test_vizier_table_prefers_the_computed_degree_columns():
+    table = Table(
+        {"_RAJ2000": [150.0], "_DEJ2000": [2.0], "RAJ2000": ["10 00 00"], "DEJ2000": ["+02"]}
+    )
+    guess = detect_columns(table)
+    assert (guess.ra, guess.dec) == ("RAJ2000", "DEJ2000")
+    assert set(guess.candidates["ra"]) == {"_RAJ2000", "RAJ2000"}
+    # both pairs give the same sky position
+    catalog = make_catalog(table)
+    assert catalog.ra[0] == pytest.approx(150.0) and catalog.dec[0] == pytest.approx(2.0)
+
+
+def test_ambiguous_columns_ask_the_user():
+    table = Table({"RA_BCG": [1.0], "RA_XRAY": [1.0], "DEC_BCG": [2.0], "DEC_XRAY": [2.0]})
+    with pytest.raises(AmbiguousColumnsError, match="RA_BCG, RA_XRAY") as info:
+        make_catalog(table, name="clusters")
+    assert info.value.candidates["ra"] == ["RA_BCG", "RA_XRAY"]
+    # naming them settles it, in any case
+    catalog = make_catalog(table, ra="ra_xray", dec="DEC_XRAY")
+    assert catalog.columns.ra == "RA_XRAY"
+
+
+@pytest.mark.parametrize(
+    ("text", "hours", "degrees"),
+    [
+        ("10:00:24.0", True, 150.1),
+        ("10 00 24", True, 150.1),
+        ("10h00m24s", None, 150.1),
+        ("10h00.4m", None, 150.1),
+        ("150.1", True, 150.1),
+        ("+02:12:00", False, 2.2),
+        ("-02d12m00s", None, -2.2),
+        ("-00:30:00", False, -0.5),
+        ("-0 30 0.0", False, -0.5),
+        ("+2°12'00\"", None, 2.2),
+    ],
+)
+def test_sexagesimal_and_decimal_text(text, hours, degrees):
+    values, _ = parse_angles(np.array([text, text]), hours=hours)
+    np.testing.assert_allclose(values, degrees, atol=1e-9)
+
+
+def test_angle_units_are_honoured():
+    column = MaskedColumn([10.0, 12.0, 0.0], unit=u.hourangle, mask=[False, False, True])
+    values, how = parse_angles(column)
+    assert values[:2] == pytest.approx([150.0, 180.0])
+    assert np.isnan(values[2])
+    assert "degrees" in how
+
+
+def test_ra_from_minus_180_to_180_is_wrapped(tan_frame, truth):
+    table = truth.copy()
+    table["RAJ2000"] = [150.0, -10.0, 20.0, -179.0, 0.0, 1.0]
+    catalog = make_catalog(table)
+    assert catalog.ra[1] == pytest.approx(350.0) and catalog.skipped == {}
+    assert "-180° to 180°" in catalog.summary()
+
+
+# -- bad input -----------------------------------------------------------------------------
+
+
+def test_bad_rows_are_skipped_and_counted(tmp_path, tan_frame, truth):
+    path = tmp_path / "bad.csv"
+    good = truth[:3]
+    lines = ["name,ra,dec"]
+    lines += [f"{r['name']},{float(r['RAJ2000'])!r},{float(r['DEJ2000'])!r}" for r in good]
+    lines += ["high,150.0,95.5", "wide,400,2.0", "word,abc,2.0", "blank,,", "nan,nan,nan"]
+    path.write_text("\n".join(lines) + "\n")
+    catalog = make_catalog(path)
+    assert catalog.skipped == {
+        "with no position (empty or nan)": 2,
+        "with RA/Dec not a number or angle (ra, dec)": 1,
+        "with Dec outside -90°..90°": 1,
+        "with RA outside 0°..360°": 1,
+    }
+    assert "8 rows. " in catalog.summary() and "5 rows skipped" in catalog.summary()
+    assert list(catalog.place_frame(tan_frame).rows) == [0, 1, 2]
+
+
+def test_non_numeric_pixels_are_skipped(tmp_path):
+    path = tmp_path / "xy.csv"
+    path.write_text("x,y\n1,2\nthree,4\n5,6\n")
+    catalog = make_catalog(path)
+    assert catalog.skipped == {"with x/y not a number (x, y)": 1}
+    placement = catalog.place(10, 10)
+    assert list(placement.rows) == [0, 2]
+
+
+@pytest.mark.parametrize(
+    ("content", "kwargs", "message"),
+    [
+        ("a,b\n1,2\n", {}, r"no RA/Dec or x/y columns found \(columns: a, b\)"),
+        ("ra,dec\n", {}, "no rows"),
+        ("ra,dec\nabc,def\n", {}, "no row has a usable position"),
+        ("ra,dec\n1,2\n", {"ra": "ra"}, "pass both ra and dec"),
+        ("ra,dec\n1,2\n", {"ra": "alpha", "dec": "dec"}, "no column 'alpha' for RA"),
+        ("x,y\n1,2\n", {"pixel_origin": 2}, "pixel_origin must be 0, 1 or 'imgmarker'"),
+        ("x,y\n1,2\n", {"size_unit": "furlong", "size": 3}, "size_unit must be one of"),
+    ],
+)
+def test_bad_catalogs_raise_a_clear_message_naming_the_file(tmp_path, content, kwargs, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(CatalogError, match=message) as info:
+        make_catalog(path, **kwargs)
+    assert str(path) in str(info.value)
+
+
+def test_bad_files_raise_a_clear_message(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(CatalogError, match="empty"):
+        read_table(empty)
+    with pytest.raises(CatalogError, match="no such file"):
+        read_table(tmp_path / "missing.fits")
+    image = tmp_path / "image.fits"
+    fits.PrimaryHDU(np.zeros((4, 4))).writeto(image)
+    with pytest.raises(CatalogError, match="holds no table"):
+        read_table(image)
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name,ra,dec\ncaf\xe9,1,2\n".encode("latin-1"))
+    with pytest.raises(CatalogError, match=r"latin\.csv: not UTF-8"):
+        read_table(latin)
+
+
+def test_sky_catalog_on_an_image_without_wcs_says_why(truth):
+    catalog = make_catalog(truth)
+    placement = catalog.place(80, 120, wcs=None, image="synth.png")
+    assert len(placement) == 0
+    assert placement.message == (
+        "synth.png has no WCS: 6 rows of catalog have only RA/Dec and cannot be placed on it"
+    )
+
+
+def test_catalog_with_sky_and_pixels_falls_back_to_pixels_without_wcs():
+    table = Table(
+        {"ALPHA_J2000": [150.1], "DELTA_J2000": [2.2], "X_IMAGE": [3.0], "Y_IMAGE": [4.0]}
+    )
+    catalog = make_catalog(table)
+    assert catalog.prefer == "sky"
+    placement = catalog.place(10, 10)
+    assert (placement.row[0], placement.col[0]) == (3.0, 2.0)
+    assert placement.message is None
+
+
+# -- placing -----------------------------------------------------------------------------------
+
+
+def test_only_rows_on_the_image_are_placed_even_across_the_sky(tan_frame, truth):
+    """All-sky rows (the antipode included) around a small image: only those inside."""
+    rng = np.random.default_rng(3)
+    n = 20000
+    ra = rng.uniform(0, 360, n)
+    dec = np.rad2deg(np.arcsin(rng.uniform(-1, 1, n)))
+    ra[:4], dec[:4] = truth["RAJ2000"][:4], truth["DEJ2000"][:4]
+    ra[4], dec[4] = (150.1 + 180) % 360, -2.2  # opposite side of the sky
+    catalog = make_catalog(Table({"ra": ra, "dec": dec}))
+    placement = catalog.place_frame(tan_frame)
+    assert set(range(4)) <= set(placement.rows) and 4 not in placement.rows
+    # check the rest independently: every placed row really is inside, and no row is missed
+    col, row = tan_frame.wcs.world_to_pixel_values(ra, dec)
+    front = SkyCoord(ra, dec, unit="deg").separation(SkyCoord(150.1, 2.2, unit="deg")) < 1 * u.deg
+    inside = front & (col >= -0.5) & (col < 299.5) & (row >= -0.5) & (row < 199.5)
+    assert set(placement.rows) == set(np.flatnonzero(inside))
+
+
+def test_galactic_wcs(truth):
+    """A WCS in galactic coordinates: ICRS catalog rows are converted, not the WCS."""
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["GLON-TAN", "GLAT-TAN"]
+    coord = SkyCoord(150.1, 2.2, unit="deg").galactic
+    wcs.wcs.crval = [coord.l.deg, coord.b.deg]
+    wcs.wcs.crpix = [50.5, 50.5]
+    wcs.wcs.cdelt = [-1 / 3600, 1 / 3600]
+    catalog = make_catalog(Table({"ra": [150.1], "dec": [2.2]}))
+    placement = catalog.place(100, 100, wcs=wcs)
+    assert (placement.row[0], placement.col[0]) == pytest.approx((49.5, 49.5), abs=1e-6)
+
+
+def test_image_column_keeps_rows_to_their_image(tan_frame, truth):
+    table = truth.copy()
+    table["image"] = ["synthetic.fits", "other.fits", "", "/data/synthetic.fits", "x", "y"]
+    catalog = make_catalog(table)
+    placement = catalog.place_frame(tan_frame)
+    assert list(placement.rows) == [0, 2, 3]  # its own rows (any folder), and unnamed ones
+    assert placement.n_other_images == 3
+
+
+def test_sizes_in_arcsec_radius_and_constant(tan_frame, truth):
+    table = truth.copy()
+    table["radius"] = [2.0, 3.0, np.nan, 1.0, 1.0, 1.0] * u.arcsec
+    catalog = make_catalog(table)
+    assert catalog.size_unit == "arcsec"
+    placement = catalog.place_frame(tan_frame)
+    # diameters at 1"/px; a missing size gets the default, min(H, W) / 40 but at least 8
+    np.testing.assert_allclose(placement.size, [4.0, 6.0, 8.0, 2.0])
+    constant = make_catalog(truth, size=2.5, size_unit="arcmin").place_frame(tan_frame)
+    np.testing.assert_allclose(constant.size, 150.0)
+    column = make_catalog(truth, size="mag").place_frame(tan_frame)
+    np.testing.assert_allclose(column.size, truth["mag"][:4])
+
+
+def test_features_keep_every_column_with_masked_values_blank():
+    table = Table(
+        {
+            "ra": [150.1, 150.2],
+            "dec": [2.2, 2.3],
+            "z": MaskedColumn([0.5, 0.0], mask=[False, True]),
+            "n": MaskedColumn([3, 0], mask=[False, True]),
+            "note": MaskedColumn(["a", "b"], mask=[True, False]),
+            "vector": np.zeros((2, 3)),
+        }
+    )
+    features = make_catalog(table).features(np.array([0, 1]))
+    assert list(features.columns) == ["ra", "dec", "z", "n", "note"]
+    assert np.isnan(features["z"][1]) and np.isnan(features["n"][1])
+    assert list(features["note"]) == ["", "b"]
