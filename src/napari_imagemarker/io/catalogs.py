@@ -294,11 +294,13 @@ class Catalog:
 
     def _unit(self) -> np.ndarray:
         if self._unit_vectors is None:  # once per catalog: each later image is one dot product
-            ra, dec = np.deg2rad(self.ra), np.deg2rad(self.dec)
+            # float32 is plenty for a first cut with a margin of 1" + 5 %
+            ra = np.deg2rad(self.ra.astype(np.float32))
+            dec = np.deg2rad(self.dec.astype(np.float32))
             cos_dec = np.cos(dec)
             self._unit_vectors = np.stack(
                 [cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)], axis=1
-            ).astype(np.float32)
+            )
         return self._unit_vectors
 
     def _near(self, idx: np.ndarray, height: int, width: int, wcs) -> np.ndarray:
