@@ -1,0 +1,391 @@
+"""maskfill: bit-identical to the reference package maskfill 1.1.1, and safe where it is not.
+
+The reference is run in the same process (``import maskfill``) on the same input; results
+are compared with ``np.array_equal(..., equal_nan=True)``, i.e. every value must be equal.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from pathlib import Path
+
+import maskfill as reference
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+
+import napari_imagemarker
+from napari_imagemarker import _maskfill_engine, _maskfill_reduce
+from napari_imagemarker.maskfill import maskfill
+
+DATA = Path(__file__).parent / "data" / "maskfill"
+SIZES = (3, 5, 7, 9, 11, 13, 15)
+DTYPES = ("<f4", "<f8", ">f4", ">f8")
+
+
+def run_reference(image, mask, **kwargs):
+    """The reference's result; it warns about empty windows, which is not our concern."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return reference.maskfill(image, mask, **kwargs)
+
+
+def assert_same(ours, theirs):
+    """Both result pairs hold exactly the same values (NaN equal to NaN)."""
+    assert len(ours) == len(theirs) == 2
+    for mine, ref in zip(ours, theirs, strict=True):
+        if ref is None:
+            assert mine is None
+            continue
+        assert mine.shape == ref.shape
+        assert mine.dtype == ref.dtype.newbyteorder("=")
+        assert np.array_equal(mine, ref, equal_nan=True), (
+            f"{np.count_nonzero(~((mine == ref) | (np.isnan(mine) & np.isnan(ref))))} "
+            "pixels differ from the reference"
+        )
+
+
+def random_case(seed: int, shape=(48, 56), dtype="<f4", nan_pixels: int = 0):
+    """A seeded image and mask: blobs and streaks plus scattered pixels, about 25% masked.
+
+    Even seeds use integer-valued pixels (many ties, like M51), odd seeds values spanning
+    seven decades, where float32 shows any change in the order of summation.
+    """
+    rng = np.random.default_rng(seed)
+    ny, nx = shape
+    if seed % 2 == 0:
+        image = rng.integers(0, 40, shape).astype(np.float64) + 1000
+    else:
+        image = rng.normal(0, 1, shape) * 10.0 ** rng.uniform(-3, 4, shape) + 50
+    mask = rng.random(shape) < 0.08
+    yy, xx = np.mgrid[:ny, :nx]
+    for _ in range(3):
+        cy, cx, r = rng.uniform(0, ny), rng.uniform(0, nx), rng.uniform(2, 7)
+        mask |= (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+    for _ in range(4):
+        y, x, length = rng.integers(0, ny), rng.integers(0, nx), rng.integers(3, 15)
+        mask[y, x : x + length] = True
+    mask[rng.integers(0, ny), :2] = True  # reach the border
+    image = image.astype(dtype)
+    if nan_pixels:
+        image[rng.integers(0, ny, nan_pixels), rng.integers(0, nx, nan_pixels)] = np.nan
+    return image, mask.astype(np.float32)
+
+
+def test_public_name_fills():
+    """``napari_imagemarker.maskfill`` is the function, or the module of the same name once
+    that is imported (the import system binds it over the package's export): both fill."""
+    image, mask = random_case(1, shape=(20, 20))
+    assert_same(napari_imagemarker.maskfill(image, mask), maskfill(image, mask))
+
+
+def test_reference_expected_output_from_files():
+    """The reference's own test: synthetic image, default settings, its stored output."""
+    expected = fits.getdata(DATA / "synth_expected_default.fits")
+    smoothed, unsmoothed = maskfill(str(DATA / "synth_im.fits"), str(DATA / "synth_mask.fits"))
+    assert np.array_equal(smoothed, expected, equal_nan=True)
+    assert not np.array_equal(unsmoothed, expected)  # smoothing changed something
+    assert np.isfinite(smoothed).all()
+
+
+@pytest.mark.parametrize(
+    ("dtype", "size", "operator"), list(itertools.product(DTYPES, SIZES, ("median", "mean")))
+)
+def test_matches_reference_on_random_images(dtype, size, operator):
+    seed = DTYPES.index(dtype) * 100 + size * 2 + (operator == "mean")
+    image, mask = random_case(seed, dtype=dtype, nan_pixels=5 * (seed % 3))
+    ours = maskfill(image, mask, size=size, operator=operator)
+    assert_same(ours, run_reference(image, mask, size=size, operator=operator))
+    assert np.isfinite(ours[0]).all()
+
+
+@pytest.mark.parametrize(("size", "operator"), [(3, "median"), (3, "mean"), (7, "median")])
+def test_matches_reference_without_smoothing(size, operator):
+    image, mask = random_case(7 + size, shape=(40, 40))
+    ours = maskfill(image, mask, size=size, operator=operator, smooth=False)
+    assert ours[1] is None
+    assert_same(ours, run_reference(image, mask, size=size, operator=operator, smooth=False))
+
+
+@pytest.fixture(params=["few-calls paths", "bulk paths"])
+def engine_paths(request, monkeypatch):
+    """Force every threshold of the engine one way, so that each code path is compared."""
+    few = request.param == "few-calls paths"
+    monkeypatch.setattr(_maskfill_engine, "GATHER_AT_ONCE", 10**9 if few else 0)
+    monkeypatch.setattr(_maskfill_engine, "SORT_MEDIANS", 10**9 if few else 0)
+    monkeypatch.setattr(_maskfill_engine, "NEIGHBOURS_AT_ONCE", 8191 if few else -1)
+    monkeypatch.setattr(_maskfill_engine, "MIN_CHUNK", 1 << 14 if few else 300)  # many chunks
+    return request.param
+
+
+@pytest.mark.parametrize(("size", "operator"), [(3, "median"), (3, "mean"), (5, "median")])
+def test_every_code_path_matches_reference(engine_paths, size, operator):
+    # Up to 2500 pixels in a frontier: the bulk paths work in many chunks.
+    image, mask = random_case(11, shape=(96, 96), nan_pixels=20)
+    mask[20:60, 30:80] = 1
+    ours = maskfill(image, mask, size=size, operator=operator)
+    assert_same(ours, run_reference(image, mask, size=size, operator=operator))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"operator": "mean"}], ids=["default", "mean"])
+def test_matches_reference_on_m51(kwargs):
+    image = fits.getdata(DATA / "m51_with_cosmicrays.fits")  # big-endian float32
+    mask = fits.getdata(DATA / "m51_mask.fits")
+    ours = maskfill(image, mask, **kwargs)
+    assert_same(ours, run_reference(image, mask, **kwargs))
+    assert not np.array_equal(ours[0], image)
+
+
+def test_sorting_network_sorts_every_zero_one_input():
+    """By the zero-one principle this proves the 9-input network sorts anything."""
+    rows = np.array(list(itertools.product([0.0, 1.0], repeat=9))).T.copy()
+    for i, j in _maskfill_reduce._SORT9:
+        rows[i], rows[j] = np.minimum(rows[i], rows[j]), np.maximum(rows[i], rows[j])
+    assert np.all(np.diff(rows, axis=0) >= 0)
+
+
+def random_windows(rng, k, n, dtype):
+    """Windows with NaN, infinities, signed zeros and ties, as (k, n) columns."""
+    values = rng.normal(0, 1, (k, n)) * 10.0 ** rng.uniform(-4, 6, (k, n))
+    ties = rng.random((k, n)) < 0.2
+    values[ties] = rng.integers(-3, 4, np.count_nonzero(ties))
+    values[rng.random((k, n)) < 0.02] = -0.0
+    values[rng.random((k, n)) < 0.01] = np.inf
+    values[rng.random((k, n)) < 0.01] = -np.inf
+    values[rng.random((k, n)) < rng.uniform(0, 0.9, n)] = np.nan
+    values[:, :3] = np.nan  # empty windows
+    return values.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", SIZES)
+def test_window_statistics_match_numpy(dtype, size):
+    """The vectorised statistics equal np.nanmedian / np.nanmean of each window, bit for bit."""
+    rng = np.random.default_rng(size)
+    k = size * size
+    values = random_windows(rng, k, 3000, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want_median = np.array([np.nanmedian(w) for w in values.T], dtype=dtype)
+        want_mean = np.array([np.nanmean(w.reshape(size, size)) for w in values.T], dtype=dtype)
+    with np.errstate(all="ignore"):
+        got_mean = _maskfill_reduce.nanmean_windows(values.copy())
+        got_sorted = _maskfill_reduce.nanmedian_windows(values.T.copy().T, sort=True)
+        got_network = _maskfill_reduce.nanmedian_windows(values.copy()) if k == 9 else got_sorted
+    uint = np.uint32 if dtype == np.float32 else np.uint64
+    for got, want in [
+        (got_mean, want_mean),
+        (got_sorted, want_median),
+        (got_network, want_median),
+    ]:
+        assert got.dtype == dtype
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        finite = ~np.isnan(want)
+        # equal bit patterns, signed zeros included
+        assert np.array_equal(got[finite].view(uint), want[finite].view(uint))
+
+
+def test_nan_in_mask_counts_as_masked_like_the_reference():
+    """The reference's docstring says NaN in the mask is ignored; in fact it is masked."""
+    image, _ = random_case(3, shape=(30, 30))
+    mask = np.zeros((30, 30), np.float32)
+    mask[5, 5] = np.nan
+    mask[20, 7] = 1
+    smoothed, unsmoothed = maskfill(image, mask)
+    assert smoothed[5, 5] != image[5, 5]
+    assert_same((smoothed, unsmoothed), run_reference(image, mask))
+
+
+def test_any_nonzero_label_counts_as_masked():
+    image, _ = random_case(5, shape=(30, 30))
+    labels = np.zeros((30, 30), np.int32)
+    labels[3:6, 3:6] = 1
+    labels[10, 10:14] = 7
+    labels[20, 20] = -2
+    smoothed, _ = maskfill(image, labels)
+    bool_result = maskfill(image, labels != 0)
+    assert np.array_equal(smoothed, bool_result[0])
+    changed = smoothed != image
+    assert changed[labels != 0].any() and not changed[labels == 0].any()
+
+
+def test_integer_image_is_filled_as_float64():
+    """The reference crashes on integers; we fill their float64 version."""
+    image, mask = random_case(4, shape=(32, 32))
+    integers = image.astype(np.int32)
+    ours = maskfill(integers, mask)
+    assert ours[0].dtype == np.float64
+    assert_same(ours, run_reference(integers.astype(np.float64), mask))
+    with pytest.raises(ValueError):
+        run_reference(integers, mask)
+
+
+def test_float16_image_is_filled_as_float32():
+    image, mask = random_case(6, shape=(24, 24))
+    ours = maskfill(image.astype(np.float16), mask)
+    assert ours[0].dtype == np.float32
+    assert_same(ours, run_reference(image.astype(np.float16).astype(np.float32), mask))
+
+
+@pytest.mark.parametrize("mask_dims", [2, 3])
+def test_cube_is_filled_plane_by_plane(mask_dims):
+    planes = [random_case(seed, shape=(28, 30)) for seed in (20, 21, 22)]
+    cube = np.stack([image for image, _ in planes])
+    mask = np.stack([m for _, m in planes]) if mask_dims == 3 else planes[0][1]
+    smoothed, unsmoothed = maskfill(cube, mask, size=5)
+    assert smoothed.shape == unsmoothed.shape == cube.shape
+    for index, plane in enumerate(cube):
+        plane_mask = mask[index] if mask_dims == 3 else mask
+        expected = run_reference(plane, plane_mask, size=5)
+        assert_same((smoothed[index], unsmoothed[index]), expected)
+
+
+def test_inputs_are_not_modified_and_outputs_are_native():
+    image, mask = random_case(9, dtype=">f8", nan_pixels=4)
+    image_before, mask_before = image.copy(), mask.copy()
+    smoothed, unsmoothed = maskfill(image, mask)
+    assert np.array_equal(image, image_before, equal_nan=True)
+    assert np.array_equal(mask, mask_before)
+    assert smoothed.dtype == unsmoothed.dtype == np.dtype("<f8")
+    assert smoothed.flags.c_contiguous and unsmoothed.flags.c_contiguous
+
+
+def test_nothing_to_fill_returns_copies():
+    image = np.arange(20.0).reshape(4, 5)
+    smoothed, unsmoothed = maskfill(image, np.zeros((4, 5)))
+    assert np.array_equal(smoothed, image) and np.array_equal(unsmoothed, image)
+    assert not np.shares_memory(smoothed, image)
+
+
+@pytest.mark.parametrize(
+    ("image", "mask", "kwargs", "message"),
+    [
+        (np.ones((5, 5)), np.ones((5, 5)), {}, "no valid pixel"),
+        (np.full((5, 5), np.nan), np.zeros((5, 5)), {}, "no valid pixel"),
+        (np.ones((5, 5)), np.zeros((5, 4)), {}, r"mask's shape \(5, 4\).*image's shape \(5, 5\)"),
+        (np.ones((2, 5, 5)), np.zeros((3, 5, 5)), {}, r"\(3, 5, 5\).*\(2, 5, 5\) or \(5, 5\)"),
+        (np.ones(5), np.zeros(5), {}, "2-D or a 3-D cube"),
+        (np.ones((5, 5)), np.zeros((5, 5)), {"size": 1}, "odd integer >= 3, not 1"),
+        (np.ones((5, 5)), np.zeros((5, 5)), {"size": 4}, "odd integer >= 3, not 4"),
+        (np.ones((5, 5)), np.zeros((5, 5)), {"size": 3.0}, "odd integer >= 3, not 3.0"),
+        (np.ones((5, 5)), np.zeros((5, 5)), {"operator": "max"}, "'median' or 'mean'"),
+        (np.ones((5, 5), complex), np.zeros((5, 5)), {}, "real numbers"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(image, mask, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        maskfill(image, mask, **kwargs)
+
+
+def test_a_cube_plane_without_valid_pixel_is_named():
+    cube = np.ones((3, 6, 6))
+    mask = np.zeros((3, 6, 6))
+    mask[1] = 1
+    with pytest.raises(ValueError, match=r"plane 1 of the cube: .*no valid pixel"):
+        maskfill(cube, mask)
+
+
+@pytest.mark.parametrize("operator", ["median", "mean"])
+def test_windows_of_only_infinities_raise_instead_of_looping(operator):
+    """median(+inf, -inf) and +inf + -inf are NaN: the reference would loop forever."""
+    image = np.array([[np.inf, 0.0, -np.inf]])
+    with pytest.raises(ValueError, match=r"1 pixel.*can never be filled.*only \+inf and -inf"):
+        maskfill(image, np.array([[0, 1, 0]]), operator=operator)
+
+
+def test_a_nan_result_is_retried_once_its_window_changes():
+    """A NaN result stays unfilled and is recomputed next iteration, as in the reference."""
+    image = np.array([[np.inf, 0.0, -np.inf, 5.0, 6.0, 7.0]])
+    mask = np.array([[0, 1, 1, 1, 0, 0]])
+    assert_same(maskfill(image, mask), run_reference(image, mask))
+
+
+def wcs_header() -> fits.Header:
+    header = fits.Header()
+    header["CTYPE1"], header["CTYPE2"] = "RA---TAN", "DEC--TAN"
+    header["CRPIX1"], header["CRPIX2"] = 10.0, 12.0
+    header["CRVAL1"], header["CRVAL2"] = 202.47, 47.19
+    header["CDELT1"], header["CDELT2"] = -0.0003, 0.0003
+    header["OBJECT"] = "M51 test"
+    return header
+
+
+def write_case(tmp_path, dtype="<f4"):
+    image, mask = random_case(12, shape=(30, 34), dtype=dtype)
+    fits.writeto(tmp_path / "in.fits", image, wcs_header())
+    fits.writeto(tmp_path / "mask.fits", mask)
+    return image, mask
+
+
+def test_output_file_has_the_reference_layout_and_keeps_the_header(tmp_path):
+    image, mask = write_case(tmp_path)
+    out = tmp_path / "out.fits"
+    smoothed, unsmoothed = maskfill(tmp_path / "in.fits", str(tmp_path / "mask"), output_file=out)
+    with fits.open(out) as hdul:
+        assert len(hdul) == 2
+        assert np.array_equal(hdul[0].data, smoothed)
+        assert np.array_equal(hdul[1].data, unsmoothed)
+        assert hdul[0].header["EXT0"] == "Filled Smoothed Image"
+        assert hdul[0].header["EXT1"] == "Filled Image (no smoothing)"
+        assert hdul[0].header["OBJECT"] == "M51 test"
+        for hdu in hdul:
+            assert WCS(hdu.header).wcs.crval[0] == pytest.approx(202.47)
+    assert_same((smoothed, unsmoothed), run_reference(image, mask))
+    assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
+
+
+def test_output_file_without_smoothing_has_one_hdu(tmp_path):
+    write_case(tmp_path, dtype=">f8")
+    filled, none = maskfill(str(tmp_path / "in.fits"), tmp_path / "mask.fits", smooth=False,
+                            output_file=tmp_path / "out.fits")  # fmt: skip
+    assert none is None
+    with fits.open(tmp_path / "out.fits") as hdul:
+        assert len(hdul) == 1
+        assert np.array_equal(hdul[0].data, filled)
+        assert "EXT0" not in hdul[0].header
+
+
+def test_writesteps_writes_each_iteration(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    image = np.ones((9, 9), np.float32)
+    mask = np.zeros((9, 9))
+    mask[2:7, 2:7] = 1  # a 5x5 hole: filled in 3 iterations
+    _, unsmoothed = maskfill(image, mask, writesteps=True)
+    steps = sorted(tmp_path.glob("_iter_*.fits"))
+    assert [p.name for p in steps] == ["_iter_1.fits", "_iter_2.fits", "_iter_3.fits"]
+    assert np.isnan(fits.getdata(steps[0])).sum() == 9
+    assert np.array_equal(fits.getdata(steps[-1]), unsmoothed)
+
+
+def test_file_problems_name_the_file(tmp_path):
+    write_case(tmp_path)
+    (tmp_path / "text.fits").write_text("not a FITS file")
+    cases = [
+        (tmp_path / "missing.fits", "missing.fits: no such file"),
+        (tmp_path / "text.fits", "text.fits: cannot read as FITS"),
+    ]
+    for path, message in cases:
+        with pytest.raises(ValueError, match=message):
+            maskfill(path, tmp_path / "mask.fits")
+    with pytest.raises(ValueError, match=r"in\.fits: has no extension 3"):
+        maskfill(tmp_path / "in.fits", tmp_path / "mask.fits", ext=3)
+    with pytest.raises(ValueError, match=r"nodir.out\.fits: cannot write"):
+        maskfill(
+            tmp_path / "in.fits",
+            tmp_path / "mask.fits",
+            output_file=tmp_path / "nodir" / "out.fits",
+        )
+
+
+def test_progress_and_verbose(capsys):
+    image, mask = random_case(13, shape=(40, 40))
+    calls = []
+    maskfill(image, mask, verbose=True, progress=lambda done, total: calls.append((done, total)))
+    total = int(np.count_nonzero(mask))
+    assert calls[-1] == (total, total)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    captured = capsys.readouterr()
+    assert captured.out == ""  # messages go to stderr, not into piped output
+    assert "iteration 1:" in captured.err
