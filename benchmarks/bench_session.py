@@ -6,7 +6,7 @@
    ``image.Image(path)`` for every file) opens every file with Pillow, reads its size, mode,
    bands, frame count and parses its WCS from tag 270 before showing the first image; that is
    emulated here with the same library calls.
-2. ``add_mark`` latency with 0, 10,000 and 100,000 marks already saved (20 per image), marking
+2. ``add_mark`` latency with 0, 10,000 and 100,000 marks already saved (20-25 per image), marking
    5 marks per image and moving on, as a person does. Image Marker rewrites its marks, images
    and favourites files on every action, recomputing every mark's RA/Dec with
    ``all_pix2world``; that rewrite is emulated with the same calls at 1,000, 10,000 and
@@ -149,8 +149,9 @@ def our_open(folder: Path, save_dir: Path) -> float:
     return elapsed
 
 
-def saved_session(folder: Path, save_dir: Path, n_marks: int, per_image: int = 20) -> None:
-    """Write the snapshot of a session holding ``n_marks`` marks on its first images."""
+def saved_session(folder: Path, save_dir: Path, n_marks: int) -> None:
+    """Write the snapshot of a session holding ``n_marks`` marks on its first images (20 per
+    image, more if needed to leave 1,000 images unseen), as if it had been closed."""
     from napari_imagemarker._journal import atomic_write
     from napari_imagemarker._session_store import (
         ImageState,
@@ -162,6 +163,7 @@ def saved_session(folder: Path, save_dir: Path, n_marks: int, per_image: int = 2
 
     save_dir.mkdir(parents=True)
     paths = sorted(str(p) for p in folder.glob("*.tif"))
+    per_image = max(20, -(-n_marks // (len(paths) - 1000)))
     state = SessionState()
     rng = np.random.default_rng(1)
     for i in range(n_marks):

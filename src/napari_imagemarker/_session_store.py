@@ -22,8 +22,10 @@ written and read with the :mod:`csv` module, about 8x faster than astropy's ECSV
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -102,6 +104,8 @@ class SessionState:
         self.marks_seq = 0  # last seq in the marks snapshot
         self.images_seq = 0  # last seq in the images snapshot
         self.seq = 0  # last seq applied
+        self.marks_last = 0  # seq of the last change to the marks (0: none since the file)
+        self.images_last = 0  # seq of the last change to the image states and names
 
     # -- applying records -------------------------------------------------------------------
 
@@ -112,9 +116,11 @@ class SessionState:
         if op in MARK_OPS:
             if seq > self.marks_seq:
                 getattr(self, f"_apply_{op}")(record)
+                self.marks_last = seq
         elif op in IMAGE_OPS:
             if seq > self.images_seq:
                 getattr(self, f"_apply_{op}")(record)
+                self.images_last = seq
         else:
             raise ValueError(f"unknown journal record {op!r} (written by a newer version?)")
         self.seq = max(self.seq, seq)
@@ -231,12 +237,12 @@ def write_ecsv(
 
 
 def read_ecsv(path: Path) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
-    """Read a file written by :func:`write_ecsv`: column names, rows as lists, meta.
+    """Read a file written by :func:`write_ecsv`: column names, columns as lists, meta.
 
     Raises
     ------
     ValueError
-        Not such a file; the message names it.
+        Not such a file; the message names it, and the line of a bad row.
     """
     from astropy.table import Table
 
@@ -251,21 +257,30 @@ def read_ecsv(path: Path) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
     except Exception as exc:
         raise ValueError(f"{path}: not a session snapshot ({exc})") from None
     names = empty.colnames
-    kinds = [empty[name].dtype.kind for name in names]
     convert = {"U": str, "i": int, "f": float, "b": lambda v: v == "True"}
-    converters = [convert.get(kind, str) for kind in kinds]
-    body = io.StringIO("\n".join(lines[n_header + 1 :]))
-    rows = []
-    for number, row in enumerate(csv.reader(body), start=n_header + 2):
-        if not row:
-            continue
+    converters = [convert.get(empty[name].dtype.kind, str) for name in names]
+    rows = [row for row in csv.reader(lines[n_header + 1 :]) if row]
+    first_line = n_header + 2
+    for number, row in enumerate(rows, start=first_line):
         if len(row) != len(names):
             raise ValueError(f"{path}: line {number} has {len(row)} values, not {len(names)}")
+    # Column by column: map() converts in C, about 5x faster than a loop over rows.
+    columns = [list(col) for col in zip(*rows, strict=True)] or [[] for _ in names]
+    for k, (name, f) in enumerate(zip(names, converters, strict=True)):
         try:
-            rows.append([f(v) for f, v in zip(converters, row, strict=True)])
+            columns[k] = list(map(f, columns[k]))
         except ValueError as exc:
-            raise ValueError(f"{path}: line {number}: {exc}") from None
-    return names, rows, dict(empty.meta)
+            bad = next(i for i, v in enumerate(columns[k]) if not _converts(f, v))
+            raise ValueError(f"{path}: line {first_line + bad}, column {name!r}: {exc}") from None
+    return names, columns, dict(empty.meta)
+
+
+def _converts(f, value) -> bool:
+    try:
+        f(value)
+    except ValueError:
+        return False
+    return True
 
 
 MARKS_FILE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -308,7 +323,7 @@ def images_snapshot(
             "unresolved": list(state.unresolved),
         }
     }
-    by_name = {Path(p).name: p for p in paths}
+    by_name = {os.path.basename(p): p for p in paths}
     names = list(by_name) + [n for n in images if n not in by_name]
 
     def row(name: str) -> tuple:
@@ -323,20 +338,22 @@ def images_snapshot(
 def load_snapshots(state: SessionState, marks_path: Path, images_path: Path) -> None:
     """Fill ``state`` from the snapshot files that exist."""
     if marks_path.exists():
-        names, rows, meta = read_ecsv(marks_path)
+        names, columns, meta = read_ecsv(marks_path)
         if tuple(names) != tuple(n for n, _ in MARKS_FILE_COLUMNS):
             raise ValueError(f"{marks_path}: unexpected columns {names}")
         session = meta.get("session", {})
         state.marks_seq = int(session.get("seq", 0))
-        for row in rows:
-            mark = Mark(*row[:-1])
-            state.marks[row[-1]] = mark
-            state.by_image.setdefault(mark.image, []).append(row[-1])
-        state.next_id = max(int(session.get("next_id", 1)), max(state.marks, default=0) + 1)
+        ids = columns[-1]
+        make = functools.partial(tuple.__new__, Mark)  # Mark(*row) at C speed
+        state.marks = dict(zip(ids, map(make, zip(*columns[:-1])), strict=True))
+        by_image = state.by_image
+        for mark_id, image in zip(ids, columns[0], strict=True):
+            by_image.setdefault(image, []).append(mark_id)
+        state.next_id = max(int(session.get("next_id", 1)), max(ids, default=0) + 1)
         state.groups = list(meta.get("groups", state.groups))
         state.group_colors = list(meta.get("group_colors", state.group_colors))
     if images_path.exists():
-        names, rows, meta = read_ecsv(images_path)
+        names, columns, meta = read_ecsv(images_path)
         session = meta.get("session", {})
         state.images_seq = int(session.get("seq", 0))
         for key in ("groups", "group_colors", "categories", "group_max"):
@@ -344,21 +361,20 @@ def load_snapshots(state: SessionState, marks_path: Path, images_path: Path) -> 
                 setattr(state, key, list(session[key]))
         state.seed = session.get("seed")
         state.unresolved = list(session.get("unresolved") or [])
-        index = {name: i for i, name in enumerate(names)}
-        for row in rows:
-            cats = row[index["categories"]]
+        col = dict(zip(names, columns, strict=True))
+        for i, name in enumerate(col["image"]):
+            cats = col["categories"][i]
             image = ImageState(
-                seen=row[index["seen"]],
+                seen=col["seen"][i],
                 categories=tuple(int(c) for c in cats.split("+")) if cats else (),
-                comment=row[index["comment"]],
-                favorite=row[index["favorite"]],
-                seconds=row[index["seconds"]],
-                nothing=row[index["nothing"]],
+                comment=col["comment"][i],
+                favorite=col["favorite"][i],
+                seconds=col["seconds"][i],
+                nothing=col["nothing"][i],
             )
             if image != ImageState():
-                state.images[row[index["image"]]] = image
-            if row[index["path"]]:
-                state.paths.append(row[index["path"]])
+                state.images[name] = image
+        state.paths = [p for p in col["path"] if p]
     state.seq = max(state.marks_seq, state.images_seq)
 
 

@@ -276,6 +276,7 @@ class MarkingSession:
             state.apply(record)
             replayed += 1
         self._state = state
+        self._file_seq = [state.marks_seq, state.images_seq]
         has_native = state.seq > 0 or self._marks_path.exists()
 
         imported = None
@@ -304,11 +305,11 @@ class MarkingSession:
             changes["group_max"] = _check_max(group_max)
         if shuffle_seed is not None and shuffle_seed != state.seed:
             changes["seed"] = int(shuffle_seed)
-        path_strings = [str(Path(p).absolute()) for p in paths]
+        path_strings = [os.path.abspath(p) for p in paths]
         if path_strings != state.paths:
             changes["paths"] = path_strings
 
-        missing = [p for p in paths if not p.is_file()]
+        missing = [p for p in paths if not os.path.isfile(p)]
         if missing:
             shown = ", ".join(str(p) for p in missing[:5]) + (" ..." if len(missing) > 5 else "")
             self._report(f"{len(missing)} image(s) not found and skipped: {shown}")
@@ -430,8 +431,15 @@ class MarkingSession:
 
     def _write_snapshot_files(self, copy: tuple[SessionState, list[str]], seq: int) -> None:
         state, paths = copy
-        atomic_write(self._marks_path, marks_snapshot(state, state.marks, seq))
-        atomic_write(self._images_path, images_snapshot(state, state.images, paths, seq))
+        # A file whose part of the state did not change since it was written stays: the
+        # replay filter only needs "no change of its kind after its seq" (browsing 100,000
+        # marks must not rewrite them on close).
+        if state.marks_last > self._file_seq[0] or not self._marks_path.exists():
+            atomic_write(self._marks_path, marks_snapshot(state, state.marks, seq))
+            self._file_seq[0] = seq
+        if state.images_last > self._file_seq[1] or not self._images_path.exists():
+            atomic_write(self._images_path, images_snapshot(state, state.images, paths, seq))
+            self._file_seq[1] = seq
         assert self._journal is not None
         self._journal.drop_through(seq)
 
