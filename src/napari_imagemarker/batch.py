@@ -1,0 +1,747 @@
+"""maskfill at scale: many files on dask workers, and images too large for memory in tiles.
+
+Batches
+-------
+:func:`plan_jobs` turns files and folders into one :class:`FillJob` per image,
+:func:`run_batch` runs them on dask.distributed (a local cluster by default, or an existing
+scheduler) and returns a :class:`BatchSummary`.  Each file is filled by :func:`fill_file`,
+which writes exactly what ``imagemarker maskfill IN MASK OUT`` writes, atomically, so a file
+whose output exists is done and is skipped when the batch is run again.  A file that fails
+is reported and skipped; the others go on.
+
+Tiles
+-----
+maskfill is local: a filled pixel depends only on the masked region it belongs to and the
+pixels around that region.  Call two masked (or NaN) pixels *linked* when they are at most
+``size // 2`` pixels apart in both rows and columns; a *masked region* is a set of linked
+pixels (for ``size=3``, an 8-connected group).  Every value maskfill computes for a region
+depends only on the pixels within ``size // 2`` of it.  Hence a tile extended by ``overlap``
+pixels on each side gives, in its core, exactly the whole-image result whenever
+
+    overlap >= (largest extent of a masked region, in rows or columns) - 1 + size // 2
+
+(image edges need no overlap: outside the image is NaN either way).  :func:`fill_tiled` does
+not need to know the largest region beforehand: it checks, in each extended tile, that every
+region reaching into the core stays ``size // 2`` pixels clear of the tile's cut edges, which
+is exactly the condition under which the result is identical, and raises :class:`TilingError`
+naming the region when it is not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from .maskfill import maskfill
+
+__all__ = [
+    "BatchSummary",
+    "FileResult",
+    "FillJob",
+    "TilingError",
+    "WindowFill",
+    "fill_file",
+    "fill_fits_tiled",
+    "fill_tiled",
+    "fill_window",
+    "plan_jobs",
+    "run_batch",
+]
+
+#: With ``tile=None``, images whose planes have more pixels than this are filled in tiles.
+AUTO_TILE_PIXELS = 8192 * 8192
+#: Tile side used when tiling automatically.
+AUTO_TILE = 4096
+#: Default overlap around each tile, in pixels.
+DEFAULT_OVERLAP = 256
+
+_FITS_SUFFIXES = (".fits.fz", ".fits.gz", ".fit.gz", ".fts.gz", ".fits", ".fit", ".fts", ".fz")
+
+
+class TilingError(ValueError):
+    """A masked region is too large for the overlap: tiles would not give the exact result."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Windows and tiles
+
+
+@dataclass
+class WindowFill:
+    """maskfill's result on a window of an image.
+
+    Attributes
+    ----------
+    filled : ndarray
+        The final (smoothed when smoothing) values of the window.
+    unsmoothed : ndarray or None
+        The unsmoothed values when smoothing, else None.
+    exact : bool
+        True when the values are identical to those of a whole-image fill; False when a
+        masked region crosses the cut edges of the extended window.
+    region : tuple of slice or None
+        When not exact, ``(rows, cols)`` of the offending region in image pixels (0-based),
+        clipped to the extended window.
+    """
+
+    filled: np.ndarray
+    unsmoothed: np.ndarray | None
+    exact: bool
+    region: tuple[slice, slice] | None = None
+
+
+def work_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype maskfill returns for an image of ``dtype`` (float32 stays, else float64)."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32 if dtype.kind == "f" and dtype.itemsize <= 4 else np.float64)
+
+
+def _dtype_of(image: Any) -> np.dtype:
+    """The dtype of an array-like's values, from one pixel (an astropy section applies
+    BSCALE/BZERO when read, so its values, not its file type, are what count)."""
+    return np.asarray(image[(slice(0, 1),) * len(image.shape)]).dtype
+
+
+def fill_window(
+    image: Any,
+    mask: Any,
+    rows: slice,
+    cols: slice,
+    *,
+    size: int = 3,
+    operator: str = "median",
+    smooth: bool = True,
+    margin: int = DEFAULT_OVERLAP,
+) -> WindowFill:
+    """Fill the window ``image[rows, cols]`` using ``margin`` extra pixels around it.
+
+    Parameters
+    ----------
+    image, mask : array-like, shape (ny, nx)
+        Anything sliceable as ``[rows, cols]``: a NumPy array, a memory map, an astropy
+        ``hdu.section``.  Only the extended window is read.  ``mask`` is non-zero where
+        pixels are to be filled (NaN pixels of the image are filled too).
+    rows, cols : slice
+        The window, with explicit start and stop, in 0-based image pixels.
+    size, operator, smooth
+        As for :func:`napari_imagemarker.maskfill`.
+    margin : int
+        Pixels read on each side of the window (fewer at the image edges).
+
+    Returns
+    -------
+    WindowFill
+        The window's values, and whether they are exactly the whole-image values.
+    """
+    ny, nx = image.shape[-2:]
+    r0, r1 = max(rows.start - margin, 0), min(rows.stop + margin, ny)
+    c0, c1 = max(cols.start - margin, 0), min(cols.stop + margin, nx)
+    data = np.asarray(image[r0:r1, c0:c1])
+    masked = np.asarray(mask[r0:r1, c0:c1]) != 0
+    core = (slice(rows.start - r0, rows.stop - r0), slice(cols.start - c0, cols.stop - c0))
+    holes = masked | np.isnan(data) if data.dtype.kind == "f" else masked
+    if not holes[core].any():
+        plain = data[core].astype(work_dtype(data.dtype))
+        return WindowFill(plain, plain.copy() if smooth else None, exact=True)
+    open_edges = (r0 > 0, r1 < ny, c0 > 0, c1 < nx)
+    region = _unsafe_region(holes, core, open_edges, size // 2)
+    filled, unsmoothed = maskfill(data, masked, size=size, operator=operator, smooth=smooth)
+    if region is not None:
+        region = (_shift(region[0], r0), _shift(region[1], c0))
+    return WindowFill(
+        filled[core],
+        None if unsmoothed is None else unsmoothed[core],
+        exact=region is None,
+        region=region,
+    )
+
+
+def _shift(s: slice, by: int) -> slice:
+    return slice(s.start + by, s.stop + by)
+
+
+def _unsafe_region(
+    holes: np.ndarray, core: tuple[slice, slice], open_edges: tuple[bool, ...], half: int
+) -> tuple[slice, slice] | None:
+    """The first masked region reaching into ``core`` that comes within ``half`` pixels of
+    an open (cut) edge of the window, as ``(rows, cols)`` in window pixels, or None."""
+    ny, nx = holes.shape
+    # Link pixels at most `half` apart: grow each one into a half x half square anchored at
+    # it; two squares touch (8-connected) exactly when their anchors are <= half apart.
+    grown = np.zeros((ny + half - 1, nx), dtype=bool)
+    for dy in range(half):
+        grown[dy : dy + ny] |= holes
+    linked = np.zeros((ny + half - 1, nx + half - 1), dtype=bool)
+    for dx in range(half):
+        linked[:, dx : dx + nx] |= grown
+    del grown
+    labels, _ = ndimage.label(linked, structure=np.ones((3, 3), dtype=bool), output=np.int32)
+    reaching = np.unique(labels[:ny, :nx][core][holes[core]])
+    boxes = ndimage.find_objects(labels, max_label=int(reaching.max()))
+    top, bottom, left, right = open_edges
+    for label in reaching:
+        # a linked region's box is its pixels' box grown by half - 1 down and right
+        rows, cols = boxes[label - 1]
+        rs, cs = slice(rows.start, rows.stop - half + 1), slice(cols.start, cols.stop - half + 1)
+        if (
+            (top and rs.start < half)
+            or (bottom and rs.stop > ny - half)
+            or (left and cs.start < half)
+            or (right and cs.stop > nx - half)
+        ):
+            return rs, cs
+    return None
+
+
+class _Plane:
+    """One plane of a 3-D array-like, sliceable as ``[rows, cols]`` without reading it all."""
+
+    def __init__(self, data: Any, index: int) -> None:
+        self.data, self.index = data, index
+        self.shape = tuple(data.shape[1:])
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        return np.asarray(self.data[(self.index, *key)])
+
+
+def _tiles(n: int, tile: int) -> list[slice]:
+    return [slice(start, min(start + tile, n)) for start in range(0, n, tile)]
+
+
+def fill_tiled(
+    image: Any,
+    mask: Any,
+    *,
+    size: int = 3,
+    operator: str = "median",
+    smooth: bool = True,
+    tile: int = 2048,
+    overlap: int = DEFAULT_OVERLAP,
+    out: tuple[np.ndarray, np.ndarray | None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """maskfill tile by tile, with the same result as on the whole image.
+
+    Memory is a few times the size of one extended tile, whatever the image size.
+
+    Parameters
+    ----------
+    image : array-like, shape (ny, nx) or (nz, ny, nx)
+        Sliceable like a NumPy array (a memory map or an astropy ``hdu.section`` is read
+        tile by tile).  Cubes are filled plane by plane.
+    mask : array-like
+        Same shape as ``image``, or ``(ny, nx)`` for every plane of a cube; non-zero where
+        pixels are to be filled.
+    size, operator, smooth
+        As for :func:`napari_imagemarker.maskfill`.
+    tile : int
+        Side of the square tiles, in pixels.
+    overlap : int
+        Pixels added on each side of a tile; see the module docstring for the condition.
+    out : (filled, unsmoothed), optional
+        Arrays (memory maps, for images larger than memory) to write the results into;
+        ``unsmoothed`` is None when not smoothing.  Their dtype should be
+        :func:`work_dtype` of the image's.
+    progress : callable, optional
+        Called as ``progress(tiles_done, tiles_total)``.
+
+    Returns
+    -------
+    filled, unsmoothed : ndarray
+        As :func:`napari_imagemarker.maskfill` returns them (``out`` when given).
+
+    Raises
+    ------
+    TilingError
+        When a masked region is too large for ``overlap``; the message names the region
+        and the overlap it needs at least.  Nothing is guessed: nothing is returned.
+    ValueError
+        As :func:`napari_imagemarker.maskfill`, and for shapes that do not match.
+    """
+    if tile < 1 or overlap < 0:
+        raise ValueError(f"tile must be >= 1 and overlap >= 0, not {tile} and {overlap}")
+    shape = tuple(image.shape)
+    if len(shape) not in (2, 3):
+        raise ValueError(f"the image must be 2-D or a 3-D cube, not {len(shape)}-D {shape}")
+    mshape = tuple(mask.shape)
+    if mshape != shape and not (len(shape) == 3 and mshape == shape[1:]):
+        raise ValueError(f"the mask's shape {mshape} does not match the image's shape {shape}")
+    dtype = work_dtype(_dtype_of(image))
+    if out is None:
+        filled = np.empty(shape, dtype=dtype)
+        out = (filled, np.empty(shape, dtype=dtype) if smooth else None)
+    filled, unsmoothed = out
+    planes = [None] if len(shape) == 2 else list(range(shape[0]))
+    rows, cols = _tiles(shape[-2], tile), _tiles(shape[-1], tile)
+    total, done = len(planes) * len(rows) * len(cols), 0
+    for z in planes:
+        plane = image if z is None else _Plane(image, z)
+        plane_mask = mask if z is None or len(mshape) == 2 else _Plane(mask, z)
+        for r in rows:
+            for c in cols:
+                win = fill_window(
+                    plane, plane_mask, r, c,
+                    size=size, operator=operator, smooth=smooth, margin=overlap,
+                )  # fmt: skip
+                if not win.exact:
+                    raise TilingError(_tiling_message(win.region, z, size, overlap))
+                key = (r, c) if z is None else (z, r, c)
+                filled[key] = win.filled
+                if unsmoothed is not None:
+                    unsmoothed[key] = win.unsmoothed
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+    return filled, unsmoothed
+
+
+def _tiling_message(region: tuple[slice, slice], plane: int | None, size: int, overlap: int):
+    rs, cs = region
+    height, width = rs.stop - rs.start, cs.stop - cs.start
+    need = max(height, width) - 1 + size // 2
+    where = "" if plane is None else f" of plane {plane}"
+    return (
+        f"cannot fill tile by tile exactly: the masked region at rows {rs.start}-{rs.stop - 1},"
+        f" columns {cs.start}-{cs.stop - 1}{where} (0-based) spans at least {height} x {width}"
+        f" pixels and reaches the edge of its tile's overlap. Exact tiles need overlap >="
+        f" largest extent of a masked region - 1 + size // 2, here at least {need} pixels;"
+        f" the overlap is {overlap}. Give a larger overlap, or fill the whole image at once."
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+def fill_fits_tiled(
+    image_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    *,
+    mask_path: str | os.PathLike | None = None,
+    mask_ext: int | str | None = None,
+    ext: int | str = 0,
+    size: int = 3,
+    operator: str = "median",
+    smooth: bool = True,
+    tile: int = AUTO_TILE,
+    overlap: int = DEFAULT_OVERLAP,
+) -> None:
+    """Fill a FITS image too large for memory, tile by tile, into the single-file layout.
+
+    The input is read through memory maps, the results are assembled in temporary memory
+    maps beside ``output_path`` and written as ``imagemarker maskfill`` writes them (HDU 0
+    the result, HDU 1 the unsmoothed image when smoothing, the input header kept).
+
+    Parameters
+    ----------
+    image_path, output_path : str or path
+        FITS files to read and to write.
+    mask_path : str or path, optional
+        FITS file holding the mask in extension ``ext`` (as ``imagemarker maskfill`` reads
+        it); else ``mask_ext`` names the mask's extension in ``image_path``.
+    ext : int or str
+        Extension of the image (and of the mask file).
+    size, operator, smooth, tile, overlap
+        As for :func:`fill_tiled`.
+
+    Raises
+    ------
+    TilingError, ValueError
+        With the file name and the problem; no output is written.
+    """
+    from ._maskfill_fits import write_result
+    from .maskfill import _history  # the single-file command's HISTORY card, for identical files
+
+    image_path, output_path = Path(image_path), Path(output_path)
+    temporary: list[Path] = []
+    with contextlib.ExitStack() as stack:
+        image, header = _section(stack, image_path, ext)
+        if mask_path is not None:
+            mask, _ = _section(stack, Path(mask_path), ext)
+        elif mask_ext is not None:
+            mask, _ = _section(stack, image_path, mask_ext)
+        else:
+            raise ValueError("give mask_path or mask_ext")
+        dtype = work_dtype(_dtype_of(image))
+
+        def scratch() -> np.ndarray:
+            path = output_path.with_name(f".{output_path.name}.{uuid.uuid4().hex[:8]}.tile")
+            temporary.append(path)
+            return np.memmap(path, dtype=dtype, mode="w+", shape=tuple(image.shape))
+
+        try:
+            out = (scratch(), scratch() if smooth else None)
+            try:
+                filled, unsmoothed = fill_tiled(
+                    image, mask,
+                    size=size, operator=operator, smooth=smooth,
+                    tile=tile, overlap=overlap, out=out,
+                )  # fmt: skip
+            except ValueError as exc:
+                raise type(exc)(f"{image_path}: {exc}") from None
+            write_result(output_path, filled, unsmoothed, header, _history(size, operator))
+            del filled, unsmoothed, out
+        finally:
+            for path in temporary:
+                path.unlink(missing_ok=True)
+
+
+def _section(stack: contextlib.ExitStack, path: Path, ext: int | str):
+    from astropy.io import fits
+
+    from ._maskfill_fits import resolve_path
+
+    path = resolve_path(path)
+    try:
+        hdul = stack.enter_context(fits.open(path, memmap=True))
+        hdu = hdul[ext]
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such file") from None
+    except (KeyError, IndexError):
+        raise ValueError(f"{path}: has no extension {ext!r}") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read as FITS ({exc})") from None
+    if not hdu.is_image or not hdu.shape:
+        raise ValueError(f"{path}: extension {ext!r} holds no image data")
+    return hdu.section, hdu.header.copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches
+
+
+@dataclass(frozen=True)
+class FillJob:
+    """One file to fill: what ``imagemarker maskfill`` would be asked, plus tiling.
+
+    Attributes
+    ----------
+    image, output : Path
+        FITS file to read and to write.
+    mask : Path or None
+        FITS file with the mask (read from extension ``ext``, as the single-file command
+        does); or None when ``mask_ext`` names an extension of ``image``.
+    mask_ext : int, str or None
+        Extension of ``image`` holding the mask (a data-quality extension, say).
+    ext : int or str
+        Extension of the image.
+    size, operator, smooth
+        As for :func:`napari_imagemarker.maskfill`.
+    tile : int or None
+        Tile side for :func:`fill_fits_tiled`; None tiles only planes larger than
+        ``AUTO_TILE_PIXELS`` (with ``AUTO_TILE``); 0 never tiles.
+    overlap : int
+        Overlap of the tiles.
+    """
+
+    image: Path
+    output: Path
+    mask: Path | None = None
+    mask_ext: int | str | None = None
+    ext: int | str = 0
+    size: int = 3
+    operator: str = "median"
+    smooth: bool = True
+    tile: int | None = None
+    overlap: int = DEFAULT_OVERLAP
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one file: ``status`` is "filled", "tiled", "skipped" or "failed"."""
+
+    image: Path
+    output: Path
+    status: str
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class BatchSummary:
+    """All the results of a batch, with counts and a printable summary."""
+
+    results: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: str = ""
+
+    def count(self, *statuses: str) -> int:
+        """Number of results with one of these statuses."""
+        return sum(r.status in statuses for r in self.results)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        """The files that failed, in input order."""
+        return [r for r in self.results if r.status == "failed"]
+
+    def text(self) -> str:
+        """A few lines for people: counts, time, and each failure with its reason."""
+        n = len(self.results)
+        done = self.count("filled", "tiled")
+        tiled = self.count("tiled")
+        lines = [
+            f"maskfill-batch: {n} file{'s' * (n != 1)} in {self.seconds:.1f} s on {self.workers}:"
+            f" {done} filled{f' ({tiled} in tiles)' if tiled else ''},"
+            f" {self.count('skipped')} already done, {len(self.failed)} failed"
+        ]
+        lines += [f"  failed: {r.message}" for r in self.failed]
+        return "\n".join(lines)
+
+
+def _fits_stem(name: str) -> str | None:
+    lower = name.lower()
+    for suffix in _FITS_SUFFIXES:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
+def mask_path_for(image: Path, suffix: str) -> Path:
+    """The mask file beside ``image``: its name without the FITS extension, plus ``suffix``
+    (which gets the image's extension if it has none of its own).
+
+    ``mask_path_for(Path("a/m51.fits"), "_mask")`` is ``a/m51_mask.fits``, as is
+    ``mask_path_for(Path("a/m51.fits"), "_mask.fits")``.
+    """
+    stem = _fits_stem(image.name) or image.stem
+    if _fits_stem(suffix) is None:
+        suffix += image.name[len(stem) :]
+    return image.with_name(stem + suffix)
+
+
+def plan_jobs(
+    inputs: Iterable[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    mask_suffix: str | None = None,
+    mask_ext: int | str | None = None,
+    **options: Any,
+) -> list[FillJob]:
+    """One :class:`FillJob` per input image.
+
+    Parameters
+    ----------
+    inputs : iterable of str or path
+        FITS files, and folders whose FITS files (not recursing, mask files excluded) are
+        taken in name order.
+    out_dir : str or path
+        Folder for the outputs, each named like its input (``.fits``, uncompressed).
+    mask_suffix : str, optional
+        The mask of ``x.fits`` is ``x<suffix>`` (see :func:`mask_path_for`).
+    mask_ext : int or str, optional
+        Or the mask is this extension of each input.  Exactly one of the two is needed.
+    **options
+        ``ext``, ``size``, ``operator``, ``smooth``, ``tile``, ``overlap`` of :class:`FillJob`.
+
+    Raises
+    ------
+    ValueError
+        Neither or both mask options; an input that is neither a FITS file nor a folder; two
+        inputs that would write the same output, or an output that would overwrite an input.
+    """
+    if (mask_suffix is None) == (mask_ext is None):
+        raise ValueError("give exactly one of a mask suffix or a mask extension")
+    out_dir = Path(out_dir)
+    images: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir() if p.is_file() and _fits_stem(p.name))
+            if mask_suffix is not None:
+                found = [p for p in found if not p.name.endswith(_mask_tail(mask_suffix))]
+            images += found
+        elif _fits_stem(item.name) is not None:
+            images.append(item)
+        else:
+            raise ValueError(f"{item}: not a FITS file or a folder")
+    jobs, outputs = [], {}
+    for image in images:
+        output = out_dir / f"{_fits_stem(image.name)}.fits"
+        if output in outputs:
+            raise ValueError(f"{outputs[output]} and {image} would both write {output}")
+        if output.resolve() == image.resolve():
+            raise ValueError(f"{image}: the output folder holds the inputs; choose another")
+        outputs[output] = image
+        mask = mask_path_for(image, mask_suffix) if mask_suffix is not None else None
+        jobs.append(FillJob(image=image, output=output, mask=mask, mask_ext=mask_ext, **options))
+    return jobs
+
+
+def _mask_tail(suffix: str) -> str:
+    stem = _fits_stem(suffix)
+    return suffix if stem is not None else suffix + ".fits"
+
+
+def _tile_for(job: FillJob) -> int:
+    if job.tile is not None:
+        return job.tile
+    with contextlib.ExitStack() as stack:
+        section, _ = _section(stack, job.image, job.ext)
+        shape = tuple(section.shape)
+    pixels = int(np.prod(shape[-2:])) if len(shape) >= 2 else 0
+    return AUTO_TILE if pixels > AUTO_TILE_PIXELS else 0
+
+
+def fill_file(job: FillJob) -> FileResult:
+    """Fill one file; never raises: a failure is a result with the reason.
+
+    The output is what ``imagemarker maskfill IMAGE MASK OUTPUT -e EXT -s SIZE -o OPERATOR``
+    writes (``-n`` when not smoothing), written atomically.
+    """
+    start = time.perf_counter()
+    status = "filled"
+    try:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        tile = _tile_for(job)
+        if tile:
+            fill_fits_tiled(
+                job.image, job.output,
+                mask_path=job.mask, mask_ext=job.mask_ext, ext=job.ext,
+                size=job.size, operator=job.operator, smooth=job.smooth,
+                tile=tile, overlap=job.overlap,
+            )  # fmt: skip
+            status = "tiled"
+        else:
+            mask: Any = job.mask
+            if mask is None:
+                from ._maskfill_fits import read_fits
+
+                mask, _ = read_fits(job.image, job.mask_ext)
+            maskfill(
+                job.image, mask,
+                ext=job.ext, size=job.size, operator=job.operator, smooth=job.smooth,
+                output_file=job.output,
+            )  # fmt: skip
+    except Exception as exc:  # one bad file must not stop the batch
+        message = str(exc) or type(exc).__name__
+        if str(job.image) not in message:
+            message = f"{job.image}: {message}"
+        return FileResult(job.image, job.output, "failed", message, time.perf_counter() - start)
+    return FileResult(job.image, job.output, status, "", time.perf_counter() - start)
+
+
+@contextlib.contextmanager
+def _client(workers: int, scheduler: str | None, processes: bool) -> Iterator[tuple[Any, str]]:
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            n = len(client.scheduler_info().get("workers", {}))
+            yield client, f"the cluster at {scheduler} ({n} worker{'s' * (n != 1)})"
+        return
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=processes,
+            dashboard_address=":0",  # any free port: never clash with a running cluster
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client, f"{workers} local worker{'s' * (workers != 1)}"
+
+
+def run_batch(
+    jobs: Sequence[FillJob],
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    force: bool = False,
+    processes: bool = True,
+    on_result: Callable[[FileResult, int, int], None] | None = None,
+) -> BatchSummary:
+    """Fill many files on dask.distributed workers.
+
+    Parameters
+    ----------
+    jobs : sequence of FillJob
+        From :func:`plan_jobs`.
+    workers : int
+        Local worker processes (one thread each) when no ``scheduler`` is given.
+    scheduler : str, optional
+        Address of an existing dask.distributed scheduler (``tcp://host:8786``); its
+        workers must be able to import napari_imagemarker and to read and write the paths.
+    force : bool
+        Fill files whose output exists too (by default they are skipped as done).
+    processes : bool
+        Local workers as processes (default) or threads of this process.
+    on_result : callable, optional
+        Called as ``on_result(result, n_done, n_total)`` as each file ends.
+
+    Returns
+    -------
+    BatchSummary
+        One result per job, in the order of ``jobs``.
+    """
+    start = time.perf_counter()
+    results: dict[int, FileResult] = {}
+    todo: list[int] = []
+    for i, job in enumerate(jobs):
+        if job.output.exists() and not force:
+            results[i] = FileResult(job.image, job.output, "skipped", "output exists")
+        else:
+            todo.append(i)
+
+    def report(i: int, result: FileResult) -> None:
+        results[i] = result
+        if on_result is not None:
+            on_result(result, len(results), len(jobs))
+
+    for i in sorted(results):
+        report(i, results[i])
+    where = "no workers (nothing to do)"
+    if todo:
+        from distributed import as_completed
+
+        with _client(workers, scheduler, processes) as (client, where):
+            futures = {client.submit(fill_file, jobs[i], pure=False): i for i in todo}
+            for future in as_completed(futures):
+                i = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # the worker died, or the task could not run
+                    job = jobs[i]
+                    result = FileResult(job.image, job.output, "failed", f"{job.image}: {exc}")
+                report(i, result)
+    ordered = [results[i] for i in range(len(jobs))]
+    return BatchSummary(ordered, time.perf_counter() - start, where)
+
+
+class ProgressBar:
+    """A one-line text progress bar for a terminal (``on_result`` of :func:`run_batch`);
+    failures are printed on their own lines as they happen."""
+
+    def __init__(self, stream=None, width: int = 30) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.width = width
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.failed = 0
+
+    def __call__(self, result: FileResult, done: int, total: int) -> None:
+        if result.status == "failed":
+            self.failed += 1
+            self._clear()
+            print(f"failed: {result.message}", file=self.stream, flush=True)
+        if self.tty:
+            full = self.width * done // max(total, 1)
+            bar = "#" * full + "." * (self.width - full)
+            tail = f", {self.failed} failed" if self.failed else ""
+            self.stream.write(f"\r[{bar}] {done}/{total} files{tail}")
+            if done == total:
+                self.stream.write("\n")
+            self.stream.flush()
+
+    def _clear(self) -> None:
+        if self.tty:
+            self.stream.write("\r" + " " * (self.width + 40) + "\r")

@@ -1,0 +1,249 @@
+"""maskfill on many files with dask.distributed, and on images too large for memory in tiles."""
+
+from __future__ import annotations
+
+import filecmp
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from conftest import tan_header
+from napari_imagemarker.batch import (
+    TilingError,
+    fill_fits_tiled,
+    fill_tiled,
+    mask_path_for,
+    plan_jobs,
+    run_batch,
+)
+from napari_imagemarker.maskfill import maskfill
+
+N_FILES = 50
+
+
+def _image_and_mask(rng, shape=(40, 48)):
+    image = rng.normal(100, 5, shape).astype(np.float32)
+    mask = np.zeros(shape, dtype=np.uint8)
+    for _ in range(6):
+        r, c = rng.integers(0, shape[0] - 4), rng.integers(0, shape[1] - 6)
+        mask[r : r + rng.integers(1, 4), c : c + rng.integers(1, 6)] = 1
+    return image, mask
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """50 small FITS images with WCS, each with ``<name>_mask.fits`` and a ``DQ`` extension
+    holding the same mask; ``img_017.fits`` is corrupt."""
+    root = tmp_path_factory.mktemp("batch") / "in"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(N_FILES):
+        image, mask = _image_and_mask(rng)
+        header = tan_header()
+        header["OBJECT"] = f"field {i}"
+        fits.HDUList(
+            [fits.PrimaryHDU(image, header=header), fits.ImageHDU(mask, name="DQ")]
+        ).writeto(root / f"img_{i:03d}.fits")
+        fits.PrimaryHDU(mask).writeto(root / f"img_{i:03d}_mask.fits")
+    (root / "img_017.fits").write_bytes(b"this is not a FITS file\n" * 200)
+    return root
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real dask.distributed cluster with two workers, threads of this process (quick)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as cluster:
+        yield cluster
+
+
+def _single_file_output(image: Path, mask: Path, out: Path, **options) -> Path:
+    """What the single-file function writes (``imagemarker maskfill IN MASK OUT``)."""
+    maskfill(str(image), str(mask), output_file=str(out), **options)
+    return out
+
+
+def test_batch_on_a_cluster_fills_all_but_the_corrupt_file(folder, cluster, tmp_path):
+    out = tmp_path / "out"
+    jobs = plan_jobs([folder], out, mask_suffix="_mask")
+    assert len(jobs) == N_FILES  # the mask files are not taken as images
+    seen = []
+
+    summary = run_batch(
+        jobs, scheduler=cluster.scheduler_address, on_result=lambda r, d, t: seen.append(d)
+    )
+
+    assert summary.count("filled") == N_FILES - 1
+    [failed] = summary.failed
+    assert failed.image.name == "img_017.fits"
+    assert "img_017.fits" in failed.message and "cannot read" in failed.message
+    assert not (out / "img_017.fits").exists()
+    assert seen == list(range(1, N_FILES + 1))
+    assert f"{N_FILES} files" in summary.text() and "1 failed" in summary.text()
+    assert "img_017.fits" in summary.text()
+    for i in (0, 1, 33, 49):
+        name = f"img_{i:03d}"
+        expected = _single_file_output(
+            folder / f"{name}.fits", folder / f"{name}_mask.fits", tmp_path / f"{name}.fits"
+        )
+        assert filecmp.cmp(out / f"{name}.fits", expected, shallow=False), name
+    with fits.open(out / "img_005.fits") as hdul:
+        assert hdul[0].header["OBJECT"] == "field 5" and hdul[0].header["CTYPE1"] == "RA---TAN"
+        assert hdul[1].name == "UNSMOOTHED"
+
+    again = run_batch(jobs, scheduler=cluster.scheduler_address)
+    assert again.count("skipped") == N_FILES - 1 and len(again.failed) == 1
+    assert "49 already done" in again.text()
+
+
+def test_batch_with_local_workers_and_a_mask_extension(folder, tmp_path):
+    out = tmp_path / "out"
+    jobs = plan_jobs(
+        [folder / f"img_{i:03d}.fits" for i in range(6)], out, mask_ext="DQ", size=5, smooth=False
+    )
+    summary = run_batch(jobs, workers=2, processes=False)
+    assert summary.count("filled") == 6 and not summary.failed
+    assert "2 local workers" in summary.text()
+    for i in range(6):
+        with fits.open(folder / f"img_{i:03d}.fits") as hdul:
+            image, mask = hdul[0].data, hdul["DQ"].data
+        expected, _ = maskfill(image, mask, size=5, smooth=False)
+        written = fits.getdata(out / f"img_{i:03d}.fits")
+        np.testing.assert_array_equal(written, expected)
+
+
+def test_plan_jobs_names_and_refusals(folder, tmp_path):
+    assert mask_path_for(Path("a/m51.fits"), "_mask") == Path("a/m51_mask.fits")
+    assert mask_path_for(Path("a/m51.fits.gz"), "_dq.fits") == Path("a/m51_dq.fits")
+    [job] = plan_jobs([folder / "img_003.fits"], tmp_path, mask_suffix="_mask.fits")
+    assert job.mask == folder / "img_003_mask.fits" and job.output == tmp_path / "img_003.fits"
+    with pytest.raises(ValueError, match="exactly one"):
+        plan_jobs([folder], tmp_path)
+    with pytest.raises(ValueError, match="would both write"):
+        plan_jobs([folder / "img_003.fits", folder / "img_003.fits"], tmp_path, mask_ext=1)
+    with pytest.raises(ValueError, match="holds the inputs"):
+        plan_jobs([folder / "img_003.fits"], folder, mask_ext=1)
+
+
+def test_a_missing_mask_fails_that_file_only(folder, tmp_path):
+    jobs = plan_jobs(
+        [folder / "img_001.fits", folder / "img_002.fits"], tmp_path, mask_suffix="_x"
+    )
+    summary = run_batch(jobs, workers=1, processes=False)
+    assert len(summary.failed) == 2
+    assert all("img_00" in r.message and "_x.fits" in r.message for r in summary.failed)
+
+
+# -- tiles -----------------------------------------------------------------------------------
+
+
+def _streaks(rng, shape, n=400, longest=20):
+    """Cosmic-ray-like streaks and a few blobs, as masks in real images look."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    for _ in range(n):
+        r, c = rng.integers(0, shape[0]), rng.integers(0, shape[1])
+        length = rng.integers(1, longest)
+        if rng.random() < 0.5:
+            mask[r, c : c + length] = 1
+        else:
+            mask[r : r + length, c] = 1
+    yy, xx = np.ogrid[: shape[0], : shape[1]]
+    for _ in range(5):
+        r, c, radius = rng.integers(0, shape[0]), rng.integers(0, shape[1]), rng.integers(2, 10)
+        mask[(yy - r) ** 2 + (xx - c) ** 2 <= radius**2] = 1
+    return mask
+
+
+def test_tiles_of_a_memory_mapped_fits_equal_the_whole_image(tmp_path):
+    rng = np.random.default_rng(1)
+    shape = (2200, 1900)
+    image = rng.normal(1000, 30, shape).astype(np.float32)
+    image[rng.integers(0, shape[0], 50), rng.integers(0, shape[1], 50)] = np.nan
+    mask = _streaks(rng, shape)
+    header = tan_header()
+    header["OBJECT"] = "big"
+    fits.PrimaryHDU(image, header=header).writeto(tmp_path / "big.fits")
+    fits.PrimaryHDU(mask).writeto(tmp_path / "big_mask.fits")
+    whole = _single_file_output(
+        tmp_path / "big.fits", tmp_path / "big_mask.fits", tmp_path / "w.fits"
+    )
+
+    tracemalloc.start()
+    try:
+        fill_fits_tiled(
+            tmp_path / "big.fits",
+            tmp_path / "tiled.fits",
+            mask_path=tmp_path / "big_mask.fits",
+            tile=256,
+            overlap=48,
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert filecmp.cmp(whole, tmp_path / "tiled.fits", shallow=False)  # data and headers
+    assert peak < image.nbytes / 4  # a few tiles' worth, never the whole image
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "big.fits", "big_mask.fits", "tiled.fits", "w.fits",
+    ]  # fmt: skip
+
+
+def test_tiles_refuse_a_masked_region_larger_than_the_overlap(tmp_path):
+    rng = np.random.default_rng(2)
+    image = rng.normal(size=(300, 300)).astype(np.float32)
+    mask = np.zeros(image.shape, dtype=np.uint8)
+    mask[100:160, 90:130] = 1  # 60 x 40 pixels: needs an overlap of 60 - 1 + 1 = 60
+    fits.PrimaryHDU(image).writeto(tmp_path / "a.fits")
+    fits.PrimaryHDU(mask).writeto(tmp_path / "a_mask.fits")
+
+    with pytest.raises(TilingError, match=r"a\.fits: .*rows 100-.*overlap is 20") as info:
+        fill_fits_tiled(
+            tmp_path / "a.fits", tmp_path / "out.fits", mask_path=tmp_path / "a_mask.fits",
+            tile=64, overlap=20,
+        )  # fmt: skip
+    assert "size // 2" in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.fits", "a_mask.fits"]
+
+    filled, _ = fill_tiled(image, mask, tile=64, overlap=60)
+    np.testing.assert_array_equal(filled, maskfill(image, mask)[0])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_tiles_are_exact_whenever_they_are_accepted(seed):
+    """Random images, masks, sizes and tiles: accepted tiles give the whole-image result,
+    and an overlap meeting the stated condition is always accepted."""
+    rng = np.random.default_rng(seed)
+    shape = tuple(rng.integers(30, 90, 2))
+    image = rng.normal(size=shape)
+    image[rng.random(shape) < 0.01] = np.nan
+    mask = _streaks(rng, shape, n=int(rng.integers(5, 40)), longest=8)
+    size = int(rng.choice([3, 5, 7, 9]))
+    operator = str(rng.choice(["median", "mean"]))
+    whole = maskfill(image, mask, size=size, operator=operator)
+    tile = int(rng.integers(6, 40))
+    for overlap in (int(rng.integers(0, 12)), max(shape) - 1 + size // 2):
+        try:
+            tiled = fill_tiled(
+                image, mask, size=size, operator=operator, tile=tile, overlap=overlap
+            )
+        except TilingError:
+            assert overlap < max(shape) - 1 + size // 2
+            continue
+        np.testing.assert_array_equal(tiled[0], whole[0])
+        np.testing.assert_array_equal(tiled[1], whole[1])
+
+
+def test_tiles_of_a_cube_with_one_mask(tmp_path):
+    rng = np.random.default_rng(3)
+    cube = rng.normal(size=(3, 120, 100))
+    mask = _streaks(rng, (120, 100), n=40, longest=10)
+    filled, unsmoothed = fill_tiled(cube, mask, tile=50, overlap=30)
+    expected = maskfill(cube, mask)
+    np.testing.assert_array_equal(filled, expected[0])
+    np.testing.assert_array_equal(unsmoothed, expected[1])
