@@ -260,7 +260,7 @@ def _count_extra_nan(planes: np.ndarray, masked: np.ndarray) -> int:
 def _history(size: int, operator: str) -> str:
     from . import __version__
 
-    return f"maskfill (napari-imagemarker {__version__}): size={size} operator={operator}"
+    return f"maskfill size={size} operator={operator} (napari-imagemarker {__version__})"
 
 
 class _CallableModule(types.ModuleType):

@@ -1,0 +1,222 @@
+"""The ``imagemarker`` command line.
+
+Each subcommand is one function that takes the parsed arguments and returns the exit code,
+registered with its arguments by the `subcommand` decorator::
+
+    @subcommand("convert-marks", "convert a marks file to another format",
+                arg("input", help="marks file"), arg("output", help="file to write"))
+    def _convert_marks(args: argparse.Namespace) -> int:
+        from .io.marks import read_marks, write_marks  # import the work lazily
+        write_marks(read_marks(args.input), args.output)
+        return 0
+
+Bad input (a ``ValueError`` or ``OSError`` from the work, or a bad argument) ends the
+command with exit code 2 and one line on standard error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+PROG = "imagemarker"
+
+#: A subcommand: parsed arguments in, exit code out.
+Command = Callable[[argparse.Namespace], int]
+
+
+@dataclass(frozen=True)
+class _Subcommand:
+    name: str
+    help: str
+    arguments: tuple[tuple[tuple[str, ...], dict[str, Any]], ...]
+    run: Command
+
+
+_SUBCOMMANDS: dict[str, _Subcommand] = {}
+
+
+def arg(*names: str, **kwargs: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """One argument of a subcommand, as for ``ArgumentParser.add_argument``."""
+    return names, kwargs
+
+
+def subcommand(name: str, help: str, *arguments: tuple) -> Callable[[Command], Command]:
+    """Register the decorated function as ``imagemarker NAME`` with these `arg` arguments."""
+
+    def register(run: Command) -> Command:
+        if name in _SUBCOMMANDS:
+            raise ValueError(f"subcommand {name!r} is registered twice")
+        _SUBCOMMANDS[name] = _Subcommand(name, help, arguments, run)
+        return run
+
+    return register
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``imagemarker`` with every registered subcommand."""
+    from . import __version__
+
+    parser = _Parser(prog=PROG, description="napari-imagemarker on the command line.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in _SUBCOMMANDS.values():
+        sub = commands.add_parser(command.name, help=command.help, description=command.help)
+        for names, kwargs in command.arguments:
+            sub.add_argument(*names, **kwargs)
+        sub.set_defaults(run=command.run, prog=sub.prog)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``imagemarker`` with ``argv`` (default: the process's arguments).
+
+    Returns
+    -------
+    int
+        The exit code: 0 on success, 2 for bad input or arguments, 130 when interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and argument errors
+        return int(exc.code or 0)
+    if not hasattr(args, "run"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print(f"{args.prog}: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print(f"{args.prog}: error: not enough memory", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"{args.prog}: error: {message}", file=sys.stderr)
+        return 2
+
+
+class ProgressLine:
+    """A one-line progress report on a stream, for long runs.
+
+    On a terminal the line is redrawn in place (first after ``delay`` seconds, so that
+    quick runs print nothing); on other streams, used with ``-v``, a line is printed at
+    every tenth of the work.
+
+    Parameters
+    ----------
+    label : str
+        What is being done, e.g. ``"maskfill in.fits"``.
+    unit : str
+        What is counted, e.g. ``"pixels"``.
+    stream : file, optional
+        Default ``sys.stderr``.
+    delay : float, optional
+        Seconds before a terminal line is first drawn.
+    """
+
+    def __init__(
+        self, label: str, unit: str, stream: TextIO | None = None, delay: float = 0.5
+    ) -> None:
+        self.label = label
+        self.unit = unit
+        self.stream = sys.stderr if stream is None else stream
+        self.live = self.stream.isatty()
+        self.delay = delay
+        self.start = time.monotonic()
+        self.drawn = 0.0  # when the line was last drawn; 0 = never
+        self.tenth = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        fraction = done / total if total else 1.0
+        elapsed = now - self.start
+        text = f"{self.label}: {fraction:4.0%} ({done}/{total} {self.unit}, {elapsed:.1f} s)"
+        if self.live:
+            due = now - self.start >= self.delay and (now - self.drawn >= 0.1 or done >= total)
+            if due:
+                self.stream.write(f"\r{text}\x1b[K")
+                self.stream.flush()
+                self.drawn = now
+        elif int(fraction * 10) > self.tenth:
+            self.tenth = int(fraction * 10)
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        """End the terminal line, if one was drawn."""
+        if self.live and self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _extension(text: str) -> int | str:
+    """A FITS extension: an index, or a name such as SCI."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+@subcommand(
+    "maskfill",
+    "fill the masked pixels of a FITS image (van Dokkum & Pasha 2024); OUT has the "
+    "result in HDU 0 and, when smoothing, the unsmoothed image in HDU 1",
+    arg("input", metavar="IN", help="FITS image"),
+    arg("mask", metavar="MASK", help="FITS mask: non-zero (or NaN) pixels are filled"),
+    arg("output", metavar="OUT", help="FITS file to write (replaced if it exists)"),
+    arg("-e", "--extension", type=_extension, default=0, metavar="EXT",
+        help="extension (index or name) of the data in IN and MASK (default 0)"),
+    arg("-s", "--size", type=int, default=3, help="odd window size, >= 3 (default 3)"),
+    arg("-o", "--operator", choices=("median", "mean"), default="median",
+        help="statistic that fills a pixel (default median)"),
+    arg("-n", "--nosmooth", action="store_true", help="skip the final boxcar smoothing"),
+    arg("-w", "--writesteps", action="store_true",
+        help="write the image after each iteration as _iter_<n>.fits"),
+    arg("-v", "--verbose", action="store_true", help="report progress and what is written"),
+)  # fmt: skip
+def _maskfill(args: argparse.Namespace) -> int:
+    from .maskfill import maskfill
+
+    progress = None
+    if args.verbose or sys.stderr.isatty():
+        progress = ProgressLine(f"maskfill {args.input}", "pixels")
+    try:
+        maskfill(
+            args.input,
+            args.mask,
+            ext=args.extension,
+            size=args.size,
+            operator=args.operator,
+            smooth=not args.nosmooth,
+            writesteps=args.writesteps,
+            output_file=args.output,
+            progress=progress,
+        )
+    except ValueError as exc:
+        message = str(exc)
+        files = (args.input, args.mask, args.output)
+        if not message.startswith((*files, *(str(Path(f)) for f in files))):
+            message = f"{args.input}: {message}"  # name the file the problem belongs to
+        raise ValueError(message) from None
+    finally:
+        if progress is not None:
+            progress.close()
+    if args.verbose:
+        layout = "HDU 0 smoothed, HDU 1 unsmoothed" if not args.nosmooth else "HDU 0"
+        print(f"{args.prog}: wrote {args.output} ({layout})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
