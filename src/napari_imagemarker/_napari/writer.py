@@ -1,0 +1,114 @@
+"""npe2 writer: an Image layer as a FITS file with its header and WCS.
+
+A layer made by the maskfill widget is written in the command line's layout: HDU 0 the
+filled image, HDU 1 (``UNSMOOTHED``) the unsmoothed image when it was kept, then the mask
+(``MASK``, 1 = filled), HDU 2 when the unsmoothed image is there.  The primary header's
+``EXT0``, ``EXT1`` (and ``EXT2``) cards say which is which.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+
+from .._maskfill_fits import output_header
+
+_DESCRIPTIONS = {
+    "filled": "Filled Image (no smoothing)",
+    "smoothed": "Filled Smoothed Image",
+    "unsmoothed": "Filled Image (no smoothing)",
+    "mask": "Mask of the filled pixels (1 = filled)",
+}
+
+
+def write_fits(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
+    """Write one Image layer to ``path`` (npe2 single-layer writer).
+
+    Parameters
+    ----------
+    path : str
+        The file to write (``.fits``, ``.fit`` or ``.fts``); replaced atomically.
+    data : array-like
+        The layer's data: 2-D, a cube, or RGB(A) (written as a cube of channels).
+    attributes : dict
+        The layer's attributes; ``metadata["header"]`` (astropy Header) is kept without its
+        structural cards, else ``metadata["wcs"]`` is written as WCS keywords.
+
+    Returns
+    -------
+    list of str
+        ``[path]``.
+    """
+    metadata = attributes.get("metadata") or {}
+    rgb = bool(attributes.get("rgb"))
+    header = _header(metadata)
+    image = _fits_array(data, rgb)
+    info = metadata.get("maskfill")
+    if not isinstance(info, dict):
+        primary = fits.PrimaryHDU(image, header=header)
+        _atomic_write(fits.HDUList([primary]), Path(path))
+        return [path]
+    hdus = [fits.PrimaryHDU(image, header=header)]
+    smoothed = bool(info.get("smooth"))
+    names = ["smoothed" if smoothed else "filled"]
+    unsmoothed = metadata.get("unsmoothed")
+    if unsmoothed is not None:
+        unsmoothed = _fits_array(unsmoothed, rgb)
+        hdus.append(fits.ImageHDU(unsmoothed, header=_copy(header), name="UNSMOOTHED"))
+        names.append("unsmoothed")
+    mask = metadata.get("mask")
+    if mask is not None:
+        mask = np.asarray(mask, dtype=np.uint8)
+        if image.ndim == 3 and mask.ndim == 2 and image.shape[0] == 1:
+            mask = mask[None]
+        hdus.append(fits.ImageHDU(_squeeze(mask), header=_copy(header), name="MASK"))
+        names.append("mask")
+    if len(names) > 1 or smoothed:
+        for i, name in enumerate(names):
+            hdus[0].header[f"EXT{i}"] = _DESCRIPTIONS[name]
+    _atomic_write(fits.HDUList(hdus), Path(path))
+    return [path]
+
+
+def _header(metadata: dict[str, Any]) -> fits.Header:
+    header = metadata.get("header")
+    if isinstance(header, fits.Header):
+        return output_header(header)
+    wcs = metadata.get("wcs")
+    if wcs is not None:
+        try:
+            return wcs.to_header(relax=True)
+        except Exception:  # a WCS astropy cannot write is dropped, not fatal
+            pass
+    return fits.Header()
+
+
+def _copy(header: fits.Header) -> fits.Header:
+    return header.copy()
+
+
+def _squeeze(array: np.ndarray) -> np.ndarray:
+    """One plane of a cube (shape (1, ny, nx)) is written as a 2-D image."""
+    return array[0] if array.ndim == 3 and array.shape[0] == 1 else array
+
+
+def _fits_array(data: Any, rgb: bool) -> np.ndarray:
+    array = np.asarray(data)
+    if rgb:
+        array = np.moveaxis(array, -1, 0)  # channels become NAXIS3
+    return np.ascontiguousarray(_squeeze(array))
+
+
+def _atomic_write(hdul: fits.HDUList, path: Path) -> None:
+    """Write beside the target and rename, so a reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        hdul.writeto(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
