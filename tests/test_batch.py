@@ -247,3 +247,41 @@ def test_tiles_of_a_cube_with_one_mask(tmp_path):
     expected = maskfill(cube, mask)
     np.testing.assert_array_equal(filled, expected[0])
     np.testing.assert_array_equal(unsmoothed, expected[1])
+
+
+# -- command line --------------------------------------------------------------------------
+
+
+def test_command_line_batch_reports_summary_and_failure(folder, cluster, tmp_path, capsys):
+    from napari_imagemarker.cli import main
+
+    out = tmp_path / "out"
+    argv = ["maskfill-batch", str(folder), "--mask-suffix", "_mask", "--out", str(out)]
+    code = main([*argv, "--scheduler", cluster.scheduler_address, "-s", "5"])
+
+    captured = capsys.readouterr()
+    assert code == 1  # one file failed
+    assert f"maskfill-batch: {N_FILES} files" in captured.out
+    assert f"{N_FILES - 1} filled, 0 already done, 1 failed" in captured.out
+    assert "failed: " in captured.err and "img_017.fits" in captured.err
+    single = tmp_path / "single.fits"
+    name = "img_042"
+    mask = folder / f"{name}_mask.fits"
+    assert main(["maskfill", str(folder / f"{name}.fits"), str(mask), str(single), "-s", "5"]) == 0
+    assert filecmp.cmp(out / f"{name}.fits", single, shallow=False)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "give exactly one of --mask-ext NAME or --mask-suffix SUFFIX"),
+        (["--mask-ext", "DQ", "--mask-suffix", "_m"], "give exactly one of"),
+        (["--mask-ext", "DQ", "-j", "0"], "--jobs must be at least 1"),
+    ],
+)
+def test_command_line_batch_bad_arguments(folder, tmp_path, capsys, extra, message):
+    from napari_imagemarker.cli import main
+
+    code = main(["maskfill-batch", str(folder), "--out", str(tmp_path), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -716,32 +715,3 @@ def run_batch(
                 report(i, result)
     ordered = [results[i] for i in range(len(jobs))]
     return BatchSummary(ordered, time.perf_counter() - start, where)
-
-
-class ProgressBar:
-    """A one-line text progress bar for a terminal (``on_result`` of :func:`run_batch`);
-    failures are printed on their own lines as they happen."""
-
-    def __init__(self, stream=None, width: int = 30) -> None:
-        self.stream = sys.stderr if stream is None else stream
-        self.width = width
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.failed = 0
-
-    def __call__(self, result: FileResult, done: int, total: int) -> None:
-        if result.status == "failed":
-            self.failed += 1
-            self._clear()
-            print(f"failed: {result.message}", file=self.stream, flush=True)
-        if self.tty:
-            full = self.width * done // max(total, 1)
-            bar = "#" * full + "." * (self.width - full)
-            tail = f", {self.failed} failed" if self.failed else ""
-            self.stream.write(f"\r[{bar}] {done}/{total} files{tail}")
-            if done == total:
-                self.stream.write("\n")
-            self.stream.flush()
-
-    def _clear(self) -> None:
-        if self.tty:
-            self.stream.write("\r" + " " * (self.width + 40) + "\r")

@@ -17,6 +17,7 @@ command with exit code 2 and one line on standard error, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -216,6 +217,73 @@ def _maskfill(args: argparse.Namespace) -> int:
         layout = "HDU 0 smoothed, HDU 1 unsmoothed" if not args.nosmooth else "HDU 0"
         print(f"{args.prog}: wrote {args.output} ({layout})", file=sys.stderr)
     return 0
+
+
+@subcommand(
+    "maskfill-batch",
+    "fill many FITS images with maskfill on dask workers (local, or an existing cluster); "
+    "each output is what 'imagemarker maskfill' writes; files already done are skipped",
+    arg("inputs", nargs="+", metavar="INPUTS", help="FITS files, or folders of them"),
+    arg("--mask-ext", type=_extension, metavar="NAME",
+        help="the mask is this extension (index or name) of each input"),
+    arg("--mask-suffix", metavar="SUFFIX",
+        help="the mask of x.fits is x<SUFFIX> beside it (e.g. _mask or _mask.fits)"),
+    arg("--out", required=True, metavar="DIR", help="folder for the outputs (same names)"),
+    arg("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+        help="local worker processes (default: one per CPU)"),
+    arg("--scheduler", metavar="ADDRESS",
+        help="use the dask.distributed cluster at ADDRESS (tcp://host:8786) instead"),
+    arg("-e", "--extension", type=_extension, default=0, metavar="EXT",
+        help="extension of the image (and of mask files) (default 0)"),
+    arg("-s", "--size", type=int, default=3, help="odd window size, >= 3 (default 3)"),
+    arg("-o", "--operator", choices=("median", "mean"), default="median",
+        help="statistic that fills a pixel (default median)"),
+    arg("-n", "--nosmooth", action="store_true", help="skip the final boxcar smoothing"),
+    arg("--tile", type=int, default=None, metavar="N",
+        help="fill in N x N tiles (default: only planes over 8192 x 8192, in 4096 tiles; "
+        "0: never)"),
+    arg("--overlap", type=int, default=256, metavar="N",
+        help="pixels around each tile (default 256); exact when it is at least the "
+        "largest masked region's extent - 1 + size // 2, else the file fails"),
+    arg("--force", action="store_true", help="fill files whose output exists too"),
+    arg("-v", "--verbose", action="store_true", help="report progress"),
+)  # fmt: skip
+def _maskfill_batch(args: argparse.Namespace) -> int:
+    from .batch import plan_jobs, run_batch
+
+    if (args.mask_ext is None) == (args.mask_suffix is None):
+        raise ValueError("give exactly one of --mask-ext NAME or --mask-suffix SUFFIX")
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, not {args.jobs}")
+    jobs = plan_jobs(
+        args.inputs, args.out, mask_suffix=args.mask_suffix, mask_ext=args.mask_ext,
+        ext=args.extension, size=args.size, operator=args.operator,
+        smooth=not args.nosmooth, tile=args.tile, overlap=args.overlap,
+    )  # fmt: skip
+    if not jobs:
+        raise ValueError(f"no FITS files in {' '.join(args.inputs)}")
+    progress = None
+    if args.verbose or sys.stderr.isatty():
+        progress = ProgressLine("maskfill-batch", "files")
+
+    def on_result(result, done: int, total: int) -> None:
+        if result.status == "failed":
+            if progress is not None and progress.drawn:
+                sys.stderr.write("\r\x1b[K")
+            print(f"{args.prog}: failed: {result.message}", file=sys.stderr, flush=True)
+        if progress is not None:
+            progress(done, total)
+
+    try:
+        summary = run_batch(
+            jobs, workers=args.jobs, scheduler=args.scheduler, force=args.force,
+            on_result=on_result,
+        )  # fmt: skip
+    finally:
+        if progress is not None:
+            progress.close()
+    print(summary.text())
+    return 1 if summary.failed else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
