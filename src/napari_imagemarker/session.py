@@ -35,6 +35,7 @@ Files in ``save_dir`` for user ``<user>``:
 
 from __future__ import annotations
 
+import gc
 import getpass
 import os
 import threading
@@ -49,6 +50,9 @@ from typing import Any, NamedTuple
 
 from ._journal import Journal, atomic_write, read_journal
 from ._lock import SessionLock, SessionLockedError
+from ._session_imgmarker import check_max as _check_max
+from ._session_imgmarker import check_names as _check_names
+from ._session_imgmarker import has_imgmarker_files, import_saved, read_imgmarker
 from ._session_store import (
     IMAGE_COLUMNS,
     ImageState,
@@ -131,35 +135,6 @@ def _check_user(user: str) -> str:
             f"user {user!r} cannot be part of a file name: use letters, digits, '-' or '_'"
         )
     return user
-
-
-def _check_names(names: Sequence[str], n: int, what: str, forbidden: str) -> list[str]:
-    names = [str(v) for v in names]
-    if len(names) != n:
-        raise ValueError(f"{what}: {len(names)} names given, expected {n}")
-    for name in names:
-        if not name or name != name.strip() or any(c in name for c in forbidden):
-            raise ValueError(
-                f"{what}: {name!r} is not allowed (no {' or '.join(map(repr, forbidden))}, "
-                "not empty, no blanks around it), because Image Marker's files could not "
-                "store it"
-            )
-    return names
-
-
-def _check_max(values: Sequence[int | None]) -> list[int | None]:
-    values = list(values)
-    if len(values) != N_GROUPS:
-        raise ValueError(f"group_max: {len(values)} values given, expected {N_GROUPS}")
-    out: list[int | None] = []
-    for v in values:
-        if v is None or v == 0:
-            out.append(None)
-        elif int(v) == v and v > 0:
-            out.append(int(v))
-        else:
-            raise ValueError(f"group_max: {v!r} is not a positive integer or None")
-    return out
 
 
 class MarkingSession:
@@ -268,7 +243,13 @@ class MarkingSession:
 
     def _open(self, images, groups, categories, shuffle_seed, group_max) -> None:
         state = SessionState()
-        load_snapshots(state, self._marks_path, self._images_path)
+        gc_enabled = gc.isenabled()
+        gc.disable()  # bulk-creating 100,000 marks: collections would only slow it down
+        try:
+            load_snapshots(state, self._marks_path, self._images_path)
+        finally:
+            if gc_enabled:
+                gc.enable()
         replayed = 0
         for record in read_journal(
             self._journal_dir, after=min(state.marks_seq, state.images_seq)
@@ -280,8 +261,10 @@ class MarkingSession:
         has_native = state.seq > 0 or self._marks_path.exists()
 
         imported = None
-        if not has_native and self._has_imgmarker_files():
-            imported = self._read_imgmarker(images)
+        if not has_native and has_imgmarker_files(self.save_dir, self.user):
+            imported = read_imgmarker(self.save_dir, self.user, images)
+            for problem in imported["saved"].problems:
+                self._report(problem)
         if images is None:
             if state.paths:
                 images = state.paths
@@ -294,7 +277,7 @@ class MarkingSession:
                 )
         paths = resolve_images(images)
         if imported is not None:
-            self._import(imported)
+            import_saved(state, imported["saved"])
 
         changes: dict[str, Any] = {}
         if groups is not None and list(groups) != state.groups:
@@ -343,56 +326,6 @@ class MarkingSession:
         )
         if self._land(first, +1) is None and self._land(first, -1) is None:
             raise ValueError(f"none of the {len(self._order)} images can be read")
-
-    def _has_imgmarker_files(self) -> bool:
-        return any(
-            (self.save_dir / f"{self.user}_{suffix}").is_file()
-            for suffix in ("marks.csv", "images.csv")
-        )
-
-    def _read_imgmarker(self, images) -> dict[str, Any]:
-        from .io.imgmarker import read_savedir
-
-        given = None if images is None else [str(p) for p in resolve_images(images)]
-        saved = read_savedir(self.save_dir, self.user, images=given)
-        for problem in saved.problems:
-            self._report(problem)
-        paths = given
-        if paths is None:
-            from .io.imgmarker import image_search_dirs, read_config
-
-            config = read_config(self.save_dir / f"{self.user}_config.txt")
-            folder = next(
-                (d for d in image_search_dirs(self.save_dir, config) if d.is_dir()), None
-            )
-            paths = [str(p) for p in resolve_images(folder)] if folder is not None else None
-        return {"saved": saved, "paths": paths}
-
-    def _import(self, imported: dict[str, Any]) -> None:
-        """Fill the (empty) state from an Image Marker save folder."""
-        saved = imported["saved"]
-        state = self._state
-        state.groups = list(saved.groups)
-        state.categories = list(saved.categories)
-        state.group_max = _check_max(saved.group_max)
-        for row in saved.marks:
-            mark_id = state.next_id
-            state._apply_add({"id": mark_id, **{name: _py(row[name]) for name in row.colnames}})
-        names = list(state.categories)
-        for row in saved.images:
-            cats = str(row["categories"])
-            numbers = tuple(
-                sorted(names.index(c) + 1 for c in cats.split("+") if c in names)
-            ) if cats else ()  # fmt: skip
-            image = ImageState(
-                seen=bool(row["seen"]),
-                categories=numbers,
-                comment=str(row["comment"]),
-                favorite=bool(row["favorite"]),
-            )
-            if image != ImageState():
-                state.images[str(row["image"])] = image
-        state.unresolved = list(saved.unresolved)
 
     # -- durable changes ----------------------------------------------------------------------
 
@@ -450,9 +383,12 @@ class MarkingSession:
 
         with self._lock:
             state, _ = self._state_copy()
-            marks = state.marks_table()
-            images = self._images_table(state, mirror=True)
-            image_dir = str(self._order[0].parent) if self._order else None
+        state.by_image = {}  # the copy's own index, built outside the lock
+        for mark_id, mark in state.marks.items():
+            state.by_image.setdefault(mark.image, []).append(mark_id)
+        marks = state.marks_table()
+        images = self._images_table(state, mirror=True)
+        image_dir = str(self._order[0].parent) if self._order else None
         if self._mirror_index is None:  # reads each image's header once per session
             self._mirror_index = ImageIndex([str(p) for p in self._order])
         write_savedir(
@@ -1026,8 +962,3 @@ class MarkingSession:
             f"<MarkingSession user={self.user!r} save_dir={str(self.save_dir)!r} "
             f"{len(self._order)} images, {len(self._state.marks)} marks, {state}>"
         )
-
-
-def _py(value):
-    """numpy scalar -> Python scalar (for JSON)."""
-    return value.item() if hasattr(value, "item") else value
