@@ -73,7 +73,49 @@ def launch() -> None:
     viewer.close()
 
 
-SHOTS = {"readout": readout, "launch": launch}
+def maskfill_m51() -> None:
+    """The M51 example of maskfill filled from Layers > Filter, before and after side by side."""
+    import numpy as np
+
+    from napari_imagemarker.io.images import read_image
+
+    viewer = _viewer("napari-imagemarker: maskfill on M51", [])
+    menu = "Fill masked pixels with maskfill (Image Marker)"
+    [action] = [a for a in _menu_actions(viewer, "Layers", "Filter") if a.text() == menu]
+    action.trigger()  # the dock opens from the menu, as a person would open it
+    for _ in range(5):
+        _settle(viewer)
+        time.sleep(0.1)
+    folder = DATA / "maskfill"
+    [image] = viewer.open(str(folder / "m51_with_cosmicrays.fits"), plugin=PLUGIN)
+    [(mask, _, _)] = read_image(folder / "m51_mask.fits")
+    labels = viewer.add_labels(np.asarray(mask).astype(np.uint8), name="m51_mask.fits")
+    widget = next(w for w in viewer.window.dock_widgets.values() if hasattr(w, "run_button"))
+    widget.image.value, widget.mask.value = image, labels
+    widget.run_button.native.click()
+    while widget.worker is not None:
+        _settle(viewer)
+        time.sleep(0.05)
+    labels.visible = False
+    grid = viewer.canvas.grid if hasattr(viewer, "canvas") else viewer.grid  # napari 0.9 moved it
+    grid.enabled = True
+    grid.shape = (1, 2)
+    viewer.reset_view()
+    _settle(viewer)
+    viewer.screenshot(str(HERE / "images" / "maskfill_m51.png"), canvas_only=False)
+    viewer.close()
+
+
+def _menu_actions(viewer, *path: str) -> list:
+    """The actions of a menu of the menu bar, e.g. ``("Layers", "Filter")``."""
+    actions = viewer.window._qt_window.menuBar().actions()
+    for name in path:
+        menu = next(a.menu() for a in actions if a.text().replace("&", "") == name)
+        actions = menu.actions()
+    return actions
+
+
+SHOTS = {"readout": readout, "launch": launch, "maskfill": maskfill_m51}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(SHOTS):

@@ -106,6 +106,7 @@ class MaskfillWidget(Container):
         self.viewer = napari_viewer
         label_values = LineEdit(name="label_values", label="masked labels", value="")
         label_values.tooltip = "Label values to fill: blank for all non-zero, or e.g. 1, 3-5"
+        label_values.native.setPlaceholderText("all non-zero")
         size = SpinBox(name="size", value=3, min=3, max=99, step=2)
         size.tooltip = "Odd window size of the median (or mean), at least 3"
         super().__init__(
