@@ -263,8 +263,9 @@ class CatalogOverlay:
             layer.features = features
             layer.size = placement.size
             layer.symbol = self.symbol
-            layer.face_color = colors
-            layer.border_color = colors
+            if len(colors):  # napari warns about an empty colour array
+                layer.face_color = colors
+                layer.border_color = colors
         layer.refresh()
         layer.events.data(value=layer.data, action="changed", data_indices=(), vertex_indices=())
         layer.events.features()

@@ -148,11 +148,11 @@ class CatalogTableView(QTableView):
         """Show the rows of ``overlay`` (None: nothing)."""
         if self._layer is not None:
             with contextlib.suppress(TypeError, ValueError):
-                self._layer.selected_data.events.changed.disconnect(self._on_points_selected)
+                self._layer.selected_data.events.items_changed.disconnect(self._on_points_selected)
         self.model_.set_overlay(overlay)
         self._layer = overlay.layer if overlay is not None else None
         if self._layer is not None:
-            self._layer.selected_data.events.changed.connect(self._on_points_selected)
+            self._layer.selected_data.events.items_changed.connect(self._on_points_selected)
             self.resizeColumnsToContents()
 
     def _on_clicked(self, index) -> None:
@@ -175,7 +175,7 @@ class CatalogTableView(QTableView):
         finally:
             self._syncing = False
 
-    def _on_points_selected(self, event=None) -> None:
+    def _on_points_selected(self, *args) -> None:
         if self._syncing or self._layer is None:
             return
         rows = np.sort(np.fromiter(self._layer.selected_data, dtype=int))

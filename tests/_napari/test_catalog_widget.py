@@ -1,0 +1,281 @@
+"""Catalog overlays in a real napari window (under Xvfb): load_catalog, following the image
+and the marking session, the dock's pickers and preview, and the row table."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from qtpy.QtCore import Qt
+
+from conftest import IMGMARKER
+from napari_imagemarker import load_catalog, read_image
+from napari_imagemarker._napari import catalog as catalog_module
+from napari_imagemarker._napari.catalog import catalog_overlays, overlay_of, refresh_catalogs
+from napari_imagemarker._napari.orientation import camera
+from napari_imagemarker.io.catalogs import CatalogError
+
+PLUGIN = "napari-imagemarker"
+IMAGES = IMGMARKER / "images"
+TEST_CATALOG = IMGMARKER / "savedir" / "imports" / "TEST_catalog.csv"
+T0000 = IMAGES / "SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif"
+T2347 = IMAGES / "SPT-CLJ2347-5101_4.39_sigma_grz_cont.tif"
+T2359 = IMAGES / "SPT-CLJ2359-5051_4.92_sigma_grz_cont.tif"
+PNG = IMAGES / "synth_gray8_120x80_nowcs.png"
+#: GOLDEN.md: where each TEST_catalog row really is, as (row, col) of our (flipped) TIFF
+ON_T0000 = ("BCG prob. 0.8", 511 - 401.877, 330.084)
+ON_T2347 = ("BCG prob. 1", 511 - 312.587, 310.764)
+
+
+def add_image(viewer, path):
+    """Add frame 0 of an image as our reader returns it (metadata: path, wcs, y_up)."""
+    data, kwargs, _ = read_image(path)[0]
+    return viewer.add_image(data, **kwargs)
+
+
+def assert_points(layer, *expected):
+    """The layer shows exactly these (label, row, col)."""
+    assert len(layer.data) == len(expected)
+    for (label, row, col), point, got in zip(
+        expected, layer.data, layer.features["label"], strict=True
+    ):
+        assert got == label
+        np.testing.assert_allclose(point, (row, col), atol=2e-3)
+
+
+@pytest.fixture
+def warnings_shown(monkeypatch):
+    """The notifications the catalog code shows, as text."""
+    shown: list[str] = []
+    monkeypatch.setattr(catalog_module, "show_warning", shown.append)
+    return shown
+
+
+# -- load_catalog --------------------------------------------------------------------------------
+
+
+def test_catalog_follows_the_active_image(make_napari_viewer):
+    viewer = make_napari_viewer()
+    first = add_image(viewer, T0000)
+    layer = load_catalog(viewer, TEST_CATALOG)
+    assert layer in viewer.layers and layer.name == "TEST_catalog"
+    assert_points(layer, ON_T0000)
+    assert layer.size[0] == pytest.approx(5 / 0.262, rel=1e-3)  # 5" at 0.262"/px
+    # hovering shows the catalog row in the status bar
+    status = layer.get_status(layer.data_to_world(layer.data[0]), world=True)["coordinates"]
+    assert "label: BCG prob. 0.8" in status
+    # opening another cluster moves the catalog there; selecting the first brings it back
+    add_image(viewer, T2347)
+    assert_points(layer, ON_T2347)
+    viewer.layers.selection.active = first
+    assert_points(layer, ON_T0000)
+    # selecting the catalog layer itself keeps it where it is
+    viewer.layers.selection.active = layer
+    assert_points(layer, ON_T0000)
+
+
+def test_catalog_on_an_image_layer_stays_on_it(make_napari_viewer):
+    viewer = make_napari_viewer()
+    first = add_image(viewer, T0000)
+    second = add_image(viewer, T2347)
+    first.scale = (2.0, 2.0)
+    layer = load_catalog(first, TEST_CATALOG, color="red")
+    assert layer in viewer.layers
+    assert_points(layer, ON_T0000)
+    assert tuple(layer.scale) == (2.0, 2.0)  # drawn over the image, whatever its transform
+    np.testing.assert_allclose(layer.face_color, [[1, 0, 0, 1]])
+    viewer.layers.selection.active = second
+    assert_points(layer, ON_T0000)
+
+
+def test_catalog_follows_an_image_layer_that_is_reused(make_napari_viewer):
+    """What the marking dock does: the same layer gets the next image's data and metadata."""
+    viewer = make_napari_viewer()
+    image = add_image(viewer, T0000)
+    layer = load_catalog(viewer, TEST_CATALOG)
+    data, kwargs, _ = read_image(T2347)[0]
+    image.data = data
+    image.metadata = kwargs["metadata"]
+    assert_points(layer, ON_T2347)
+
+
+def test_catalog_follows_the_marking_session(make_napari_viewer, tmp_path):
+    marking = pytest.importorskip("napari_imagemarker._napari.marking")
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for path in (T0000, T2347):
+        shutil.copy(path, folder)
+    viewer = make_napari_viewer()
+    session = marking.open_session(viewer, folder, tmp_path / "save", user="tester")
+    layer = load_catalog(session, TEST_CATALOG)
+    assert_points(layer, ON_T0000)
+    session.next()
+    assert_points(layer, ON_T2347)
+    session.previous()
+    assert_points(layer, ON_T0000)
+    session.close()
+
+
+def test_sky_catalog_on_image_without_wcs_warns_and_shows_nothing(
+    make_napari_viewer, warnings_shown
+):
+    viewer = make_napari_viewer()
+    add_image(viewer, PNG)
+    layer = load_catalog(viewer, TEST_CATALOG)
+    assert len(layer.data) == 0
+    assert warnings_shown == [
+        "synth_gray8_120x80_nowcs.png has no WCS: 3 rows of TEST_catalog have only RA/Dec "
+        "and cannot be placed on it"
+    ]
+    # the next image with a WCS gets its row
+    add_image(viewer, T2359)
+    assert list(layer.features["label"]) == ["BCG prob. 0.99"]
+
+
+def test_bad_catalog_raises_and_adds_nothing(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    add_image(viewer, T0000)
+    path = tmp_path / "nothing.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(CatalogError, match=r"nothing\.csv: no RA/Dec or x/y columns"):
+        load_catalog(viewer, path)
+    assert len(viewer.layers) == 1
+
+
+def test_partial_load_says_how_many_rows_were_skipped(make_napari_viewer, warnings_shown):
+    viewer = make_napari_viewer()
+    add_image(viewer, T0000)
+    table = Table({"ra": [0.193330989969354, 400.0], "dec": [-51.7046426335012, 0.0]})
+    layer = load_catalog(viewer, table, name="two")
+    assert len(layer.data) == 1
+    assert warnings_shown == [
+        "two: 2 rows. RA/Dec from columns ra, dec (degrees). "
+        "1 row skipped (1 with RA outside 0°..360°)."
+    ]
+
+
+def test_colour_by_a_column(make_napari_viewer):
+    viewer = make_napari_viewer()
+    image = add_image(viewer, T0000)
+    rows, cols = np.meshgrid([100.0, 200.0, 300.0], [100.0, 400.0])
+    table = Table(
+        {
+            "x": cols.ravel(),
+            "y": rows.ravel(),
+            "z": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+            "kind": ["star", "galaxy", "star", "qso", "galaxy", "star"],
+        }
+    )
+    by_number = load_catalog(image, table, color_by="z", colormap="gray")
+    grey = by_number.face_color[:, 0]
+    assert np.all(np.diff(grey) > 0)  # brighter for larger z
+    by_kind = overlay_of(load_catalog(image, table, color_by="kind"))
+    colors = {
+        k: tuple(c) for k, c in zip(by_kind.layer.features["kind"], by_kind.layer.face_color)
+    }
+    assert len(set(colors.values())) == 3 and set(by_kind.legend) == {"galaxy", "qso", "star"}
+
+
+def test_refresh_catalogs_after_changing_the_wcs_in_place(make_napari_viewer):
+    viewer = make_napari_viewer()
+    image = add_image(viewer, T0000)
+    layer = load_catalog(viewer, TEST_CATALOG)
+    _, kwargs, _ = read_image(T2347)[0]
+    image.metadata.update(kwargs["metadata"])  # no event: the overlay cannot know
+    refresh_catalogs(viewer)
+    assert_points(layer, ON_T2347)
+    assert catalog_overlays(viewer) == [overlay_of(layer)]
+
+
+# -- the dock -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dock(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, "Catalog overlay")
+    return viewer, widget
+
+
+def test_dock_detects_columns_previews_and_overlays(dock, qtbot, tmp_path):
+    viewer, widget = dock
+    add_image(viewer, T0000)
+    path = tmp_path / "clusters.csv"
+    path.write_text(
+        "Name,RAJ2000,DEJ2000,z\n"
+        "SPT-CLJ0000-5141,00:00:46.39944,-51:42:16.7134,0.8\n"
+        "far away,12:00:00,+10:00:00,0.1\n"
+    )
+    assert widget.read(path)
+    assert (widget.ra_box.currentText(), widget.dec_box.currentText()) == ("RAJ2000", "DEJ2000")
+    assert widget.x_box.currentText() == "—"
+    assert "sexagesimal hours / sexagesimal degrees" in widget.status.text()
+    header = [widget.preview.horizontalHeaderItem(j).text() for j in range(4)]
+    assert header == ["RAJ2000", "RA (deg)", "DEJ2000", "Dec (deg)"]
+    assert widget.preview.item(0, 1).text() == "0.193331"  # 00:00:46.39944 in degrees
+    assert widget.preview.item(0, 3).text() == "-51.704643"
+    qtbot.mouseClick(widget.overlay_button, Qt.MouseButton.LeftButton)
+    layer = viewer.layers[-1]
+    assert layer.name == "clusters" and viewer.layers.selection.active is layer
+    assert list(layer.features["Name"]) == ["SPT-CLJ0000-5141"]
+    np.testing.assert_allclose(layer.data, [ON_T0000[1:]], atol=0.01)
+    assert widget.table_view.model().rowCount() == 1
+    assert "1 of 2 rows on this image; 1 fall outside it" in widget.table_label.text()
+
+
+def test_dock_asks_when_columns_are_ambiguous(dock, tmp_path):
+    viewer, widget = dock
+    add_image(viewer, T0000)
+    path = tmp_path / "two_centres.csv"
+    path.write_text("RA_BCG,DEC_BCG,RA_SZ,DEC_SZ\n0.19333,-51.70464,0.2,-51.7\n")
+    widget.read(path)
+    assert "several columns could be the coordinates" in widget.status.text()
+    assert not widget.overlay_button.isEnabled()
+    assert widget.overlay() is None and len(viewer.layers) == 1
+    widget.ra_box.setCurrentText("RA_SZ")
+    widget.dec_box.setCurrentText("DEC_SZ")
+    assert widget.overlay_button.isEnabled()
+    assert "RA/Dec from columns RA_SZ, DEC_SZ" in widget.status.text()
+
+
+def test_dock_reports_a_file_it_cannot_read(dock, tmp_path):
+    _, widget = dock
+    path = tmp_path / "image.fits"
+    from astropy.io import fits
+
+    fits.PrimaryHDU(np.zeros((3, 3))).writeto(path)
+    assert not widget.read(path)
+    assert "image.fits: holds no table" in widget.status.text()
+    assert not widget.overlay_button.isEnabled()
+
+
+def test_dock_loads_the_mark_files_image_marker_rejects(dock):
+    viewer, widget = dock
+    add_image(viewer, T0000)
+    widget.read(IMGMARKER / "mark_files" / "xy_pixelsize.csv")
+    assert widget.size_box.currentText() == "size(px)"
+    layer = widget.overlay()
+    assert len(layer.data) == 3 and np.all(layer.size == 15)
+    # Image Marker's display pixels: (325, 182) from the top-left of the y-up TIFF
+    np.testing.assert_allclose(layer.data[0], (511 - 182, 325))
+
+
+def test_table_rows_and_points_stay_in_step(dock, qtbot):
+    viewer, widget = dock
+    add_image(viewer, T0000)
+    widget.read(IMGMARKER / "savedir" / "imports" / "test_xy_nosize.txt")
+    layer = widget.overlay()
+    view = widget.table_view
+    assert view.model().rowCount() == 5
+    assert view.model().headerData(0, Qt.Orientation.Horizontal) == "label"
+    # clicking a row centres the view on that point
+    rect = view.visualRect(view.model().index(3, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    np.testing.assert_allclose(camera(viewer).center[-2:], layer.data[3])
+    assert set(layer.selected_data) == {3}
+    # selecting points on the canvas selects their rows
+    layer.selected_data = {0, 1, 4}
+    rows = sorted(i.row() for i in view.selectionModel().selectedRows())
+    assert rows == [0, 1, 4]
