@@ -512,3 +512,12 @@ def test_image_marker_files_follow_navigation(tmp_path):
                 break
             time.sleep(0.05)
         assert b",1,None,100,50," in marks_csv.read_bytes()
+
+
+def test_a_folder_without_images_is_a_clear_error_and_leaves_no_lock(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no images to scan"):
+        MarkingSession(tmp_path / "empty", tmp_path / "save", user="ann")
+    assert not (tmp_path / "save" / ".imagemarker" / "ann.lock").exists()
+    with MarkingSession(IMAGES, tmp_path / "save", user="ann", mirror=False) as s:
+        assert len(s) == 5

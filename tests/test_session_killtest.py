@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 N_IMAGES = 7
 WIDTH, HEIGHT = 64, 48
 GROUP_MAX = [None] * 7 + [3, 1]  # group 8: at most 3 per image; group 9: a new one replaces
@@ -257,6 +259,7 @@ def _differences(model: Model, marks: dict, states: dict) -> tuple[int, int]:
     return lost, duplicated
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks its writers (POSIX only)")
 def test_sigkill_loses_and_duplicates_nothing(tmp_path):
     kills = int(os.environ.get("IMAGEMARKER_KILLS", "200"))
     images = _make_images(tmp_path / "images")

@@ -236,6 +236,10 @@ class MarkingSession:
         try:
             self._open(images, groups, categories, shuffle_seed, group_max)
         except BaseException:
+            if self._worker is not None:
+                self._worker.stop()
+            if self._journal is not None:
+                self._journal.close()
             self._file_lock.release()
             raise
 
@@ -297,6 +301,8 @@ class MarkingSession:
             shown = ", ".join(str(p) for p in missing[:5]) + (" ..." if len(missing) > 5 else "")
             self._report(f"{len(missing)} image(s) not found and skipped: {shown}")
         present = [p for p in paths if p not in set(missing)] if missing else list(paths)
+        if not present:
+            raise ValueError(f"no images to scan in {images!r}")
 
         if not self.read_only:
             self._journal = Journal(self._journal_dir, state.seq)
@@ -316,8 +322,6 @@ class MarkingSession:
         seed = changes.get("seed", state.seed)
         self._order = shuffled(present, seed) if seed is not None else present
         self._position = {p.name: i for i, p in enumerate(self._order)}
-        if not self._order:
-            raise ValueError(f"no images to scan in {images!r}")
         self._pos = -1
         self._entered = time.monotonic()
         first = next(
