@@ -134,6 +134,7 @@ class MaskfillWidget(Container):
         self.cancel_button.changed.connect(self.cancel)
         self.image.changed.connect(self._update_visibility)
         self.mask.changed.connect(self._update_visibility)
+        self.smooth.changed.connect(self._update_visibility)
         for event in ("inserted", "removed", "moved", "reordered"):
             getattr(self.viewer.layers.events, event).connect(self._on_layers_changed)
         self._update_visibility()
