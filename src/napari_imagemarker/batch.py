@@ -543,6 +543,12 @@ def plan_jobs(
     **options
         ``ext``, ``size``, ``operator``, ``smooth``, ``tile``, ``overlap`` of :class:`FillJob`.
 
+    Returns
+    -------
+    list of FillJob
+        With absolute paths, so that the workers of a remote cluster find the files
+        wherever they were started (the paths must be the same on every machine).
+
     Raises
     ------
     ValueError
@@ -551,9 +557,10 @@ def plan_jobs(
     """
     if (mask_suffix is None) == (mask_ext is None):
         raise ValueError("give exactly one of a mask suffix or a mask extension")
-    out_dir = Path(out_dir)
+    # absolute paths: the workers of a cluster need not share this process's directory
+    out_dir = Path(out_dir).absolute()
     images: list[Path] = []
-    for item in map(Path, inputs):
+    for item in (Path(p).absolute() for p in inputs):
         if item.is_dir():
             found = sorted(p for p in item.iterdir() if p.is_file() and _fits_stem(p.name))
             if mask_suffix is not None:
