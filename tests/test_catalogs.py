@@ -211,6 +211,9 @@ def test_every_table_format_places_the_same_rows(tmp_path, truth, tan_frame, suf
     assert list(features["name"]) == ["src0", "src1", "src2", "src3"]
     assert list(features["class"]) == ["star", "galaxy", "galaxy", "qso"]
     np.testing.assert_allclose(features["mag"], [18.5, 19.0, 20.25, 21.0])
+    # native byte order (FITS is big-endian), which napari's feature table needs
+    assert all(features[c].to_numpy().dtype.isnative for c in ("mag", "true_row"))
+    features.iloc[np.zeros(3, dtype=int)]  # what napari does when points are added
 
 
 def test_ds9_regions_image_and_sky(tmp_path, tan_frame):
@@ -344,6 +347,18 @@ def test_ambiguous_columns_ask_the_user():
 def test_sexagesimal_and_decimal_text(text, hours, degrees):
     values, _ = parse_angles(np.array([text, text]), hours=hours)
     np.testing.assert_allclose(values, degrees, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [str, object])
+def test_sexagesimal_column_with_gaps_and_garbage(dtype):
+    """A column as read from a file (numpy text, or pandas' Python strings with NaN)."""
+    values = ["-00:30:00", "", "garbage", "+01:00:00", " -01 00 00", "12:61:00", "nan"]
+    column = np.array(values, dtype=dtype)
+    if dtype is object:
+        column[1] = np.nan
+    degrees, how = parse_angles(column, hours=False)
+    np.testing.assert_allclose(degrees, [-0.5, np.nan, np.nan, 1.0, -1.0, np.nan, np.nan])
+    assert how == "sexagesimal degrees"
 
 
 def test_angle_units_are_honoured():

@@ -97,6 +97,10 @@ class CatalogOverlay:
         Layer name; default the catalog's name.
     symbol : str
         Marker symbol; rings leave the source visible.
+    index : int
+        Which of :data:`CATALOG_COLORS` is the default colour (the n-th catalog).
+    image : napari.layers.Image or FrameInfo, optional
+        The image to place the catalog on first (see :meth:`update`).
 
     Attributes
     ----------
@@ -123,6 +127,7 @@ class CatalogOverlay:
         name: str | None = None,
         symbol: str = "ring",
         index: int = 0,
+        image=None,
     ) -> None:
         self.catalog = catalog
         self.color_by = color_by
@@ -138,20 +143,26 @@ class CatalogOverlay:
         self._last_message: str | None = None
         self._watched: Image | None = None
         self._binding = None
+        # the first image is placed before the layer exists: napari builds a layer with its
+        # points much faster than it grows an empty one
+        placement, geometry = self._place(image) if image is not None else (_nothing(), None)
         self.layer = Points(
-            np.empty((0, 2)),
+            np.column_stack([placement.row, placement.col]),
             ndim=2,
             name=name or catalog.name,
             symbol=symbol,
+            size=placement.size if len(placement) else 10,
             border_width=0,
-            face_color="transparent",
-            features=catalog.features(np.empty(0, dtype=int)),
+            face_color=self._colors[placement.rows] if len(placement) else "transparent",
+            features=catalog.features(placement.rows),
             metadata={
                 "catalog": catalog,
-                "catalog_rows": np.empty(0, dtype=int),
+                "catalog_rows": placement.rows,
                 "catalog_overlay": self,
             },
         )
+        if geometry is not None:
+            self._placed(image, placement, geometry)
 
     # -- colours -------------------------------------------------------------------------
 
@@ -227,12 +238,16 @@ class CatalogOverlay:
             return None
         if isinstance(image, Image):
             self._watch(image)
-            geometry = _layer_geometry(image)
-        else:
-            geometry = _frame_geometry(image)
-        key = geometry["key"]
+        key = (_layer_geometry if isinstance(image, Image) else _frame_geometry)(image)["key"]
         if key == self._key and not force:
             return self.placement
+        placement, geometry = self._place(image)
+        self._draw(placement)
+        self._placed(image, placement, geometry)
+        return placement
+
+    def _place(self, image) -> tuple[Placement, dict[str, Any]]:
+        geometry = (_layer_geometry if isinstance(image, Image) else _frame_geometry)(image)
         placement = self.catalog.place(
             geometry["height"],
             geometry["width"],
@@ -240,15 +255,18 @@ class CatalogOverlay:
             y_up=geometry["y_up"],
             image=geometry["name"],
         )
-        self._key = key
+        return placement, geometry
+
+    def _placed(self, image, placement: Placement, geometry: dict[str, Any]) -> None:
+        """Bookkeeping after the points show ``placement`` on ``image``."""
+        self._key = geometry["key"]
         self.placement = placement
-        self._draw(placement)
         if isinstance(image, Image):
+            self._watch(image)
             self._copy_transform(image)
         self._report(placement, geometry["name"])
         for callback in list(self.updated):
             callback(self)
-        return placement
 
     def _draw(self, placement: Placement) -> None:
         layer = self.layer
@@ -256,16 +274,15 @@ class CatalogOverlay:
         colors = np.ascontiguousarray(self._colors[placement.rows])
         features = self.catalog.features(placement.rows)
         layer.metadata["catalog_rows"] = placement.rows
-        # every property at once, then one redraw: napari would redraw per property
+        # every property at once, then one redraw: napari would redraw per property (the
+        # symbol is the layer's current one, given to added points; borders are not drawn)
         with layer.events.blocker_all():
             layer.selected_data = set()
             layer.data = data
             layer.features = features
             layer.size = placement.size
-            layer.symbol = self.symbol
             if len(colors):  # napari warns about an empty colour array
                 layer.face_color = colors
-                layer.border_color = colors
         layer.refresh()
         layer.events.data(value=layer.data, action="changed", data_indices=(), vertex_indices=())
         layer.events.features()
@@ -341,15 +358,7 @@ class CatalogOverlay:
             self.viewer = None
 
     def _pick_image(self) -> Image | None:
-        viewer = self.viewer
-        if viewer is None:
-            return None
-        active = viewer.layers.selection.active
-        if isinstance(active, Image):
-            return active
-        images = [layer for layer in viewer.layers if isinstance(layer, Image)]
-        visible = [layer for layer in images if layer.visible]
-        return (visible or images or [None])[-1]
+        return _pick_image(self.viewer)
 
     def _watch(self, image: Image | None) -> None:
         """Listen to ``image``'s metadata and transforms (and stop listening to the last)."""
@@ -409,6 +418,18 @@ class CatalogOverlay:
             action()
         except Exception as err:  # an event handler must never break napari
             show_warning(f"{self.catalog.name}: cannot be placed on this image: {err}")
+
+
+def _pick_image(viewer) -> Image | None:
+    """The active image layer, else the top visible one, else the top one."""
+    if viewer is None:
+        return None
+    active = viewer.layers.selection.active
+    if isinstance(active, Image):
+        return active
+    images = [layer for layer in viewer.layers if isinstance(layer, Image)]
+    visible = [layer for layer in images if layer.visible]
+    return (visible or images or [None])[-1]
 
 
 def _nothing() -> Placement:
@@ -581,13 +602,18 @@ def load_catalog(
         )
     )
     index = len(catalog_overlays(viewer)) if viewer is not None else 0
+    first = image if image is not None else _pick_image(viewer)
     overlay = CatalogOverlay(
-        catalog, color=color, color_by=color_by, colormap=colormap, name=name, index=index
+        catalog,
+        color=color,
+        color_by=color_by,
+        colormap=colormap,
+        name=name,
+        index=index,
+        image=first,
     )
     if viewer is not None:
-        overlay.follow(viewer, image=image, pin=image is not None)
-    elif image is not None:
-        overlay.update(image)
+        overlay.follow(viewer, image=first, pin=image is not None)
     if catalog.skipped:
         show_warning(catalog.summary())
     show_info(overlay.summary())

@@ -274,10 +274,10 @@ def parse_angles(column, *, hours: bool | None = None) -> tuple[np.ndarray, str]
                 pass
         out[missing] = np.nan
         return out, how
-    strings = np.asarray(values, dtype=str)
-    text = "\n".join(strings.tolist())
-    if not any(c in text for c in ":hdms°' ") and not any(c in text for c in '"'):
-        out = to_float(strings)
+    missing = missing | missing_text(values)
+    text = _lines(values, missing)
+    if not any(c in text for c in ":hdms°' ") and '"' not in text:
+        out = to_float(np.asarray(values))
         out[missing] = np.nan
         return _with_unit(out, unit, "degrees")
     if hours is None:
@@ -291,7 +291,6 @@ def parse_angles(column, *, hours: bool | None = None) -> tuple[np.ndarray, str]
             hours = True
         elif unit == u.deg:
             hours = False
-    negative = np.strings.startswith(np.strings.lstrip(strings), "-")
     # one C-level parse of all fields: separators become blanks, each value a line
     fields = pd.read_csv(
         io.StringIO(text.translate(_SEXAGESIMAL_SEPARATORS)),
@@ -300,11 +299,11 @@ def parse_angles(column, *, hours: bool | None = None) -> tuple[np.ndarray, str]
         names=["a", "b", "c"],
         skip_blank_lines=False,
         low_memory=False,
-        dtype=object,
         on_bad_lines="skip",
     )
-    if len(fields) != len(strings):  # a row with more than 3 fields: parse row by row
-        return _parse_angles_slowly(strings, missing, hours)
+    negative = _negative_lines(text, len(values))
+    if len(fields) != len(values) or negative is None:  # more than 3 fields somewhere
+        return _parse_angles_slowly(np.asarray(values, dtype=str), missing, hours)
     a, b, c = (to_float(fields[k].to_numpy()) for k in "abc")
     b_missing, c_missing = np.isnan(b), np.isnan(c)
     bad = ~np.isfinite(a) | (b_missing & ~c_missing)
@@ -313,6 +312,48 @@ def parse_angles(column, *, hours: bool | None = None) -> tuple[np.ndarray, str]
     deg = np.where(negative, -deg, deg) * (15.0 if hours else 1.0)
     deg[bad | missing] = np.nan
     return deg, "sexagesimal hours" if hours else "sexagesimal degrees"
+
+
+def missing_text(values: np.ndarray) -> np.ndarray:
+    """Where a text (or object) column holds no value: None/NaN, or "", "nan", "None"."""
+    values = np.asarray(values)
+    if values.dtype.kind == "O":
+        empty = pd.isna(values) | (values == "")
+        return np.asarray(empty | (values == "nan") | (values == "None"), dtype=bool)
+    if values.dtype.kind != "U":
+        return np.zeros(len(values), dtype=bool)
+    stripped = np.strings.lower(np.strings.strip(values))
+    return (stripped == "") | (stripped == "nan") | (stripped == "none")
+
+
+def _lines(values: np.ndarray, missing: np.ndarray) -> str:
+    """The values as one text, a line each (missing ones empty)."""
+    items = np.asarray(values)
+    if missing.any():
+        items = items.astype(object)
+        items[missing] = ""
+    items = items.tolist()
+    try:
+        return "\n".join(items)
+    except TypeError:  # numbers among the text
+        return "\n".join(map(str, items))
+
+
+def _negative_lines(text: str, n: int) -> np.ndarray | None:
+    """Which of the ``n`` lines of ``text`` start with "-" (None if the count is not n)."""
+    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    starts = np.r_[0, np.flatnonzero(data == ord("\n")) + 1]
+    if len(starts) != n:
+        return None
+    first = np.full(n, ord(" "), dtype=np.uint8)
+    inside = starts < len(data)
+    first[inside] = data[starts[inside]]
+    negative = first == ord("-")
+    blank = np.flatnonzero(first == ord(" "))  # rare: a value with leading blanks
+    for i in blank:
+        end = starts[i + 1] - 1 if i + 1 < n else len(data)
+        negative[i] = bytes(data[starts[i] : end]).strip().startswith(b"-")
+    return negative
 
 
 def _with_unit(out: np.ndarray, unit, how: str) -> tuple[np.ndarray, str]:

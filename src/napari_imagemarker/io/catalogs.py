@@ -41,6 +41,7 @@ from .catalog_columns import (
     ColumnGuess,
     column_values,
     detect_columns,
+    missing_text,
     parse_angles,
     size_unit_name,
     to_float,
@@ -355,16 +356,21 @@ class Catalog:
     def features(self, rows: np.ndarray) -> pd.DataFrame:
         """Every (1-D) column of the table for ``rows``, as napari Points features.
 
-        Masked entries become NaN (numbers) or ``""`` (text).
+        Masked entries become NaN (numbers) or ``""`` (text). Only ``rows`` are converted,
+        so a few rows of a million-row catalog cost little.
         """
         if self._feature_columns is None:
             self._feature_columns = {
-                name: _filled(self.table[name])
+                name: column_values(self.table[name])
                 for name in self.table.colnames
                 if self.table[name].ndim == 1
             }
         return pd.DataFrame(
-            {name: values[rows] for name, values in self._feature_columns.items()}, copy=False
+            {
+                name: _filled(values[rows], missing[rows])
+                for name, (values, missing) in self._feature_columns.items()
+            },
+            copy=False,
         )
 
 
@@ -372,13 +378,15 @@ def _rows(n: int) -> str:
     return f"{n:,} row" if n == 1 else f"{n:,} rows"
 
 
-def _filled(column) -> np.ndarray:
-    values, missing = column_values(column)
-    values = np.asarray(values)
+def _filled(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """``values`` in native byte order with ``missing`` entries NaN (numbers) or "" (text)."""
+    if not values.dtype.isnative:  # FITS is big-endian; pandas cannot take those
+        values = values.astype(values.dtype.newbyteorder("="))
     if values.dtype.kind == "O":
-        values = np.asarray(
-            pd.Series(values).astype(str).where(~pd.Series(missing), "").to_numpy(), dtype=str
-        )
+        missing = missing | pd.isna(values)
+        if missing.any():
+            values = values.copy()
+            values[missing] = ""
         return values
     if not missing.any():
         return values
@@ -571,7 +579,7 @@ def make_catalog(
     # a row with an image name and pixels is placed by its pixels (exact on its image);
     # otherwise RA/Dec go first, so one catalog overlays any image with a WCS
     if guess.image is not None:
-        cat.image = np.asarray(_filled(table[guess.image]), dtype=str)
+        cat.image = np.asarray(_filled(*column_values(table[guess.image])), dtype=str)
     cat.prefer = "pixel" if (guess.image is not None or not cat.has_sky) else "sky"
     if explicit_pixel and not explicit_sky:
         cat.prefer = "pixel"
@@ -649,13 +657,9 @@ def _parse_pixels(cat: Catalog, table: Table, guess: ColumnGuess, reasons) -> np
 def _missing(column) -> np.ndarray:
     """Masked, NaN, empty or "nan"/"None" text: a value that is not there (not a bad one)."""
     values, missing = column_values(column)
-    values = np.asarray(values)
     if values.dtype.kind == "f":
         return missing | np.isnan(values)
-    if values.dtype.kind not in "UO":
-        return missing
-    stripped = np.strings.lower(np.strings.strip(np.asarray(values, dtype=str)))
-    return missing | (stripped == "") | (stripped == "nan") | (stripped == "none")
+    return missing | missing_text(values)
 
 
 def _parse_size(cat, table, guess, size, size_unit, label) -> None:
@@ -670,7 +674,7 @@ def _parse_size(cat, table, guess, size, size_unit, label) -> None:
             guess.size_unit = (size_unit_name(unit) if unit is not None else None) or (
                 "arcsec" if "arcsec" in column_name.lower() else "pix"
             )
-        values = to_float(np.asarray(_filled(table[column_name])))
+        values = to_float(_filled(*column_values(table[column_name])))
         cat.size = values * guess.size_factor
         cat.size_unit = size_unit or guess.size_unit
         cat.notes.append(
