@@ -246,20 +246,13 @@ class MarkingSession:
     # -- opening ------------------------------------------------------------------------------
 
     def _open(self, images, groups, categories, shuffle_seed, group_max) -> None:
-        state = SessionState()
-        gc_enabled = gc.isenabled()
-        gc.disable()  # bulk-creating 100,000 marks: collections would only slow it down
-        try:
-            load_snapshots(state, self._marks_path, self._images_path)
-        finally:
-            if gc_enabled:
-                gc.enable()
-        replayed = 0
-        for record in read_journal(
-            self._journal_dir, after=min(state.marks_seq, state.images_seq)
-        ):
-            state.apply(record)
-            replayed += 1
+        # A reader (read_only) may race the writer's compaction, which replaces the snapshots
+        # and then deletes the journal they cover: load again if a snapshot changed meanwhile.
+        for _ in range(5):
+            before = self._snapshot_ids()
+            state, replayed = self._load()
+            if self._snapshot_ids() == before:
+                break
         self._state = state
         self._file_seq = [state.marks_seq, state.images_seq]
         has_native = state.seq > 0 or self._marks_path.exists()
@@ -330,6 +323,34 @@ class MarkingSession:
         )
         if self._land(first, +1) is None and self._land(first, -1) is None:
             raise ValueError(f"none of the {len(self._order)} images can be read")
+
+    def _snapshot_ids(self) -> tuple:
+        ids = []
+        for path in (self._marks_path, self._images_path):
+            try:
+                st = path.stat()
+                ids.append((st.st_ino, st.st_mtime_ns))
+            except FileNotFoundError:
+                ids.append(None)
+        return tuple(ids)
+
+    def _load(self) -> tuple[SessionState, int]:
+        """State from the snapshot files and the journal; and how many records were replayed."""
+        state = SessionState()
+        gc_enabled = gc.isenabled()
+        gc.disable()  # bulk-creating 100,000 marks: collections would only slow it down
+        try:
+            load_snapshots(state, self._marks_path, self._images_path)
+        finally:
+            if gc_enabled:
+                gc.enable()
+        replayed = 0
+        for record in read_journal(
+            self._journal_dir, after=min(state.marks_seq, state.images_seq)
+        ):
+            state.apply(record)
+            replayed += 1
+        return state, replayed
 
     # -- durable changes ----------------------------------------------------------------------
 
