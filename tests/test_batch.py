@@ -17,6 +17,7 @@ from napari_imagemarker.batch import (
     fill_tiled,
     mask_path_for,
     plan_jobs,
+    required_overlap,
     run_batch,
 )
 from napari_imagemarker.maskfill import maskfill
@@ -227,14 +228,28 @@ def test_tiles_are_exact_whenever_they_are_accepted(seed):
     operator = str(rng.choice(["median", "mean"]))
     whole = maskfill(image, mask, size=size, operator=operator)
     tile = int(rng.integers(6, 40))
-    for overlap in (int(rng.integers(0, 12)), max(shape) - 1 + size // 2):
+    needed = required_overlap(mask, size, image)
+    for overlap in (int(rng.integers(0, 12)), needed):
         try:
             tiled = fill_tiled(
                 image, mask, size=size, operator=operator, tile=tile, overlap=overlap
             )
         except TilingError:
-            assert overlap < max(shape) - 1 + size // 2
+            assert overlap < needed  # the stated condition is always enough
             continue
+        np.testing.assert_array_equal(tiled[0], whole[0])
+        np.testing.assert_array_equal(tiled[1], whole[1])
+
+
+def test_required_overlap_of_m51_is_enough_for_any_tiles():
+    data = Path(__file__).parent / "data" / "maskfill"
+    image = fits.getdata(data / "m51_with_cosmicrays.fits")
+    mask = fits.getdata(data / "m51_mask.fits")
+    needed = required_overlap(mask, 3, image)
+    assert needed == 70  # its largest cosmic-ray region spans 70 pixels
+    whole = maskfill(image, mask)
+    for tile in (64, 100, 200):
+        tiled = fill_tiled(image, mask, tile=tile, overlap=needed)
         np.testing.assert_array_equal(tiled[0], whole[0])
         np.testing.assert_array_equal(tiled[1], whole[1])
 

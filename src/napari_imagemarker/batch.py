@@ -55,6 +55,7 @@ __all__ = [
     "fill_tiled",
     "fill_window",
     "plan_jobs",
+    "required_overlap",
     "run_batch",
 ]
 
@@ -170,14 +171,14 @@ def _shift(s: slice, by: int) -> slice:
     return slice(s.start + by, s.stop + by)
 
 
-def _unsafe_region(
-    holes: np.ndarray, core: tuple[slice, slice], open_edges: tuple[bool, ...], half: int
-) -> tuple[slice, slice] | None:
-    """The first masked region reaching into ``core`` that comes within ``half`` pixels of
-    an open (cut) edge of the window, as ``(rows, cols)`` in window pixels, or None."""
+def _linked_regions(holes: np.ndarray, half: int) -> np.ndarray:
+    """Labels of the masked regions: pixels at most ``half`` apart share a label.
+
+    The labels cover ``holes`` grown by ``half - 1`` pixels down and right (the array is
+    that much larger): each pixel becomes a ``half`` x ``half`` square anchored at it, and two
+    squares touch (8-connected) exactly when their anchors are at most ``half`` apart.
+    """
     ny, nx = holes.shape
-    # Link pixels at most `half` apart: grow each one into a half x half square anchored at
-    # it; two squares touch (8-connected) exactly when their anchors are <= half apart.
     grown = np.zeros((ny + half - 1, nx), dtype=bool)
     for dy in range(half):
         grown[dy : dy + ny] |= holes
@@ -186,13 +187,57 @@ def _unsafe_region(
         linked[:, dx : dx + nx] |= grown
     del grown
     labels, _ = ndimage.label(linked, structure=np.ones((3, 3), dtype=bool), output=np.int32)
+    return labels
+
+
+def _region_box(box: tuple[slice, slice], half: int) -> tuple[slice, slice]:
+    """The box of a region's pixels from the box of its grown label."""
+    rows, cols = box
+    return slice(rows.start, rows.stop - half + 1), slice(cols.start, cols.stop - half + 1)
+
+
+def required_overlap(mask: Any, size: int = 3, image: Any = None) -> int:
+    """The overlap that makes tiles exact for this mask: the largest extent (rows or
+    columns) of a masked region, minus 1, plus ``size // 2``; 0 when nothing is masked.
+
+    Parameters
+    ----------
+    mask : array-like, shape (ny, nx)
+        Non-zero where pixels are to be filled (read whole: one byte per pixel).
+    size : int
+        maskfill's window size.
+    image : array-like, optional
+        The image, whose NaN pixels are filled too.
+    """
+    holes = np.asarray(mask) != 0
+    if image is not None:
+        values = np.asarray(image)
+        if values.dtype.kind == "f":
+            holes |= np.isnan(values)
+    if not holes.any():
+        return 0
+    half = size // 2
+    labels = _linked_regions(holes, half)
+    extent = max(
+        max(s.stop - s.start for s in _region_box(box, half))
+        for box in ndimage.find_objects(labels)
+        if box is not None
+    )
+    return extent - 1 + half
+
+
+def _unsafe_region(
+    holes: np.ndarray, core: tuple[slice, slice], open_edges: tuple[bool, ...], half: int
+) -> tuple[slice, slice] | None:
+    """The first masked region reaching into ``core`` that comes within ``half`` pixels of
+    an open (cut) edge of the window, as ``(rows, cols)`` in window pixels, or None."""
+    ny, nx = holes.shape
+    labels = _linked_regions(holes, half)
     reaching = np.unique(labels[:ny, :nx][core][holes[core]])
     boxes = ndimage.find_objects(labels, max_label=int(reaching.max()))
     top, bottom, left, right = open_edges
     for label in reaching:
-        # a linked region's box is its pixels' box grown by half - 1 down and right
-        rows, cols = boxes[label - 1]
-        rs, cs = slice(rows.start, rows.stop - half + 1), slice(cols.start, cols.stop - half + 1)
+        rs, cs = _region_box(boxes[label - 1], half)
         if (
             (top and rs.start < half)
             or (bottom and rs.stop > ny - half)
