@@ -106,6 +106,79 @@ def maskfill_m51() -> None:
     viewer.close()
 
 
+def _source_table(image):
+    """A small source catalog of an RGB image with a WCS: the brightest sources, with RA/Dec
+    from the layer's WCS, a magnitude and a g - z colour (grz: blue = g, red = z)."""
+    import numpy as np
+    from astropy.table import Table
+    from scipy import ndimage
+
+    rgb = np.asarray(image.data, dtype=float)
+    rgb = rgb.reshape(-1, *rgb.shape[-3:])[0]  # the first frame (the TIFF's pages are stacked)
+    smooth = ndimage.gaussian_filter(rgb, (2.0, 2.0, 0))
+    light = smooth.sum(axis=-1)
+    peaks = light == ndimage.maximum_filter(light, size=15)
+    peaks[:8], peaks[-8:], peaks[:, :8], peaks[:, -8:] = False, False, False, False
+    rows, cols = np.nonzero(peaks & (light > np.percentile(light, 98.5)))
+    keep = np.argsort(light[rows, cols])[::-1][:60]
+    rows, cols = rows[keep], cols[keep]
+    g, z = smooth[rows, cols, 2] + 1.0, smooth[rows, cols, 0] + 1.0
+    ra, dec = image.metadata["wcs"].pixel_to_world_values(cols, rows)
+    return Table(
+        {
+            "id": np.arange(1, len(rows) + 1),
+            "RAJ2000": np.round(ra % 360, 7),
+            "DEJ2000": np.round(dec, 7),
+            "mag": np.round(27 - 2.5 * np.log10(light[rows, cols]), 2),
+            "g_z": np.round(-2.5 * np.log10(g / z), 2),
+        }
+    )
+
+
+def catalog() -> None:
+    """A source catalog over SPT-CLJ0000-5141, coloured by g - z, with the table of its rows,
+    and Image Marker's TEST_catalog BCG candidate."""
+    import tempfile
+
+    import numpy as np
+
+    from napari_imagemarker import load_catalog
+
+    viewer = _viewer("napari-imagemarker: catalog over SPT-CLJ0000-5141", ["Catalog overlay"])
+    [image] = viewer.open(_image("SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif"), plugin=PLUGIN)
+    widget = next(w for w in viewer.window.dock_widgets.values() if hasattr(w, "table_view"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "spt0000_sources.ecsv"
+        _source_table(image).write(path)
+        widget.read(path)
+        widget.color_by_box.setCurrentText("g_z")
+        widget.colormap_box.setCurrentText("coolwarm")
+        layer = widget.overlay()
+    bcg = load_catalog(
+        viewer, DATA / "imgmarker" / "savedir" / "imports" / "TEST_catalog.csv", color="yellow"
+    )
+    viewer.layers.selection.active = layer
+    viewer.reset_view()
+    _close_notifications(viewer)
+    _settle(viewer)
+    # the reddest source near the BCG candidate: selected, and under the cursor
+    near = np.hypot(*(layer.data - bcg.data[0]).T) < 120
+    pick = int(np.argmax(np.where(near, layer.features["g_z"], -np.inf)))
+    layer.selected_data = {pick}
+    viewer.cursor.position = tuple(layer.data_to_world(layer.data[pick]))
+    _settle(viewer)
+    viewer.screenshot(str(HERE / "images" / "catalog_spt.png"), canvas_only=False)
+    viewer.close()
+
+
+def _close_notifications(viewer) -> None:
+    """Close the pop-up notifications, which would cover the canvas."""
+    from napari._qt.dialogs.qt_notification import NapariQtNotification
+
+    for popup in viewer.window._qt_window.findChildren(NapariQtNotification):
+        popup.close()
+
+
 def _menu_actions(viewer, *path: str) -> list:
     """The actions of a menu of the menu bar, e.g. ``("Layers", "Filter")``."""
     actions = viewer.window._qt_window.menuBar().actions()
@@ -115,7 +188,12 @@ def _menu_actions(viewer, *path: str) -> list:
     return actions
 
 
-SHOTS = {"readout": readout, "launch": launch, "maskfill": maskfill_m51}
+SHOTS = {
+    "readout": readout,
+    "launch": launch,
+    "maskfill": maskfill_m51,
+    "catalog": catalog,
+}
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or list(SHOTS):

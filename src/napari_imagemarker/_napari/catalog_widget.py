@@ -58,12 +58,13 @@ ORIGINS = {
     "Image Marker (top-left, y down)": "imgmarker",
 }
 SIZE_UNITS = ("from the column", "pix", "arcsec", "arcmin", "deg")
+COLORMAPS = ("viridis", "plasma", "turbo", "magma", "coolwarm", "gray")
 PREVIEW_ROWS = 5
 
 
 def _format(value) -> str:
     if isinstance(value, (float, np.floating)):
-        return "" if np.isnan(value) else f"{value:.10g}"
+        return "" if np.isnan(value) else f"{value + 0.0:.10g}"  # + 0.0: no "-0"
     return str(value)
 
 
@@ -239,13 +240,16 @@ class CatalogWidget(QWidget):
         self.color_box.setEditable(True)
         self.color_box.addItems(["automatic", *CATALOG_COLORS, "red", "lime", "white"])
         self.color_by_box = QComboBox()
+        self.colormap_box = QComboBox()
+        self.colormap_box.addItems(COLORMAPS)
+        self.colormap_box.setToolTip("Colormap for a numeric 'colour by' column")
         for label, widgets in (
             ("RA, Dec", (self.ra_box, self.dec_box)),
             ("x, y", (self.x_box, self.y_box)),
             ("Pixel origin", (self.origin_box,)),
             ("Size", (self.size_box, self.unit_box)),
             ("Colour", (self.color_box,)),
-            ("Colour by", (self.color_by_box,)),
+            ("Colour by", (self.color_by_box, self.colormap_box)),
         ):
             row = QHBoxLayout()
             for widget in widgets:
@@ -424,7 +428,11 @@ class CatalogWidget(QWidget):
         choice = self._choices()
         try:  # the catalog parsed for the preview, with the colours chosen
             layer = load_catalog(
-                self.viewer, self.catalog, color=choice["color"], color_by=choice["color_by"]
+                self.viewer,
+                self.catalog,
+                color=choice["color"],
+                color_by=choice["color_by"],
+                colormap=self.colormap_box.currentText(),
             )
         except CatalogError as err:
             self._fail(str(err))
