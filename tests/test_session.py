@@ -20,7 +20,7 @@ import pytest
 from astropy.table import Table
 from PIL import Image
 
-from napari_imagemarker import MarkingSession, image_frames
+from napari_imagemarker import MarkingSession, image_frames, read_marks
 from napari_imagemarker._session_store import marks_snapshot
 from napari_imagemarker.imagelist import resolve_images, shuffled
 from napari_imagemarker.io.marks_schema import MARK_COLUMNS, normalise_marks
@@ -319,6 +319,9 @@ def test_snapshots_are_ecsv_that_astropy_and_the_schema_read(tmp_path):
     marks = normalise_marks(table)  # empty labels come back masked, normalised to ""
     assert list(marks["label"]) == list(expected["label"])
     assert marks.meta["pixel_origin"] == 0
+    via_read_marks = read_marks(tmp_path / "save" / "ann_marks.ecsv")
+    assert list(via_read_marks["label"]) == list(expected["label"])
+    assert list(via_read_marks["y"]) == list(expected["y"])
     images = Table.read(tmp_path / "save" / "ann_images.ecsv", format="ascii.ecsv")
     assert list(images["image"]) == ORDER
 
