@@ -148,6 +148,30 @@ def test_tiff_with_plain_description_has_no_wcs(tmp_path):
     np.testing.assert_array_equal(data, img)  # as stored, not flipped
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"compression": "jpeg"},  # stored as YCbCr, decoded to RGB
+        {"photometric": "rgb", "planarconfig": "separate"},
+        {"photometric": "rgb"},
+    ],
+    ids=["jpeg-ycbcr", "planar", "contig"],
+)
+def test_rgb_tiff_variants_read_as_rgb(tmp_path, options):
+    rgb = (np.random.default_rng(0).random((40, 30, 3)) * 255).astype(np.uint8)
+    path = tmp_path / "colour.tif"
+    planar = options.get("planarconfig") == "separate"
+    tifffile.imwrite(path, np.moveaxis(rgb, -1, 0) if planar else rgb, **options)
+    [frame] = image_frames(path)
+    assert frame.rgb and frame.shape == (40, 30, 3)
+    [(data, kw, _)] = read_image(path)
+    assert kw["rgb"] and data.shape == (40, 30, 3)
+    if "compression" not in options:
+        np.testing.assert_array_equal(data, rgb)
+    else:  # lossy, but the same picture
+        assert np.abs(data.astype(int) - rgb).mean() < 40
+
+
 def test_tiff_pages_of_different_shapes_are_separate_layers(tmp_path):
     path = tmp_path / "pages.tif"
     with tifffile.TiffWriter(path) as tif:

@@ -53,8 +53,22 @@ def _reason(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+_COLOUR = (tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.YCBCR)
+
+
 def _page_rgb(page) -> bool:
-    return page.photometric == tifffile.PHOTOMETRIC.RGB and page.shape[-1] in (3, 4)
+    """RGB(A) pages, including JPEG pages stored as YCbCr (tifffile decodes them to RGB)."""
+    return page.photometric in _COLOUR and page.samplesperpixel in (3, 4)
+
+
+def _planar(page) -> bool:
+    """Colour samples stored as separate planes: tifffile returns them first, (S, H, W)."""
+    return _page_rgb(page) and page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
+
+
+def _page_shape(page) -> tuple[int, ...]:
+    shape = tuple(int(n) for n in page.shape)
+    return (*shape[1:], shape[0]) if _planar(page) else shape
 
 
 def tiff_frames(path: str | Path) -> list[FrameInfo]:
@@ -74,7 +88,7 @@ def tiff_frames(path: str | Path) -> list[FrameInfo]:
             wcs = celestial_wcs(header)
         frames = []
         for i, page in enumerate(pages):
-            shape = tuple(int(n) for n in page.shape)
+            shape = _page_shape(page)
             rgb = _page_rgb(page)
             if len(shape) - rgb != 2:
                 raise ValueError(
@@ -99,7 +113,10 @@ def read_tiff_frame(frame: FrameInfo) -> np.ndarray:
     """Decode one page, flipping its rows when it carries FITS cards (see module doc)."""
     with _open(frame.path) as tif:
         try:
-            data = tif.pages[frame.index].asarray()
+            page = tif.pages[frame.index]
+            data = page.asarray()
+            if _planar(page):
+                data = np.moveaxis(data, 0, -1)
         except Exception as err:
             raise OSError(
                 f"{frame.path}: page {frame.index} cannot be decoded ({_reason(err)})"
