@@ -346,3 +346,18 @@ def test_writes_are_atomic_and_leave_no_temporary_files(marks, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.csv", "m.ecsv", "m.xml"]
     assert not math.isnan(read_marks(tmp_path / "m.ecsv")["ra"][0])
     assert DEFAULT_GROUP_COLORS[0] == "#ff0000"
+
+
+def test_atomic_writes_are_readable_by_the_group_like_ordinary_files(tmp_path):
+    import os
+    import stat
+
+    from napari_imagemarker.io._files import atomic_write
+
+    path = tmp_path / "shared.csv"
+    atomic_write(path, b"a,b\n")
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask
+    assert path.read_bytes() == b"a,b\n"
