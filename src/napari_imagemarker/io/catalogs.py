@@ -147,7 +147,8 @@ class Catalog:
     notes: list[str] = field(default_factory=list)
     _unit_vectors: np.ndarray | None = field(default=None, repr=False)
     _image_codes: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
-    _feature_columns: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    _feature_columns: dict[str, tuple] | None = field(default=None, repr=False)
+    _usable_rows: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -214,34 +215,31 @@ class Catalog:
         n = len(self)
         on_image = self._rows_for_image(image)
         n_other = int(n - np.count_nonzero(on_image)) if on_image is not None else 0
-        candidates = np.arange(n) if on_image is None else np.flatnonzero(on_image)
-        row = np.full(len(candidates), np.nan)
-        col = np.full(len(candidates), np.nan)
+        # whole-catalog boolean masks, then index arrays of the few rows that matter
+        by_pixel, by_sky = self._usable()
+        if on_image is not None:
+            by_pixel, by_sky = by_pixel & on_image, by_sky & on_image
+        if self.prefer == "sky" and wcs is not None:
+            by_pixel = by_pixel & ~by_sky
+        else:
+            by_sky = by_sky & ~by_pixel
         message = None
-
-        by_pixel = np.zeros(len(candidates), dtype=bool)
-        by_sky = np.zeros(len(candidates), dtype=bool)
-        if self.has_pixels:
-            by_pixel = np.isfinite(self.x[candidates]) & np.isfinite(self.y[candidates])
-        if self.has_sky:
-            by_sky = np.isfinite(self.ra[candidates]) & np.isfinite(self.dec[candidates])
-            if self.prefer == "sky" and wcs is not None:
-                by_pixel &= ~by_sky
-            else:
-                by_sky &= ~by_pixel
-        if by_pixel.any():
-            col[by_pixel], row[by_pixel] = self._pixels(candidates[by_pixel], height, y_up)
-        if by_sky.any():
-            if wcs is None:
-                message = (
-                    f"{image or 'this image'} has no WCS: {int(by_sky.sum()):,} rows of "
-                    f"{self.name} have only RA/Dec and cannot be placed on it"
-                )
-                by_sky[:] = False
-            else:
-                near = np.flatnonzero(by_sky)
-                near = near[self._near(candidates[near], height, width, wcs)]
-                col[near], row[near] = self._sky_to_pixels(candidates[near], wcs)
+        n_by_sky = int(np.count_nonzero(by_sky))
+        if n_by_sky and wcs is None:
+            message = (
+                f"{image or 'this image'} has no WCS: {n_by_sky:,} rows of {self.name} have "
+                "only RA/Dec and cannot be placed on it"
+            )
+            by_sky = np.zeros(n, dtype=bool)
+            n_by_sky = 0
+        pixel_rows = np.flatnonzero(by_pixel)
+        sky_rows = np.flatnonzero(by_sky & self._near(height, width, wcs)) if n_by_sky else []
+        rows = np.concatenate([pixel_rows, sky_rows]).astype(np.int64)
+        col, row = np.empty(len(rows)), np.empty(len(rows))
+        if len(pixel_rows):
+            col[: len(pixel_rows)], row[: len(pixel_rows)] = self._pixels(pixel_rows, height, y_up)
+        if len(sky_rows):
+            col[len(pixel_rows) :], row[len(pixel_rows) :] = self._sky_to_pixels(sky_rows, wcs)
         inside = (
             np.isfinite(row)
             & np.isfinite(col)
@@ -250,15 +248,18 @@ class Catalog:
             & (row >= -0.5)
             & (row < height - 0.5)
         )
-        placed = candidates[inside]
-        n_outside = int(np.count_nonzero(by_pixel | by_sky)) - len(placed)
+        order = np.argsort(rows[inside], kind="stable")  # catalog order
+        placed = rows[inside][order]
+        n_outside = len(pixel_rows) + n_by_sky - len(placed)
         size = self._sizes(placed, height, width, wcs, default_size)
         if self.size is not None and self.size_unit != "pix" and wcs is None and message is None:
             message = (
                 f"{image or 'this image'} has no WCS: sizes in {self.size_unit} of "
                 f"{self.name} are drawn at the default size"
             )
-        return Placement(placed, row[inside], col[inside], size, n_other, n_outside, message)
+        return Placement(
+            placed, row[inside][order], col[inside][order], size, n_other, n_outside, message
+        )
 
     def place_frame(self, frame, default_size: float | None = None) -> Placement:
         """:meth:`place` on a :class:`~napari_imagemarker.io.frames.FrameInfo`."""
@@ -266,13 +267,22 @@ class Catalog:
             frame.height, frame.width, frame.wcs, frame.y_up, Path(frame.path).name, default_size
         )
 
+    def _usable(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows with x/y, rows with RA/Dec), computed once."""
+        if self._usable_rows is None:
+            n = len(self)
+            pixel = np.zeros(n, dtype=bool)
+            sky = np.zeros(n, dtype=bool)
+            if self.has_pixels:
+                pixel = np.isfinite(self.x) & np.isfinite(self.y)
+            if self.has_sky:
+                sky = np.isfinite(self.ra) & np.isfinite(self.dec)
+            self._usable_rows = (pixel, sky)
+        return self._usable_rows
+
     def _skipped_mask(self) -> np.ndarray:
-        ok = np.zeros(len(self), dtype=bool)
-        if self.has_pixels:
-            ok |= np.isfinite(self.x) & np.isfinite(self.y)
-        if self.has_sky:
-            ok |= np.isfinite(self.ra) & np.isfinite(self.dec)
-        return ~ok
+        pixel, sky = self._usable()
+        return ~(pixel | sky)
 
     def _rows_for_image(self, image: str | None) -> np.ndarray | None:
         if self.image is None:
@@ -304,19 +314,20 @@ class Catalog:
             )
         return self._unit_vectors
 
-    def _near(self, idx: np.ndarray, height: int, width: int, wcs) -> np.ndarray:
-        """Mask of ``idx`` within the circle around the image (a cheap first cut, which also
-        keeps points on the far side of the sky away from the projection)."""
+    def _near(self, height: int, width: int, wcs) -> np.ndarray | bool:
+        """Rows within the circle around the image (a cheap first cut, which also keeps
+        points on the far side of the sky away from the projection); True: no cut."""
         frame_ra, frame_dec = _wcs_to_icrs_corners(wcs, height, width)
         if frame_ra is None:
-            return np.ones(len(idx), dtype=bool)
+            return True
         centre = _unit_vector(frame_ra[0], frame_dec[0])
         corners = _unit_vector(frame_ra[1:], frame_dec[1:])
         radius = np.arccos(np.clip(corners @ centre, -1, 1)).max()
         radius = radius * 1.05 + np.deg2rad(1 / 3600)
         if radius >= np.pi / 2:  # an all-sky image: no cut
-            return np.ones(len(idx), dtype=bool)
-        return self._unit()[idx] @ centre.astype(np.float32) >= np.float32(np.cos(radius))
+            return True
+        with np.errstate(invalid="ignore"):  # rows without RA/Dec are NaN
+            return self._unit() @ centre.astype(np.float32) >= np.float32(np.cos(radius))
 
     def _sky_to_pixels(self, idx: np.ndarray, wcs) -> tuple[np.ndarray, np.ndarray]:
         from ..wcs import wcs_frame
