@@ -171,6 +171,59 @@ def catalog() -> None:
     viewer.close()
 
 
+def marking() -> None:
+    """A marking session on SPT-CLJ0000-5141: the BCG, cluster members and an arc candidate
+    marked in three groups, with the Image Marker dock."""
+    import tempfile
+
+    import numpy as np
+
+    from napari_imagemarker import open_session
+    from napari_imagemarker._napari.marking import binding_for
+
+    viewer = _viewer("napari-imagemarker: marking SPT-CLJ0000-5141", ["Image Marker"])
+    viewer.window._qt_window.resize(1400, 940)
+    for _ in range(5):
+        _settle(viewer)
+        time.sleep(0.1)
+    with tempfile.TemporaryDirectory() as tmp:
+        session = open_session(
+            viewer,
+            _image("SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif").parent,
+            Path(tmp) / "marks",
+            user="tester",
+            groups=["BCG", "member", "arc", "4", "5", "6", "7", "8", "9"],
+            categories=["merger", "lensing", "bad data", "4", "5"],
+        )
+        binding = binding_for(viewer)
+        image = binding.image_layer
+        # the BCG candidate of Image Marker's TEST_catalog, and the reddest bright sources
+        # around it as members (positions from the image itself, as a person would click)
+        sources = _source_table(image)
+        cols, rows = image.metadata["wcs"].world_to_pixel_values(
+            sources["RAJ2000"], sources["DEJ2000"]
+        )
+        bcg = np.array([402.0, 330.0])
+        distance = np.hypot(rows - bcg[0], cols - bcg[1])
+        red = np.argsort(-np.where((distance > 12) & (distance < 150), sources["g_z"], -9))
+        binding.add_mark_at(*bcg, group=1)
+        for i in red[:5]:
+            binding.add_mark_at(rows[i], cols[i], group=2)
+        arc = binding.add_mark_at(352.0, 282.0, group=3)
+        session.set_label(arc, "arc?")
+        session.set_categories([2])
+        session.set_comment("arc SW of the BCG, check deeper data")
+        binding.set_active_group(2)
+        viewer.reset_view()
+        _close_notifications(viewer)
+        for _ in range(5):
+            _settle(viewer)
+            time.sleep(0.1)
+        viewer.cursor.position = (352.0, 282.0)
+        viewer.screenshot(str(HERE / "images" / "marking_spt.png"), canvas_only=False)
+        viewer.close()
+
+
 def _close_notifications(viewer) -> None:
     """Close the pop-up notifications, which would cover the canvas."""
     from napari._qt.dialogs.qt_notification import NapariQtNotification
@@ -193,6 +246,7 @@ SHOTS = {
     "launch": launch,
     "maskfill": maskfill_m51,
     "catalog": catalog,
+    "marking": marking,
 }
 
 if __name__ == "__main__":

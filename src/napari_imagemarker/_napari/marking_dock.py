@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from napari.utils.notifications import show_error
-from qtpy.QtCore import QSettings, Qt, QTimer
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -26,6 +26,7 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QGroupBox,
+    QHeaderView,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -47,8 +48,6 @@ from .marking import _FAILED, MarkingBinding, _unwrap, binding_for, canvas_widge
 from .marks_layer import SYMBOLS
 
 __all__ = ["MarkingDock"]
-
-_SETTINGS = ("napari-imagemarker", "marking-dock")
 
 
 def _no_focus(widget):
@@ -124,13 +123,21 @@ class MarkingDock(QWidget):
         self._build_help()
         self._layout.addStretch(1)
         self._set_enabled(False)
+        self.session_toggle.hide()
         # the session is closed (and saved) when the window goes
         self.destroyed.connect(_closer(self))
 
     # -- building -----------------------------------------------------------------------------
 
     def _build_open(self) -> None:
-        box = QGroupBox("Session")
+        # folded away while a session is open, to leave the room to marking
+        self.session_toggle = _no_focus(QToolButton())
+        self.session_toggle.setCheckable(True)
+        self.session_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.session_toggle.setStyleSheet("text-align: left;")
+        self.session_toggle.toggled.connect(lambda shown: self.session_box.setVisible(shown))
+        self._layout.addWidget(self.session_toggle)
+        box = self.session_box = QGroupBox("Session")
         form = QFormLayout(box)
         self.images_edit = QLineEdit()
         self.images_edit.setPlaceholderText("folder, glob or list file (empty: resume)")
@@ -194,7 +201,6 @@ class MarkingDock(QWidget):
         self.group_symbols: list[QComboBox] = []
         self.group_max: list[QSpinBox] = []
         self._group_choice = QButtonGroup(self)
-        symbols = _settings().value("symbols", [], type=list) or []
         for g in range(1, N_GROUPS + 1):
             button = _no_focus(QPushButton(str(g)))
             button.setCheckable(True)
@@ -205,8 +211,6 @@ class MarkingDock(QWidget):
             symbol = QComboBox()
             symbol.addItems(SYMBOLS)
             symbol.setMaximumWidth(100)
-            if len(symbols) == N_GROUPS and symbols[g - 1] in SYMBOLS:
-                symbol.setCurrentText(symbols[g - 1])
             symbol.currentTextChanged.connect(lambda s, g=g: self._set_symbol(g, s))
             maximum = QSpinBox()
             maximum.setRange(0, 999)
@@ -263,7 +267,9 @@ class MarkingDock(QWidget):
         self.marks_table.setHorizontalHeaderLabels(["group", "label", "x", "y"])
         self.marks_table.verticalHeader().setVisible(False)
         self.marks_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.marks_table.horizontalHeader().setStretchLastSection(True)
+        header = self.marks_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.marks_table.setMinimumHeight(120)
         self.marks_table.itemChanged.connect(self._label_edited)
         self.marks_table.itemSelectionChanged.connect(self._row_selected)
@@ -323,6 +329,13 @@ class MarkingDock(QWidget):
             self.binding.marks.symbols[g - 1] = box.currentText()
         self.binding.marks.refresh()
         self._set_enabled(True)
+        self.session_toggle.setText(f"▸ session: {session.user} in {session.save_dir.name}/")
+        self.session_toggle.setToolTip(
+            f"{session.save_dir}\nClick to show the session form (open another, close)"
+        )
+        self.session_toggle.setChecked(False)
+        self.session_box.hide()
+        self.session_toggle.show()
         self._pending.update({"names", "group", "image"})
         self._update()
         self.focus_canvas()
@@ -334,6 +347,8 @@ class MarkingDock(QWidget):
         if binding is not None:
             binding.close()
         self._set_enabled(False)
+        self.session_toggle.hide()
+        self.session_box.show()
         self.progress_label.setText("No session open")
         self.name_label.setText("")
         self.frame_label.setText("")
@@ -506,7 +521,6 @@ class MarkingDock(QWidget):
             self.binding._guard(self.binding.session.set_group_max, g, value or None)
 
     def _set_symbol(self, g: int, symbol: str) -> None:
-        _settings().setValue("symbols", [box.currentText() for box in self.group_symbols])
         if self.binding is not None and not self._updating:
             self.binding.marks.set_symbol(g, symbol)
 
@@ -563,10 +577,6 @@ def _with_button(edit: QLineEdit, browse) -> QWidget:
 def _swatch(color: str) -> str:
     text = "black" if QColor(color).lightness() > 110 else "white"
     return f"background-color: {color}; color: {text};"
-
-
-def _settings() -> QSettings:
-    return QSettings(*_SETTINGS)
 
 
 def _login() -> str:

@@ -145,7 +145,7 @@ class MarksLayer:
         """Draw the marks of ``image``; new marks go on ``frame``. Marks of other frames are
         drawn fainter. The marker size follows the image size."""
         self.image, self.frame = image, int(frame)
-        self.size = float(np.clip(0.04 * max(height, width), 8, 60))
+        self.size = float(np.clip(0.05 * max(height, width), 8, 60))
         self.refresh(keep_selection=False)
 
     def set_group(self, group: int) -> None:

@@ -1,0 +1,217 @@
+"""Next-image latency of the marking dock in a real napari window, with Image Marker's
+next-image path emulated beside it in the same run.
+
+Latency is measured from the key press until the new image has been drawn on the canvas:
+the key is sent to the canvas widget with ``QTest.keyClick`` (the same Qt event a keyboard
+produces; the handler runs inside it), then Qt events are processed until the canvas has
+drawn (the end of vispy's draw event for ours, of the view's paint event for Image Marker).
+
+* Ours: ``open_session`` over N 512x512 RGB TIFFs (JPEG, STIFF FITS cards in tag 270, made by
+  ``bench_session.make_tiffs``), window 1300x820 with the dock, key → (next image).
+  Before each press the script waits ``--dwell`` seconds, as a person looks at each image;
+  the background prefetch of the next image finishes within that time.
+* Image Marker 1.2 (emulated with the calls it makes on "next"): save, i.e. rewrite its marks,
+  images and favourites files from scratch with every mark's RA/Dec (``bench_session.
+  imgmarker_save``; 2 marks per image seen), then ``Image.open`` + ``seek(0)`` of the next
+  image, ``ImageQt`` → ``QPixmap`` on a ``QGraphicsPixmapItem``, and the view repaints.
+
+Run under a virtual display (numbers are noisy on a shared machine: run it alone)::
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python benchmarks/bench_dock.py \
+        [--images 300] [--dwell 0.1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_session import imgmarker_save, make_tiffs
+
+
+def _pump(app, until, timeout=5.0):
+    end = time.perf_counter() + timeout
+    while not until():
+        app.processEvents()
+        if time.perf_counter() > end:
+            raise TimeoutError("the canvas did not draw")
+
+
+def _settle(app, seconds):
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.002)
+
+
+def ours(folder: Path, n: int, dwell: float) -> list[float]:
+    import napari
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    from napari_imagemarker import open_session
+    from napari_imagemarker._napari.marking import binding_for
+
+    viewer = napari.Viewer(title="bench_dock")
+    viewer.window._qt_window.resize(1300, 820)
+    app = napari.qt.get_qapp()
+    _settle(app, 0.5)
+    paths = sorted(folder.glob("*.tif"))[:n]
+    with tempfile.TemporaryDirectory() as save_dir:
+        session = open_session(viewer, [str(p) for p in paths], save_dir, user="bench")
+        binding = binding_for(viewer)
+        canvas = viewer.window._qt_viewer.canvas
+        widget = canvas.native
+        drawn: list[float] = []
+        canvas._scene_canvas.events.draw.connect(
+            lambda event: drawn.append(time.perf_counter()), position="last"
+        )
+        widget.setFocus()
+        _settle(app, 0.5)
+        latencies = []
+        for i in range(n - 1):
+            binding.prefetcher.wait()
+            _settle(app, dwell)
+            drawn.clear()
+            start = time.perf_counter()
+            QTest.keyClick(widget, Qt.Key.Key_Right)
+            _pump(app, lambda: drawn)
+            latencies.append(drawn[0] - start)
+            assert session.current.index == i + 1, "the key did not move to the next image"
+        viewer.close()
+    return latencies
+
+
+def imgmarker(folder: Path, n: int, dwell: float) -> list[float]:
+    from astropy.io import fits
+    from astropy.wcs import WCS
+    from PIL import Image, ImageQt
+    from qtpy.QtCore import QEvent, QObject, Qt
+    from qtpy.QtGui import QPixmap
+    from qtpy.QtTest import QTest
+    from qtpy.QtWidgets import QApplication, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+
+    app = QApplication.instance()
+    paths = sorted(folder.glob("*.tif"))[:n]
+    names = [p.name for p in paths]
+    wcs = {}
+    for p in paths:  # Image Marker reads every header when it opens the folder
+        with Image.open(p) as f:
+            wcs[p.name] = WCS(fits.Header.fromstring(f.tag_v2[270]))
+    scene = QGraphicsScene()
+    item = QGraphicsPixmapItem()
+    scene.addItem(item)
+    view = QGraphicsView(scene)
+    view.resize(1300, 820)
+    view.show()
+    painted: list[float] = []
+
+    class PaintWatch(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                app.sendPostedEvents()
+                painted.append(time.perf_counter())
+            return False
+
+    watch = PaintWatch()
+    view.viewport().installEventFilter(watch)
+    state = {"i": 0, "image": None}
+    marks: dict[str, list] = {}
+
+    def show(i):
+        if state["image"] is not None:
+            state["image"].close()
+        image = Image.open(paths[i])
+        image.seek(0)
+        item.setPixmap(QPixmap.fromImage(ImageQt.ImageQt(image.convert("RGBA"))))
+        state["image"] = image
+
+    class Keys(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Right:
+                i = state["i"]
+                marks[names[i]] = [(100, 50, 1), (300, 200, 2)]
+                with tempfile.TemporaryDirectory() as d:  # its save(): every file rewritten
+                    imgmarker_save(Path(d), names[: i + 1], marks, wcs)
+                state["i"] = i + 1
+                show(i + 1)
+                return True
+            return False
+
+    keys = Keys()
+    view.installEventFilter(keys)
+    show(0)
+    _settle(app, 0.5)
+    latencies = []
+    for _ in range(n - 1):
+        _settle(app, dwell)
+        painted.clear()
+        start = time.perf_counter()
+        QTest.keyClick(view, Qt.Key.Key_Right)
+        view.viewport().update()
+        _pump(app, lambda: painted)
+        latencies.append(painted[-1] - start)
+    view.close()
+    return latencies
+
+
+def _ms(values, q):
+    return float(np.percentile(np.asarray(values) * 1e3, q))
+
+
+def report(name: str, latencies: list[float]) -> dict[str, float]:
+    first, last = latencies[:50], latencies[-50:]
+    stats = {
+        "p50": _ms(latencies, 50),
+        "p95": _ms(latencies, 95),
+        "first50_p50": _ms(first, 50),
+        "last50_p50": _ms(last, 50),
+        "last50_p95": _ms(last, 95),
+    }
+    print(
+        f"{name:<28} p50 {stats['p50']:6.1f} ms   p95 {stats['p95']:6.1f} ms   "
+        f"images 1-50 p50 {stats['first50_p50']:6.1f} ms   last 50 p50 "
+        f"{stats['last50_p50']:6.1f} ms, p95 {stats['last50_p95']:6.1f} ms",
+        flush=True,
+    )
+    return stats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--dwell", type=float, default=0.1, help="seconds on each image")
+    args = parser.parse_args()
+    folder = make_tiffs(max(args.images, 300))
+    print(
+        f"next-image latency, key press -> canvas drawn, {args.images} images of 512x512 RGB "
+        f"(JPEG TIFF), dwell {args.dwell * 1e3:.0f} ms; Python {platform.python_version()}, "
+        f"{platform.machine()}",
+        flush=True,
+    )
+    import napari
+
+    mine = ours(folder, args.images, args.dwell)
+    theirs = imgmarker(folder, args.images, args.dwell)
+    print()
+    a = report("napari-imagemarker dock", mine)
+    b = report("Image Marker 1.2 (emulated)", theirs)
+    print(
+        f"ratio Image Marker / ours: p50 {b['p50'] / a['p50']:.1f}x, p95 "
+        f"{b['p95'] / a['p95']:.1f}x; targets p50 <= 10 ms, p95 <= 30 ms: "
+        f"{'met' if a['p50'] <= 10 and a['p95'] <= 30 else 'NOT met'}"
+    )
+    print(f"napari {napari.__version__}; median of ours, all images: "
+          f"{statistics.median(mine) * 1e3:.1f} ms")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
