@@ -217,6 +217,7 @@ class MarkingSession:
         self._callbacks: list[Callable[[SessionEvent], Any]] = []
         self._problems: list[str] = []
         self._frames_cache: OrderedDict[str, list] = OrderedDict()
+        self._frames_guard = threading.Lock()  # image_frames() may run in a reader thread
         self._lock = threading.RLock()  # guards state + journal between caller and worker
         self._closed = False
         self._journal: Journal | None = None
@@ -452,6 +453,25 @@ class MarkingSession:
         from headers only)."""
         return self._frames(self._order[self._pos])
 
+    def image_frames(self, image: int | str | os.PathLike | None = None) -> list:
+        """Frames of an image of the session (default the current one), from headers only.
+
+        Cached, and safe to call from another thread: a viewer reads the next image's
+        headers ahead of time this way, so that :meth:`next` finds them ready.
+
+        Parameters
+        ----------
+        image : int, str or path-like, optional
+            Position in the session's order, or file name or path.
+        """
+        if image is None:
+            path = self._order[self._pos]
+        elif isinstance(image, int):
+            path = self._order[image]
+        else:
+            path = self._path_of(Path(image).name)
+        return self._frames(path)
+
     def next(self) -> CurrentImage:
         """Mark the current image seen and move to the next readable one.
 
@@ -528,18 +548,21 @@ class MarkingSession:
         return None
 
     def _frames(self, path: Path) -> list:
-        cached = self._frames_cache.get(path.name)
-        if cached is not None:
-            self._frames_cache.move_to_end(path.name)
-            return cached
+        with self._frames_guard:
+            cached = self._frames_cache.get(path.name)
+            if cached is not None:
+                self._frames_cache.move_to_end(path.name)
+                return cached
         from .io.images import image_frames
 
-        frames = image_frames(path)
+        frames = image_frames(path)  # outside the lock: two threads may both read a header
         if not frames:
             raise ValueError(f"{path}: has no image data")
-        self._frames_cache[path.name] = frames
-        if len(self._frames_cache) > 64:
-            self._frames_cache.popitem(last=False)
+        with self._frames_guard:
+            self._frames_cache[path.name] = frames
+            self._frames_cache.move_to_end(path.name)
+            if len(self._frames_cache) > 64:
+                self._frames_cache.popitem(last=False)
         return frames
 
     def _path_of(self, name: str) -> Path:
