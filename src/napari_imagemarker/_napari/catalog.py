@@ -32,10 +32,12 @@ from napari.utils.notifications import show_info, show_warning
 from ..io.catalogs import Catalog, CatalogError, Placement, make_catalog
 
 __all__ = [
+    "CATALOG_COLORS",
     "CATEGORY_COLORS",
     "CatalogOverlay",
     "catalog_overlays",
     "load_catalog",
+    "overlay_of",
     "refresh_catalogs",
 ]
 
@@ -264,7 +266,7 @@ class CatalogOverlay:
         if isinstance(image, Image):
             self._watch(image)
             self._copy_transform(image)
-        self._report(placement, geometry["name"])
+        self._report(placement)
         for callback in list(self.updated):
             callback(self)
 
@@ -295,7 +297,8 @@ class CatalogOverlay:
         if tuple(self.layer.translate) != translate:
             self.layer.translate = translate
 
-    def _report(self, placement: Placement, image_name: str | None) -> None:
+    def _report(self, placement: Placement) -> None:
+        """Notify why rows cannot be placed, once per new reason (not on every image)."""
         message = placement.message
         if message and message != self._last_message:
             show_warning(message)
