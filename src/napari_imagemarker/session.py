@@ -929,6 +929,17 @@ class MarkingSession:
         values[self._check_group(group) - 1] = maximum
         self._config(group_max=_check_max(values))
 
+    def set_group_color(self, group: int, color: str) -> None:
+        """Set the colour of ``group`` (1-9) as ``"#rrggbb"``; Image Marker's files do not
+        store colours, ours do."""
+        self._check_writable()
+        text = str(color).strip().lower()
+        if len(text) != 7 or text[0] != "#" or any(c not in "0123456789abcdef" for c in text[1:]):
+            raise ValueError(f"colour must be written #rrggbb, got {color!r}")
+        colors = list(self._state.group_colors)
+        colors[self._check_group(group) - 1] = text
+        self._config(group_colors=colors)
+
     def _config(self, **changes) -> None:
         self._commit({"op": "config", **changes})
         self._emit(SessionEvent("names_changed", data=changes))
