@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from napari.utils.notifications import notification_manager
 from qtpy.QtCore import QPoint, Qt
+from qtpy.QtGui import QColor
 from qtpy.QtTest import QTest
+from qtpy.QtWidgets import QColorDialog
 
 from napari_imagemarker import MarkingSession, open_session, read_frame
 from napari_imagemarker._napari.keys import KEYS
@@ -356,7 +358,7 @@ def test_comment_box_keys_never_mark_and_enter_stores_and_returns_to_canvas(mark
 # -- the dock ---------------------------------------------------------------------------------
 
 
-def test_dock_edits_names_maxima_symbols_and_labels(marking, qtbot):
+def test_dock_edits_names_colours_maxima_symbols_and_labels(marking, qtbot, monkeypatch):
     viewer, session, binding = marking
     dock = viewer.window.dock_widgets["Image Marker (napari-imagemarker)"]
     dock.group_names[0].setFocus()
@@ -378,6 +380,10 @@ def test_dock_edits_names_maxima_symbols_and_labels(marking, qtbot):
     [mark] = session.image_marks()
     assert (mark["y"], mark["x"]) == where
     assert list(binding.marks.layer.symbol) == ["square"]
+    monkeypatch.setattr(QColorDialog, "getColor", lambda *args: QColor("#00aaff"))
+    qtbot.mouseClick(dock.group_colors[1], Qt.MouseButton.LeftButton)
+    assert session.group_colors[1] == "#00aaff"
+    np.testing.assert_allclose(binding.marks.layer.face_color[0], [0, 2 / 3, 1, 1])
     qtbot.waitUntil(lambda: dock.marks_table.rowCount() == 1)
     dock.marks_table.item(0, 1).setText("knot, café")
     [mark] = session.image_marks()
@@ -449,12 +455,17 @@ def test_no_images_gives_advice_and_opens_nothing(make_napari_viewer, tmp_path):
     assert binding_for(viewer) is None and len(viewer.layers) == 0
 
 
-def test_unreadable_image_is_reported_and_skipped(marking, images, qtbot):
-    viewer, session, _binding = marking
+def test_unreadable_image_is_reported_and_skipped(make_napari_viewer, images, tmp_path, qtbot):
     (images / "SPT-CLJ2347-5101_4.39_sigma_grz_cont.tif").write_bytes(b"II*\x00broken")
+    viewer = make_napari_viewer(show=True)
+    session = open_session(viewer, images, tmp_path / "save", user="tester")
+    binding_for(viewer).prefetcher.wait()  # it has tried to read ahead, and failed
     press(viewer, qtbot, Qt.Key.Key_Tab)
     assert session.current.name == "SPT-CLJ2359-5051_4.92_sigma_grz_cont.tif"
     assert any("SPT-CLJ2347" in m and "Skipped" in m for m in messages())
+    np.testing.assert_array_equal(
+        binding_for(viewer).image_layer.data, read_frame(session.current.path)[0]
+    )
 
 
 def test_unwritable_save_folder_gives_advice(make_napari_viewer, images, tmp_path):

@@ -18,12 +18,14 @@ import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from napari.layers import Image
 from napari.utils.notifications import show_info, show_warning
+from qtpy.QtCore import QTimer
 from superqt.utils import ensure_main_thread
 
 from ..session import MarkingSession, SessionEvent
@@ -31,7 +33,7 @@ from .history import MarkHistory
 from .keys import TabFilter, bind_keys, unbind_keys
 from .marks_layer import MarksLayer
 from .orientation import orient_for
-from .prefetch import LoadedFrame, Prefetcher
+from .prefetch import LoadedFrame, Prefetcher, load_frame
 
 __all__ = ["MarkingBinding", "ShownImage", "binding_for", "open_session"]
 
@@ -157,7 +159,7 @@ class MarkingBinding:
         self.viewer = viewer
         self.session = session
         self.history = MarkHistory(session)
-        self.prefetcher = Prefetcher()
+        self.prefetcher = Prefetcher(partial(load_frame, frames_of=session.image_frames))
         self.active_group = 1
         self.frame = 0
         self.image_layer: Image | None = None
@@ -216,7 +218,8 @@ class MarkingBinding:
                 callback(self.shown)
             except Exception as exc:  # a broken overlay must not stop marking
                 self.report(f"{getattr(callback, '__qualname__', callback)} failed: {exc}")
-        self._prefetch(current.index, loaded)
+        # after the canvas has drawn: a reader thread parsing headers holds the GIL
+        QTimer.singleShot(0, partial(self._prefetch, current.index, loaded))
 
     def _set_image(self, loaded: LoadedFrame) -> bool:
         """Show ``loaded`` in the image layer; return whether the view should be reset."""

@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QCheckBox,
+    QColorDialog,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -193,13 +194,14 @@ class MarkingDock(QWidget):
         self.active_label = QLabel("")
         self.active_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.active_label.setMinimumHeight(34)
-        grid.addWidget(self.active_label, 0, 0, 1, 4)
-        for col, title in enumerate(("", "name", "symbol", "max / image")):
+        grid.addWidget(self.active_label, 0, 0, 1, 5)
+        for col, title in enumerate(("", "name", "", "symbol", "max")):
             grid.addWidget(QLabel(title), 1, col)
         self.group_buttons: list[QPushButton] = []
         self.group_names: list[_LineEdit] = []
         self.group_symbols: list[QComboBox] = []
         self.group_max: list[QSpinBox] = []
+        self.group_colors: list[QToolButton] = []
         self._group_choice = QButtonGroup(self)
         for g in range(1, N_GROUPS + 1):
             button = _no_focus(QPushButton(str(g)))
@@ -208,21 +210,27 @@ class MarkingDock(QWidget):
             button.setToolTip(f"Make group {g} the active group (key {g} places it at the cursor)")
             self._group_choice.addButton(button, g)
             name = _LineEdit(self, lambda text, g=g: self._rename_group(g, text))
+            color = _no_focus(QToolButton())
+            color.setText("■")
+            color.setFixedWidth(22)
+            color.setToolTip(f"Choose the colour of group {g}")
+            color.clicked.connect(lambda _=False, g=g: self._choose_color(g))
             symbol = QComboBox()
             symbol.addItems(SYMBOLS)
-            symbol.setMaximumWidth(100)
+            symbol.setMaximumWidth(96)
             symbol.currentTextChanged.connect(lambda s, g=g: self._set_symbol(g, s))
             maximum = QSpinBox()
             maximum.setRange(0, 999)
             maximum.setSpecialValueText("∞")
-            maximum.setMaximumWidth(100)
+            maximum.setMaximumWidth(76)
             maximum.setToolTip(
                 "Most marks of this group per image (∞: no limit); 1 means a new mark replaces"
             )
             maximum.valueChanged.connect(lambda v, g=g: self._set_max(g, v))
-            for col, widget in enumerate((button, name, symbol, maximum)):
+            for col, widget in enumerate((button, name, color, symbol, maximum)):
                 grid.addWidget(widget, g + 1, col)
             self.group_buttons.append(button)
+            self.group_colors.append(color)
             self.group_names.append(name)
             self.group_symbols.append(symbol)
             self.group_max.append(maximum)
@@ -380,6 +388,7 @@ class MarkingDock(QWidget):
     def _set_enabled(self, enabled: bool) -> None:
         for widget in (
             *self.group_buttons, *self.group_names, *self.group_symbols, *self.group_max,
+            *self.group_colors,
             *self.category_checks, *self.category_names, self.comment_edit,
             self.favorite_button, self.nothing_button, self.marks_table, self.previous_button,
             self.next_button, self.undo_button, self.redo_button, self.close_button,
@@ -446,6 +455,7 @@ class MarkingDock(QWidget):
             maximum.setValue(session.group_max[g - 1] or 0)
             color = session.group_colors[g - 1]
             self.group_buttons[g - 1].setStyleSheet(_swatch(color))
+            self.group_colors[g - 1].setStyleSheet(f"color: {color};")
         for c, name in enumerate(self.category_names, start=1):
             name.show_text(session.categories[c - 1])
 
@@ -515,6 +525,14 @@ class MarkingDock(QWidget):
             renamed = self.binding._guard(self.binding.session.rename_category, c, name.strip())
             if renamed is _FAILED:
                 self._on_change("names")
+
+    def _choose_color(self, g: int) -> None:
+        if self.binding is None:
+            return
+        old = QColor(self.binding.session.group_colors[g - 1])
+        color = QColorDialog.getColor(old, self, f"Colour of group {g}")
+        if color.isValid():
+            self.binding._guard(self.binding.session.set_group_color, g, color.name())
 
     def _set_max(self, g: int, value: int) -> None:
         if self.binding is not None and not self._updating:

@@ -59,8 +59,12 @@ class LoadedFrame:
         return self.frames[self.index]
 
 
-def load_frame(path: str | Path, index: int = 0) -> LoadedFrame:
+def load_frame(path: str | Path, index: int = 0, frames_of=image_frames) -> LoadedFrame:
     """Read frame ``index`` of ``path`` with everything the image layer needs.
+
+    ``frames_of(path)`` describes the file's frames; a session's cached
+    :meth:`~napari_imagemarker.MarkingSession.image_frames` saves reading the headers again
+    when the session moves there.
 
     Raises
     ------
@@ -68,7 +72,7 @@ def load_frame(path: str | Path, index: int = 0) -> LoadedFrame:
         With a message naming the file and the problem.
     """
     path = Path(path)
-    frames = image_frames(path)
+    frames = frames_of(path)
     data, _ = read_frame(path, index)
     if isinstance(data, np.memmap) and data.nbytes <= _LOAD_BYTES:
         data = np.array(data)
