@@ -1,7 +1,8 @@
 """maskfill-batch: a folder of images on 2 dask workers against a one-by-one loop.
 
-Makes N cutouts (default 200) of the reference's M51 example, each shifted and with its own
-cosmic-ray mask (``<name>_mask.fits`` beside it), plus one corrupt file; then, in this run:
+Makes a folder of N files (default 200): cutouts of the reference's M51 example, each
+shifted and with its own cosmic-ray mask (``<name>_mask.fits`` beside it), and one corrupt
+file; then, in this run:
 
 1. the single-file function on every file, one after the other in this process, and a
    shell loop of ``imagemarker maskfill`` (one process per file; timed on a sample);
@@ -36,11 +37,12 @@ DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "maskfill"
 
 
 def make_folder(folder: Path, n: int, seed: int = 0) -> None:
-    """N 512x512 float32 images from M51, each with a mask of ~300 random streaks."""
+    """N files: N - 1 512x512 float32 images from M51, each with a mask of 300 random
+    streaks, and a corrupt one."""
     base = fits.getdata(DATA / "m51_org.fits").astype(np.float32)
     header = fits.getheader(DATA / "m51_org.fits")
     rng = np.random.default_rng(seed)
-    for i in range(n):
+    for i in range(n - 1):
         image = np.roll(base, tuple(rng.integers(-40, 40, 2)), axis=(0, 1))
         mask = np.zeros(image.shape, dtype=np.uint8)
         for _ in range(300):
@@ -52,7 +54,7 @@ def make_folder(folder: Path, n: int, seed: int = 0) -> None:
         image[mask == 1] += rng.uniform(200, 2000, int(mask.sum())).astype(np.float32)
         fits.PrimaryHDU(image, header=header).writeto(folder / f"cutout_{i:03d}.fits")
         fits.PrimaryHDU(mask).writeto(folder / f"cutout_{i:03d}_mask.fits")
-    (folder / "cutout_corrupt.fits").write_bytes(b"not FITS at all\n" * 100)
+    (folder / f"cutout_{n - 1:03d}.fits").write_bytes(b"not FITS at all\n" * 100)
 
 
 def main() -> None:
