@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
+from scipy import ndimage
 
 import napari_imagemarker
 from napari_imagemarker import _maskfill_engine, _maskfill_reduce
@@ -293,6 +294,18 @@ def test_windows_of_only_infinities_raise_instead_of_looping(operator):
     image = np.array([[np.inf, 0.0, -np.inf]])
     with pytest.raises(ValueError, match=r"1 pixel.*can never be filled.*only \+inf and -inf"):
         maskfill(image, np.array([[0, 1, 0]]), operator=operator)
+
+
+@pytest.mark.parametrize("operator", ["median", "mean"])
+def test_infinite_pixels_match_reference(operator):
+    """+inf pixels spread into the filled area exactly as in the reference."""
+    image, mask = random_case(15, shape=(36, 36))
+    masked = mask != 0
+    edge = ndimage.binary_dilation(masked) & ~masked  # good pixels next to the mask
+    image[np.nonzero(edge)[0][::6], np.nonzero(edge)[1][::6]] = np.inf
+    result = maskfill(image, mask, operator=operator)
+    assert np.isinf(result[1][masked]).any()
+    assert_same(result, run_reference(image, mask, operator=operator))
 
 
 def test_a_nan_result_is_retried_once_its_window_changes():

@@ -59,8 +59,9 @@ class PlaneFiller:
 
     Notes
     -----
-    Besides the results, memory holds the padded buffer, a boolean buffer of the same
-    shape, and chunks of window values of about a quarter image (``budget`` values).
+    Besides the results, memory holds the padded buffer, a boolean and a uint16 buffer of
+    the same shape, and chunks of window values of about a quarter image (``budget``
+    values).
     """
 
     def __init__(self, plane: np.ndarray, masked: np.ndarray, size: int, dtype) -> None:
