@@ -99,7 +99,7 @@ def test_extension_by_index(tmp_path):
         (["missing.fits", "mask.fits", "out.fits"], "missing.fits: no such file"),
         (["in.fits", "mask.fits", "out.fits", "-e", "4"], "in.fits: has no extension 4"),
         (["text.fits", "mask.fits", "out.fits"], "text.fits: cannot read as FITS"),
-        (["in.fits", "small.fits", "out.fits"], "in.fits: the mask's shape (5, 5) does not match"),
+        (["in.fits", "small.fits", "out.fits"], "small.fits: the mask's shape (5, 5) does not"),
         (["in.fits", "full.fits", "out.fits"], "in.fits: the image has no valid pixel"),
         (["in.fits", "mask.fits", "no/such/dir/out.fits"], "out.fits: cannot write"),
         (["in.fits", "mask.fits", "out.fits", "-s", "4"], "size must be an odd integer >= 3"),

@@ -22,7 +22,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 PROG = "imagemarker"
@@ -204,12 +203,6 @@ def _maskfill(args: argparse.Namespace) -> int:
             output_file=args.output,
             progress=progress,
         )
-    except ValueError as exc:
-        message = str(exc)
-        files = (args.input, args.mask, args.output)
-        if not message.startswith((*files, *(str(Path(f)) for f in files))):
-            message = f"{args.input}: {message}"  # name the file the problem belongs to
-        raise ValueError(message) from None
     finally:
         if progress is not None:
             progress.close()

@@ -102,24 +102,32 @@ def maskfill(
     size = _check_size(size)
     if operator not in _OPERATORS:
         raise ValueError(f"operator must be 'median' or 'mean', not {operator!r}")
-    header = None
+    header = image_file = mask_file = None
     if isinstance(input_image, (str, os.PathLike)):
         from ._maskfill_fits import read_fits
 
+        image_file = os.fspath(input_image)
         image, header = read_fits(input_image, ext)
     else:
         image = np.asarray(input_image)
     if isinstance(mask, (str, os.PathLike)):
         from ._maskfill_fits import read_fits
 
+        mask_file = os.fspath(mask)
         mask, _ = read_fits(mask, ext)
-    masked = _masked_pixels(image, np.asarray(mask))
-    dtype = _work_dtype(image.dtype)
+    try:
+        masked = _masked_pixels(image, np.asarray(mask))
+        dtype = _work_dtype(image.dtype)
+    except ValueError as exc:  # name the file the problem is in, when there is one
+        raise ValueError(_in_file(mask_file or image_file, exc)) from None
     report = _Reporter(verbose, writesteps, progress, cube=image.ndim == 3)
-    if image.ndim == 2:
-        result = _fill_plane(image, masked, size, operator, smooth, dtype, report)
-    else:
-        result = _fill_cube(image, masked, size, operator, smooth, dtype, report)
+    try:
+        if image.ndim == 2:
+            result = _fill_plane(image, masked, size, operator, smooth, dtype, report)
+        else:
+            result = _fill_cube(image, masked, size, operator, smooth, dtype, report)
+    except ValueError as exc:
+        raise ValueError(_in_file(image_file, exc)) from None
     if output_file is not None:
         from ._maskfill_fits import write_result
 
@@ -213,6 +221,10 @@ class _Reporter:
         if self.progress is not None:
             self.progress(self.total, self.total)
         self.say("Filling complete.")
+
+
+def _in_file(path: str | None, exc: ValueError) -> str:
+    return f"{path}: {exc}" if path else str(exc)
 
 
 def _check_size(size: object) -> int:
