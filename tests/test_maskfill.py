@@ -116,7 +116,6 @@ def engine_paths(request, monkeypatch):
     few = request.param == "few-calls paths"
     monkeypatch.setattr(_maskfill_engine, "GATHER_AT_ONCE", 10**9 if few else 0)
     monkeypatch.setattr(_maskfill_engine, "SORT_MEDIANS", 10**9 if few else 0)
-    monkeypatch.setattr(_maskfill_engine, "NEIGHBOURS_AT_ONCE", 8191 if few else -1)
     monkeypatch.setattr(_maskfill_engine, "MIN_CHUNK", 1 << 14 if few else 300)  # many chunks
     return request.param
 

@@ -30,10 +30,6 @@ MIN_CHUNK = 1 << 14
 GATHER_AT_ONCE = 8192
 #: 3x3 medians of up to this many windows are sorted, else go through a sorting network.
 SORT_MEDIANS = 768
-#: Up to this many filled pixels find their neighbours at once, deduplicated by ids.
-NEIGHBOURS_AT_ONCE = 8191  # times 8 neighbours fits the uint16 ids
-
-_IDS = np.arange(8 * NEIGHBOURS_AT_ONCE, dtype=np.uint16)
 
 
 def _window_offsets(row_len: int, half: int, centre: bool = True) -> np.ndarray:
@@ -59,9 +55,8 @@ class PlaneFiller:
 
     Notes
     -----
-    Besides the results, memory holds the padded buffer, a boolean and a uint16 buffer of
-    the same shape, and chunks of window values of about a quarter image (``budget``
-    values).
+    Besides the results, memory holds the padded buffer, a boolean buffer of the same
+    shape, and chunks of window values of about a quarter image (``budget`` values).
     """
 
     def __init__(self, plane: np.ndarray, masked: np.ndarray, size: int, dtype) -> None:
@@ -119,7 +114,6 @@ class PlaneFiller:
         frontier = self._first_frontier(todo)
         todo_flat[frontier] = False
         neighbours = _window_offsets(self.row_len, 1, centre=False)
-        ids = np.zeros(self.flat.size, dtype=np.uint16)  # scratch to drop repeated neighbours
         iteration = 0
         n_filled = 0
         while frontier.size:
@@ -133,7 +127,7 @@ class PlaneFiller:
                     f"{frontier.size} pixel(s) can never be filled: every {operator} of "
                     "their windows is NaN (for example only +inf and -inf values)"
                 )
-            candidates = _unfilled_neighbours(filled, neighbours, todo_flat, ids)
+            candidates = _unfilled_neighbours(filled, neighbours, todo_flat)
             if filled is not frontier:  # the NaN results stay in the frontier
                 candidates = np.concatenate([frontier[~ok], candidates])
             frontier = candidates
@@ -244,30 +238,20 @@ class PlaneFiller:
 
 
 def _unfilled_neighbours(
-    filled: np.ndarray, neighbours: np.ndarray, todo_flat: np.ndarray, ids: np.ndarray
+    filled: np.ndarray, neighbours: np.ndarray, todo_flat: np.ndarray
 ) -> np.ndarray:
     """The pixels still to do among the 8-neighbours of ``filled``, each once; they are
-    cleared from ``todo_flat``.  ``ids`` is scratch space of the buffer's size."""
-    if filled.size <= NEIGHBOURS_AT_ONCE:
-        candidates = (filled[:, None] + neighbours).reshape(-1)
+    cleared from ``todo_flat``."""
+    # One offset at a time a pixel cannot come twice (position -> position + offset is
+    # one-to-one), and clearing todo at once keeps it out of the later offsets.  (Faster
+    # than all offsets at once and removing repeats, except for a few dozen pixels.)
+    parts = []
+    for offset in neighbours.tolist():
+        candidates = filled + offset
         candidates = candidates[todo_flat[candidates]]
-        # A pixel next to several filled ones comes several times: write each occurrence's
-        # id at the pixel, and keep the occurrence whose id stayed there.
-        order = _IDS[: candidates.size]
-        ids[candidates] = order
-        candidates = candidates[ids[candidates] == order]
-    else:
-        # One offset at a time a pixel cannot come twice (position -> position + offset
-        # is one-to-one), and clearing todo at once keeps it out of the later offsets.
-        parts = []
-        for offset in neighbours.tolist():
-            candidates = filled + offset
-            candidates = candidates[todo_flat[candidates]]
-            todo_flat[candidates] = False
-            parts.append(candidates)
-        candidates = np.concatenate(parts)
-    todo_flat[candidates] = False
-    return candidates
+        todo_flat[candidates] = False
+        parts.append(candidates)
+    return np.concatenate(parts)
 
 
 def _borders(half: int) -> tuple:
