@@ -59,7 +59,7 @@ class PlaneFiller:
     shape, and chunks of window values of about a quarter image (``budget`` values).
     """
 
-    def __init__(self, plane: np.ndarray, masked: np.ndarray, size: int, dtype) -> None:
+    def __init__(self, plane: np.ndarray, masked: np.ndarray, size: int, dtype: np.dtype) -> None:
         ny, nx = plane.shape
         h = size // 2
         self.padded = np.empty((ny + 2 * h, nx + 2 * h), dtype=dtype)
@@ -109,7 +109,9 @@ class PlaneFiller:
         with np.errstate(over="ignore", invalid="ignore"):
             self._iterate(todo, operator, on_iteration)
 
-    def _iterate(self, todo: np.ndarray, operator: str, on_iteration) -> None:
+    def _iterate(
+        self, todo: np.ndarray, operator: str, on_iteration: IterationCallback | None
+    ) -> None:
         todo_flat = todo.reshape(-1)
         frontier = self._first_frontier(todo)
         todo_flat[frontier] = False
