@@ -401,3 +401,17 @@ def test_progress_and_verbose(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""  # messages go to stderr, not into piped output
     assert "iteration 1:" in captured.err
+
+
+def test_public_name_is_the_function_even_after_the_module_is_imported():
+    import importlib
+    import types
+
+    importlib.import_module("napari_imagemarker.maskfill")
+    importlib.import_module("napari_imagemarker.batch")
+    import napari_imagemarker
+
+    assert isinstance(napari_imagemarker.maskfill, types.FunctionType)
+    from napari_imagemarker import maskfill as public
+
+    assert public.__name__ == "maskfill" and public.__module__ == "napari_imagemarker.maskfill"

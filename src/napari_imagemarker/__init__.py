@@ -10,6 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+# Imported eagerly (pure NumPy, cheap): the function shares its name with its module, and
+# binding it here once means a later ``import napari_imagemarker.maskfill`` cannot shadow it.
+from .maskfill import maskfill
+
 try:
     from ._version import version as __version__
 except ImportError:  # pragma: no cover - only when running from a source tree without install
@@ -20,7 +24,6 @@ _EXPORTS = {
     "read_image": "napari_imagemarker.io.images",
     "image_frames": "napari_imagemarker.io.images",
     "read_frame": "napari_imagemarker.io.images",
-    "maskfill": "napari_imagemarker.maskfill",
     "read_marks": "napari_imagemarker.io.marks",
     "write_marks": "napari_imagemarker.io.marks",
     "MarkingSession": "napari_imagemarker.session",
@@ -46,7 +49,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._napari.marking import open_session
     from .io.images import image_frames, read_frame, read_image
     from .io.marks import read_marks, write_marks
-    from .maskfill import maskfill
     from .session import MarkingSession
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sys
-import types
 from collections.abc import Callable
 
 import numpy as np
@@ -273,18 +272,3 @@ def _history(size: int, operator: str) -> str:
     from . import __version__
 
     return f"maskfill size={size} operator={operator} (napari-imagemarker {__version__})"
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as `maskfill`.
-
-    ``napari_imagemarker.maskfill`` names both this module and its function: the package
-    exports the function lazily, but importing the module binds the package attribute to
-    the module.  Calling either does the same.
-    """
-
-    def __call__(self, *args, **kwargs):
-        return maskfill(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
