@@ -290,6 +290,12 @@ def test_tab_shift_tab_and_arrows_move_between_images_reusing_the_layers(marking
         assert has_focus(canvas(viewer))  # Tab did not move the keyboard focus
         assert len(viewer.layers) == 2 and binding.marks.layer is marks
         layers.append(binding.image_layer)
+    # keys typed while another part of napari's window has the focus (napari forwards them
+    # to its keymaps, which bind the same keys)
+    QTest.keyClick(viewer.window._qt_viewer, Qt.Key.Key_Right)
+    assert session.current.index == 1
+    QTest.keyClick(viewer.window._qt_viewer, Qt.Key.Key_Left)
+    assert session.current.index == 0
     # one Image layer whose data is replaced; a new one only for the grey PNG and back
     assert layers[0] is layers[1] is image
     assert layers[2] is not image and layers[3] is layers[4] is layers[5] is not layers[2]
@@ -513,6 +519,7 @@ def test_close_and_reopen_resumes_with_everything(make_napari_viewer, images, tm
     binding.next_image()
     dock = viewer.window.dock_widgets["Image Marker (napari-imagemarker)"]
     dock.close_session()
+    settle(qtbot)
     assert binding_for(viewer) is None and len(viewer.layers) == 0
     assert (tmp_path / "save" / "tester_marks.csv").is_file()  # Image Marker's files too
     session = open_session(viewer, None, tmp_path / "save", user="tester")
@@ -523,3 +530,15 @@ def test_close_and_reopen_resumes_with_everything(make_napari_viewer, images, tm
     session.goto(T0000)
     settle(qtbot)
     assert len(binding_for(viewer).marks.layer.data) == 2
+    assert [layer.name for layer in viewer.layers] == [f"{T0000} [page 0]", "marks"]
+
+
+def test_opening_over_an_open_session_closes_it_and_keeps_two_layers(marking, images, qtbot):
+    viewer, session, _ = marking
+    other = open_session(viewer, images, session.save_dir.parent / "other", user="tester")
+    with pytest.raises(RuntimeError, match="closed"):
+        session.add_mark(1.0, 1.0, 1)  # the first one was closed (and saved)
+    settle(qtbot)
+    assert binding_for(viewer).session is other
+    assert [layer.name for layer in viewer.layers] == [f"{T0000} [page 0]", "marks"]
+    assert all(layer.visible for layer in viewer.layers)

@@ -30,7 +30,7 @@ from superqt.utils import ensure_main_thread
 
 from ..session import MarkingSession, SessionEvent
 from .history import MarkHistory
-from .keys import TabFilter, bind_keys, unbind_keys
+from .keys import NavigationFilter, bind_keys, unbind_keys
 from .marks_layer import MarksLayer
 from .orientation import orient_for
 from .prefetch import LoadedFrame, Prefetcher, load_frame
@@ -129,7 +129,7 @@ class MarkingBinding:
     session : MarkingSession
         Open for writing; closed by :meth:`close`.
     canvas : QWidget, optional
-        The canvas widget, which gets Tab / Shift+Tab (see :class:`~.keys.TabFilter`).
+        The canvas widget, which gets Tab, arrows, Space (see :class:`~.keys.NavigationFilter`).
 
     Attributes
     ----------
@@ -172,10 +172,10 @@ class MarkingBinding:
         self._y_up: bool | None = None
         self._closed = False
         self.marks = MarksLayer(viewer, session, self.history, self.report)
-        self._tab_filter = TabFilter(self)
+        self._key_filter = NavigationFilter(self)
         self._canvas = canvas
         if canvas is not None:
-            canvas.installEventFilter(self._tab_filter)
+            canvas.installEventFilter(self._key_filter)
         bind_keys(self.marks.layer, self)
         bind_keys(viewer, self, everywhere_only=True)
         _BINDINGS[id(viewer)] = self
@@ -224,6 +224,7 @@ class MarkingBinding:
     def _set_image(self, loaded: LoadedFrame) -> bool:
         """Show ``loaded`` in the image layer; return whether the view should be reset."""
         kwargs = dict(loaded.kwargs)
+        self._image_name = kwargs["name"]
         layer = self.image_layer
         data = loaded.data
         if (
@@ -253,13 +254,20 @@ class MarkingBinding:
         new.mouse_drag_callbacks.append(self._click_to_add)
         new.events.help.connect(_image_help)
         bind_keys(new, self)
-        index = 0
-        if layer is not None and layer in self.viewer.layers:
-            index = self.viewer.layers.index(layer)
-            self.viewer.layers.remove(layer)
+        # The new layer goes in before the old one goes out: removing an Image layer and
+        # adding one in the same turn of the event loop can crash vispy (seen with Mesa).
+        index = self.viewer.layers.index(layer) if layer in self.viewer.layers else 0
         self.viewer.layers.insert(index, new)
+        if layer is not None and layer in self.viewer.layers:
+            self.viewer.layers.remove(layer)
         self.image_layer = new
         return True
+
+    def _restore_names(self) -> None:
+        """Give the layers their names (napari adds " [1]" to a name that is taken)."""
+        self.marks.layer.name = self.marks.name
+        if self.image_layer is not None and self.shown is not None:
+            self.image_layer.name = self._image_name
 
     def _placeholder(self, path: Path) -> LoadedFrame:
         """An empty frame of the right size for an image whose pixels cannot be read."""
@@ -505,15 +513,19 @@ class MarkingBinding:
         self.prefetcher.close()
         with contextlib.suppress(RuntimeError):  # the canvas may be deleted already
             if self._canvas is not None:
-                self._canvas.removeEventFilter(self._tab_filter)
+                self._canvas.removeEventFilter(self._key_filter)
         with contextlib.suppress(Exception):  # the viewer may be half torn down already
             unbind_keys(self.viewer, everywhere_only=True)
         try:
             self.session.close()
         finally:
-            for layer in (self.marks.layer, self.image_layer):
-                if layer is not None and layer in self.viewer.layers:
-                    self.viewer.layers.remove(layer)
+            layers = [self.marks.layer, self.image_layer]
+            for layer in layers:
+                if layer is not None:
+                    layer.visible = False
+            # Removed at the next turn of the event loop, after whatever is added now (a
+            # session opened next): see _set_image.
+            QTimer.singleShot(0, partial(_remove_layers, self.viewer, layers))
             self._tell("closed")
 
 
@@ -525,6 +537,16 @@ def _image_help(event) -> None:
     layer = event.source
     if layer.help != IMAGE_HELP:
         layer.help = IMAGE_HELP
+
+
+def _remove_layers(viewer, layers) -> None:
+    with contextlib.suppress(Exception):  # the viewer may be gone
+        for layer in layers:
+            if layer is not None and layer in viewer.layers:
+                viewer.layers.remove(layer)
+        follower = binding_for(viewer)
+        if follower is not None:  # a session opened meanwhile got "marks [1]": the name is free
+            follower._restore_names()
 
 
 def _seen_names(session: MarkingSession) -> set[str]:
