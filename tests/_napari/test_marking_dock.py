@@ -542,3 +542,28 @@ def test_opening_over_an_open_session_closes_it_and_keeps_two_layers(marking, im
     assert binding_for(viewer).session is other
     assert [layer.name for layer in viewer.layers] == [f"{T0000} [page 0]", "marks"]
     assert all(layer.visible for layer in viewer.layers)
+
+
+def test_dock_form_opens_an_image_marker_save_folder(make_napari_viewer, tmp_path, qtbot):
+    """Images left empty: the save folder written by Image Marker 1.2 resumes, with its
+    names, marks (in our pixel convention), categories and favourite."""
+    shutil.copytree(IMAGES.parent / "savedir", tmp_path / "savedir")
+    shutil.copytree(IMAGES, tmp_path / "images")  # its images sit beside the save folder
+    viewer = make_napari_viewer(show=True)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-imagemarker", "Image Marker")
+    dock.save_edit.setText(str(tmp_path / "savedir"))
+    dock.user_edit.setText("tester")
+    qtbot.mouseClick(dock.open_button, Qt.MouseButton.LeftButton)
+    session = binding_for(viewer).session
+    assert session.groups[:3] == ("BCG", "2", "Arc") and session.categories[0] == "Merger"
+    qtbot.waitUntil(lambda: dock.progress_label.text() == "Image 5 of 5 (5 seen)")
+    session.goto(T0000)
+    settle(qtbot)
+    marks = binding_for(viewer).marks.layer
+    assert list(marks.features["group"]) == [1, 2, 3, 9, 1]
+    assert list(marks.features["text"]) == ["", "knot, café", "", "", ""]
+    # Image Marker's (x, y) = (100, 50), from the top-left as displayed, is row 511 - 50 of
+    # the array our reader returns (rows flipped once to the FITS grid of the STIFF WCS)
+    np.testing.assert_allclose(marks.data[0], [511 - 50, 100])
+    qtbot.waitUntil(lambda: dock.favorite_button.isChecked())
+    assert [c.isChecked() for c in dock.category_checks] == [True, False, True, False, False]

@@ -32,7 +32,7 @@ from ..session import MarkingSession, SessionEvent
 from .history import MarkHistory
 from .keys import NavigationFilter, bind_keys, unbind_keys
 from .marks_layer import MarksLayer
-from .orientation import orient_for
+from .orientation import camera
 from .prefetch import LoadedFrame, Prefetcher, load_frame
 
 __all__ = ["MarkingBinding", "ShownImage", "binding_for", "open_session"]
@@ -206,7 +206,8 @@ class MarkingBinding:
         self.marks.ensure_in(self.viewer)
         self.marks.show(current.name, self.frame, info.height, info.width)
         if info.y_up != self._y_up:
-            orient_for(self.viewer, info.y_up)
+            # the session's image decides, whatever else is in the viewer (DESIGN.md)
+            camera(self.viewer).orientation2d = ("up" if info.y_up else "down", "right")
             self._y_up = info.y_up
         self.shown = ShownImage(
             current.index, current.name, current.path, self.frame, len(loaded.frames),
@@ -254,9 +255,16 @@ class MarkingBinding:
         new.mouse_drag_callbacks.append(self._click_to_add)
         new.events.help.connect(_image_help)
         bind_keys(new, self)
-        # The new layer goes in before the old one goes out: removing an Image layer and
-        # adding one in the same turn of the event loop can crash vispy (seen with Mesa).
-        index = self.viewer.layers.index(layer) if layer in self.viewer.layers else 0
+        # In the old one's place, else under the marks, else on top of what was there. The
+        # new layer goes in before the old one goes out: removing an Image layer and adding
+        # one in the same turn of the event loop can crash vispy (seen with Mesa).
+        layers = self.viewer.layers
+        if layer in layers:
+            index = layers.index(layer)
+        elif self.marks.layer in layers:
+            index = layers.index(self.marks.layer)
+        else:
+            index = len(layers)
         self.viewer.layers.insert(index, new)
         if layer is not None and layer in self.viewer.layers:
             self.viewer.layers.remove(layer)
