@@ -567,3 +567,56 @@ def test_dock_form_opens_an_image_marker_save_folder(make_napari_viewer, tmp_pat
     np.testing.assert_allclose(marks.data[0], [511 - 50, 100])
     qtbot.waitUntil(lambda: dock.favorite_button.isChecked())
     assert [c.isChecked() for c in dock.category_checks] == [True, False, True, False, False]
+
+
+def test_copy_paste_redo_with_ctrl_y_and_undo_across_images(marking, qtbot):
+    viewer, session, binding = marking
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    where = hover(viewer, qtbot, 120, 140)
+    press(viewer, qtbot, Qt.Key.Key_4)
+    binding.marks.layer.selected_data = {0}
+    press(viewer, qtbot, Qt.Key.Key_C, ctrl)
+    press(viewer, qtbot, Qt.Key.Key_Tab)
+    press(viewer, qtbot, Qt.Key.Key_V, ctrl)
+    [pasted] = session.image_marks()
+    assert session.current.index == 1 and pasted["group"] == 4
+    assert (pasted["y"], pasted["x"]) == where
+    press(viewer, qtbot, Qt.Key.Key_Z, ctrl)  # the paste
+    press(viewer, qtbot, Qt.Key.Key_Z, ctrl)  # the first mark: back on the first image
+    assert session.current.index == 0 and len(session.image_marks()) == 0
+    press(viewer, qtbot, Qt.Key.Key_Y, ctrl)
+    assert list(session.image_marks()["group"]) == [4]
+    assert list(binding.marks.layer.features["group"]) == [4]
+
+
+def test_esc_in_a_name_box_drops_the_edit_and_returns_to_the_canvas(marking, qtbot):
+    viewer, session, _ = marking
+    dock = viewer.window.dock_widgets["Image Marker (napari-imagemarker)"]
+    dock.comment_edit.setFocus()
+    QTest.keyClicks(dock.comment_edit, "typo")
+    QTest.keyClick(dock.comment_edit, Qt.Key.Key_Escape)
+    settle(qtbot)
+    assert dock.comment_edit.text() == "" and session.image_state().comment == ""
+    assert has_focus(canvas(viewer))
+    dock.group_names[2].setFocus()
+    QTest.keyClicks(dock.group_names[2], "x")
+    QTest.keyClick(dock.group_names[2], Qt.Key.Key_Escape)
+    assert session.groups[2] == "3" and dock.group_names[2].text() == "3"
+
+
+def test_dock_shuffle_with_a_seed_orders_the_images_reproducibly(
+    make_napari_viewer, images, tmp_path, qtbot
+):
+    from napari_imagemarker.imagelist import resolve_images, shuffled
+
+    viewer = make_napari_viewer()
+    _, dock = viewer.window.add_plugin_dock_widget("napari-imagemarker", "Image Marker")
+    dock.images_edit.setText(str(images))
+    dock.save_edit.setText(str(tmp_path / "save"))
+    dock.shuffle_check.setChecked(True)
+    dock.seed_spin.setValue(42)
+    qtbot.mouseClick(dock.open_button, Qt.MouseButton.LeftButton)
+    session = binding_for(viewer).session
+    assert session.shuffle_seed == 42
+    assert session.paths == shuffled(resolve_images(images), 42)
+    assert binding_for(viewer).image_layer.metadata["path"] == str(session.paths[0])
