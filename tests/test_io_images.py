@@ -173,6 +173,24 @@ def test_rgb_tiff_variants_read_as_rgb(tmp_path, options):
         assert np.abs(data.astype(int) - rgb).mean() < 3
 
 
+def test_tiff_wcs_applies_only_to_pages_of_the_grid_it_describes(tmp_path, spt_tiffs):
+    import tifffile as tf
+
+    with tf.TiffFile(spt_tiffs[0]) as tif:
+        cards = tif.pages[0].description
+        first = tif.pages[0].asarray()
+    path = tmp_path / "with_thumbnail.tif"
+    thumb = first[::4, ::4]
+    with tf.TiffWriter(path) as tif:
+        tif.write(first, description=cards, photometric="rgb")
+        tif.write(thumb, photometric="rgb")
+    page0, page1 = image_frames(path)
+    assert page0.wcs is not None and page0.y_up
+    assert page1.wcs is None and not page1.y_up
+    data1, _ = read_frame(path, 1)
+    np.testing.assert_array_equal(data1, thumb)  # as stored: not flipped
+
+
 def test_tiff_pages_of_different_shapes_are_separate_layers(tmp_path):
     path = tmp_path / "pages.tif"
     with tifffile.TiffWriter(path) as tif:

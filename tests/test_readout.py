@@ -100,3 +100,16 @@ def test_golden_mef_fits_random_pixels_agree_with_astropy():
     # GOLDEN.md mark 13 sits on CRPIX: exactly CRVAL
     r = readout_at(data, (59.0, 99.0), wcs=meta["wcs"])
     assert (r.lon, r.lat) == pytest.approx((150.1, 2.2), abs=1e-12)
+
+
+def test_latitude_first_wcs_gives_ra_dec_in_order(tmp_path):
+    """A WCS with CTYPE1 = DEC--TAN: the readout still shows (RA, Dec), as astropy's SkyCoord."""
+    header = tan_header()
+    header["CTYPE1"], header["CTYPE2"] = "DEC--TAN", "RA---TAN"
+    header["CRVAL1"], header["CRVAL2"] = 2.2, 150.1
+    path = tmp_path / "swapped.fits"
+    fits.PrimaryHDU(np.zeros((50, 60), np.float32), header=header).writeto(path)
+    data, meta = read_frame(path)
+    sky = WCS(header).pixel_to_world(12.5, 30.0)
+    r = readout_at(data, (30.0, 12.5), wcs=meta["wcs"])
+    assert abs(r.lon - sky.ra.deg) < 1e-9 and abs(r.lat - sky.dec.deg) < 1e-9

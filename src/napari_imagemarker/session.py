@@ -734,7 +734,7 @@ class MarkingSession:
 
     @staticmethod
     def _sky(wcs, x: float, y: float) -> tuple[float, float]:
-        from .io.image_index import pixel_to_sky
+        from .wcs import pixel_to_sky
 
         ra, dec = pixel_to_sky(wcs, x, y)
         return float(ra), float(dec)

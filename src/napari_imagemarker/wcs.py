@@ -15,24 +15,40 @@ from astropy.coordinates import Angle, SkyCoord
 FITS_ORIGIN = 1
 
 
+def _lat_first(wcs) -> bool:
+    """True for the rare WCS whose first world axis is latitude (CTYPE1 = 'DEC--...')."""
+    return getattr(wcs.wcs, "lng", 0) == 1
+
+
 def pixel_to_sky(wcs, x, y) -> tuple[np.ndarray, np.ndarray]:
     """RA, Dec in degrees (the WCS's own frame) of 0-based pixel positions ``x=col, y=row``.
 
-    RA is wrapped to [0, 360). Returns NaN arrays when ``wcs`` is None.
+    Exactly ``wcs.pixel_to_world_values`` (SIP and other distortions included), with the
+    world axes put in (longitude, latitude) order and RA wrapped to [0, 360). Returns NaN
+    arrays when ``wcs`` is None.
     """
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
     if wcs is None:
         nan = np.full(np.broadcast(x, y).shape, np.nan)
         return nan, nan.copy()
-    ra, dec = wcs.pixel_to_world_values(x, y)
-    return np.mod(ra, 360.0), np.asarray(dec)
+    lon, lat = wcs.pixel_to_world_values(x, y)
+    if _lat_first(wcs):
+        lon, lat = lat, lon
+    return np.mod(np.asarray(lon, dtype=np.float64), 360.0), np.asarray(lat, dtype=np.float64)
 
 
 def sky_to_pixel(wcs, ra, dec) -> tuple[np.ndarray, np.ndarray]:
-    """0-based pixel ``(x=col, y=row)`` of sky positions in degrees."""
-    x, y = wcs.world_to_pixel_values(np.asarray(ra, float), np.asarray(dec, float))
-    return np.asarray(x), np.asarray(y)
+    """0-based pixel ``(x=col, y=row)`` of sky positions in degrees; NaN without WCS."""
+    ra = np.asarray(ra, dtype=np.float64)
+    dec = np.asarray(dec, dtype=np.float64)
+    if wcs is None:
+        nan = np.full(np.broadcast(ra, dec).shape, np.nan)
+        return nan, nan.copy()
+    if _lat_first(wcs):
+        ra, dec = dec, ra
+    x, y = wcs.world_to_pixel_values(ra, dec)
+    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
 def wcs_frame(wcs) -> str:

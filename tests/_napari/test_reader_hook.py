@@ -43,7 +43,11 @@ def test_reader_hook_returns_none_for_what_it_cannot_read(tmp_path):
     text = tmp_path / "notes.fits"
     text.write_text("hello")
     assert get_reader(str(text)) is None
-    assert get_reader(str(tmp_path / "image.png")) is None  # not ours: napari reads PNG
+    png = tmp_path / "image.png"
+    from PIL import Image
+
+    Image.fromarray(np.zeros((4, 5), np.uint8)).save(png)
+    assert get_reader(str(png)) is None  # a readable PNG, but napari's own reader reads PNG
     assert get_reader(str(tmp_path / "missing.fits")) is None
 
 

@@ -7,6 +7,8 @@ from napari.utils.notifications import show_warning
 from ..io.images import image_format, image_frames, read_image
 from .orientation import orient_for
 
+_OURS = ("fits", "tiff")
+
 
 def get_reader(path):
     """Return a reader for a FITS or TIFF path (or a list of them), or None.
@@ -15,7 +17,8 @@ def get_reader(path):
     the file and the problem, so napari can try another reader.
     """
     paths = [path] if isinstance(path, str) else list(path)
-    if not paths or not all(isinstance(p, str) and image_format(p) for p in paths):
+    # PNG/JPEG are napari's own (read_image handles them for the marking session)
+    if not paths or not all(isinstance(p, str) and image_format(p) in _OURS for p in paths):
         return None
     for p in paths:
         try:

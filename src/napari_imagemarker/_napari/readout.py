@@ -60,13 +60,18 @@ class ReadoutWidget(QWidget):
             self._show({"Layer": "no image layer"})
             return
         position = layer.world_to_data(world)
-        self.readout = readout_at(
-            layer.data,
-            position,
-            wcs=layer.metadata.get("wcs"),
-            rgb=layer.rgb,
-            frame=self.frame,
-        )
+        try:
+            self.readout = readout_at(
+                layer.data,
+                position,
+                wcs=layer.metadata.get("wcs"),
+                rgb=layer.rgb,
+                frame=self.frame,
+            )
+        except Exception as err:  # a WCS astropy cannot evaluate: say so, never raise
+            self.readout = None
+            self._show({"Layer": f"{layer.name}: cannot compute ({type(err).__name__}: {err})"})
+            return
         text = {"Layer": layer.name, **self.readout.lines()}
         # the sky rows are labelled with the frame the numbers are in
         sky = [k for k in text if k.startswith(("RA", "l, b"))]

@@ -32,8 +32,6 @@ __all__ = [
     "display_to_array",
     "flip_rows",
     "frame_wcs",
-    "pixel_to_sky",
-    "sky_to_pixel",
 ]
 
 
@@ -177,29 +175,3 @@ def frame_wcs(frames: Sequence[FrameInfo], index: int):
     if (first.height, first.width, first.y_up) == (frame.height, frame.width, frame.y_up):
         return first.wcs
     return None
-
-
-def pixel_to_sky(wcs, col, row) -> tuple[np.ndarray, np.ndarray]:
-    """0-based ``(col, row)`` -> ``(ra, dec)`` in degrees, RA in [0, 360); NaN without WCS."""
-    col = np.asarray(col, dtype=np.float64)
-    row = np.asarray(row, dtype=np.float64)
-    if wcs is None:
-        nan = np.full(np.broadcast(col, row).shape, np.nan)
-        return nan, nan.copy()
-    lon, lat = wcs.pixel_to_world_values(col, row)
-    if getattr(wcs.wcs, "lng", 0) == 1:  # latitude axis first (rare): swap to (ra, dec)
-        lon, lat = lat, lon
-    return np.mod(np.asarray(lon, dtype=np.float64), 360.0), np.asarray(lat, dtype=np.float64)
-
-
-def sky_to_pixel(wcs, ra, dec) -> tuple[np.ndarray, np.ndarray]:
-    """``(ra, dec)`` in degrees -> 0-based ``(col, row)``; NaN without WCS."""
-    ra = np.asarray(ra, dtype=np.float64)
-    dec = np.asarray(dec, dtype=np.float64)
-    if wcs is None:
-        nan = np.full(np.broadcast(ra, dec).shape, np.nan)
-        return nan, nan.copy()
-    if getattr(wcs.wcs, "lng", 0) == 1:
-        ra, dec = dec, ra
-    col, row = wcs.world_to_pixel_values(ra, dec)
-    return np.asarray(col, dtype=np.float64), np.asarray(row, dtype=np.float64)

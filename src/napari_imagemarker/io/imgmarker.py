@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
+from ..wcs import pixel_to_sky
 from ._files import atomic_write, read_text
-from .image_index import ImageIndex, ImagesLike, frame_wcs, pixel_to_sky
+from .image_index import ImageIndex, ImagesLike, frame_wcs
 from .marks_imgmarker import (
     NONE,
     format_csv,

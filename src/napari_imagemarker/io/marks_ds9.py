@@ -24,8 +24,9 @@ import numpy as np
 from astropy.coordinates import FK5, SkyCoord
 from astropy.table import Table
 
+from ..wcs import pixel_to_sky, sky_to_pixel
 from ._files import atomic_write, read_text
-from .image_index import ImageIndex, ImagesLike, frame_wcs, pixel_to_sky, sky_to_pixel
+from .image_index import ImageIndex, ImagesLike, frame_wcs
 from .marks_schema import DEFAULT_GROUP_COLORS, DEFAULT_GROUPS, N_GROUPS, normalise_marks
 
 __all__ = ["read", "write"]

@@ -32,16 +32,9 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from ..wcs import pixel_to_sky, sky_to_pixel
 from ._files import atomic_write, read_text
-from .image_index import (
-    ImageIndex,
-    ImagesLike,
-    display_to_array,
-    flip_rows,
-    frame_wcs,
-    pixel_to_sky,
-    sky_to_pixel,
-)
+from .image_index import ImageIndex, ImagesLike, display_to_array, flip_rows, frame_wcs
 from .marks_schema import DEFAULT_GROUPS, N_GROUPS, empty_marks, normalise_marks
 
 __all__ = [

@@ -86,6 +86,7 @@ def tiff_frames(path: str | Path) -> list[FrameInfo]:
         wcs = None
         if header is not None:
             wcs = celestial_wcs(header)
+        grid = _cards_grid(header, pages[0])
         frames = []
         for i, page in enumerate(pages):
             shape = _page_shape(page)
@@ -94,6 +95,9 @@ def tiff_frames(path: str | Path) -> list[FrameInfo]:
                 raise ValueError(
                     f"{path}: page {i} has shape {shape}; only 2-D grey or RGB pages are supported"
                 )
+            # the cards describe the pages of their grid's size only (STIFF's annotated copy
+            # is one); a page of another size is shown as stored, without a WCS
+            described = wcs is not None and shape[:2] == grid
             frames.append(
                 FrameInfo(
                     path=path,
@@ -101,12 +105,19 @@ def tiff_frames(path: str | Path) -> list[FrameInfo]:
                     name=f"page {i}",
                     shape=shape,
                     rgb=rgb,
-                    y_up=wcs is not None,
-                    wcs=wcs,
-                    header=header,
+                    y_up=described,
+                    wcs=wcs if described else None,
+                    header=header if described or i == 0 else None,
                 )
             )
     return frames
+
+
+def _cards_grid(header: fits.Header | None, first_page) -> tuple[int, int]:
+    """(rows, cols) of the grid the FITS cards describe: NAXIS2, NAXIS1, else page 0's."""
+    if header is not None and "NAXIS1" in header and "NAXIS2" in header:
+        return (int(header["NAXIS2"]), int(header["NAXIS1"]))
+    return tuple(_page_shape(first_page)[:2])
 
 
 def read_tiff_frame(frame: FrameInfo) -> np.ndarray:
