@@ -361,3 +361,26 @@ def test_atomic_writes_are_readable_by_the_group_like_ordinary_files(tmp_path):
     os.umask(umask)
     assert mode == 0o666 & ~umask
     assert path.read_bytes() == b"a,b\n"
+
+
+def test_atomic_output_keeps_suffixes_and_leaves_nothing_on_error(tmp_path):
+    import gzip
+
+    import numpy as np
+    from astropy.io import fits
+
+    from napari_imagemarker.io._files import atomic_output
+
+    target = tmp_path / "out.fits.gz"
+    with atomic_output(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.endswith(".fits.gz")
+        fits.PrimaryHDU(np.ones((3, 3))).writeto(tmp)
+    assert gzip.decompress(target.read_bytes()).startswith(b"SIMPLE  =")
+    before = target.read_bytes()
+    with pytest.raises(RuntimeError), atomic_output(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("disk full")
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.fits.gz"]
+    with pytest.raises(IsADirectoryError, match="is a folder"), atomic_output(tmp_path):
+        pass

@@ -1,10 +1,12 @@
-"""Small file helpers shared by the marks readers and writers: decoding and atomic writes."""
+"""Small file helpers shared by every writer: decoding, atomic writes, natural sorting."""
 
 from __future__ import annotations
 
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _BOM = "\ufeff"
@@ -35,26 +37,56 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
 def atomic_write(path: str | Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so that readers see the old file or the new, never half.
 
-    The bytes go to a temporary file in the same folder, are flushed and fsynced, and the
-    temporary file is renamed over ``path`` with :func:`os.replace`; the folder is fsynced
-    afterwards where the platform allows it.
+    See :func:`atomic_output`, which this uses.
+    """
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+@contextmanager
+def atomic_output(path: str | Path) -> Iterator[Path]:
+    """Give a temporary path to write ``path`` through, then put it in place atomically.
+
+    The temporary file is in the same folder and ends with the same suffixes as ``path``
+    (so that e.g. astropy still gzips a ``.fits.gz``). When the block ends without an
+    exception, the file is fsynced, renamed over ``path`` with :func:`os.replace` and the
+    folder fsynced, so a crash or power cut leaves the old file or the new, never half of
+    one, and never an empty file under the final name. On an exception the temporary file
+    is removed and ``path`` is untouched. The file gets ordinary permissions (umask).
+
+    Raises
+    ------
+    IsADirectoryError
+        ``path`` is an existing folder.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder; give a file name to write")
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".tmp-{os.getpid()}-", suffix=f"-{path.name}", dir=path.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
     try:
         # mkstemp makes the file private (0600); give it the mode open() would, so that
         # colleagues sharing a save folder can read each other's files
         os.chmod(tmp, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
     try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+        dir_fd = os.open(folder, os.O_RDONLY)
     except OSError:  # pragma: no cover - Windows cannot open folders
         return
     try:
