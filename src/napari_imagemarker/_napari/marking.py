@@ -244,7 +244,8 @@ class MarkingBinding:
                 with layer.events.data.blocker():
                     layer.data = data
             layer.metadata = kwargs["metadata"]
-            layer.name = kwargs["name"]
+            # renamed after the canvas has drawn: the layer list repaints for a new name
+            QTimer.singleShot(0, self._restore_names)
             if "contrast_limits" in kwargs:
                 lo, hi = kwargs["contrast_limits"]
                 low, high = loaded.data_range or (lo, hi)
@@ -273,8 +274,10 @@ class MarkingBinding:
 
     def _restore_names(self) -> None:
         """Give the layers their names (napari adds " [1]" to a name that is taken)."""
+        if self._closed:
+            return
         self.marks.layer.name = self.marks.name
-        if self.image_layer is not None and self.shown is not None:
+        if self.image_layer is not None:
             self.image_layer.name = self._image_name
 
     def _placeholder(self, path: Path) -> LoadedFrame:
