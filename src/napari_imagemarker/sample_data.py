@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 
+from .io._files import atomic_output
+
 #: (row, col, peak, sigma) of the synthetic sources; the first sits on CRPIX.
 SOURCES = [
     (127.0, 95.0, 900.0, 2.5),
@@ -55,7 +57,6 @@ def synthetic_tan_path() -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "synthetic_tan_field.fits"
     if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        synthetic_tan_hdu().writeto(tmp, overwrite=True)
-        os.replace(tmp, path)
+        with atomic_output(path) as tmp:
+            synthetic_tan_hdu().writeto(tmp, overwrite=True)
     return path

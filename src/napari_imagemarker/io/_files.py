@@ -97,6 +97,12 @@ def _fsync_folder(folder: Path) -> None:
         os.close(dir_fd)
 
 
+def error_reason(err: BaseException) -> str:
+    """The first line of an exception's message (or its type), for one-line error messages."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def natural_key(name: str) -> list:
     """Sort key that puts ``img2`` before ``img10`` (case-insensitive)."""
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]

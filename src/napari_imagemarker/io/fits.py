@@ -14,6 +14,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
+from ._files import error_reason
 from .frames import FrameInfo
 
 #: Scaled integer images larger than this are converted to float lazily, block by block,
@@ -29,12 +30,8 @@ def _open(path: str) -> fits.HDUList:
             warnings.simplefilter("ignore", AstropyWarning)
             hdul = fits.open(path, memmap=True, lazy_load_hdus=False)
     except Exception as err:  # astropy raises OSError, ValueError, TypeError, ... on bad files
-        raise OSError(f"{path}: not a readable FITS file ({_reason(err)})") from err
+        raise OSError(f"{path}: not a readable FITS file ({error_reason(err)})") from err
     return hdul
-
-
-def _reason(err: BaseException) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
 def _image_shape(hdu) -> tuple[int, ...] | None:
@@ -157,7 +154,7 @@ def read_fits_frame(frame: FrameInfo):
                     data = _scale(data, 1.0, 0.0, header["ZBLANK"])
         except Exception as err:
             raise OSError(
-                f"{frame.path}: HDU {frame.hdu} data cannot be read ({_reason(err)})"
+                f"{frame.path}: HDU {frame.hdu} data cannot be read ({error_reason(err)})"
             ) from err
         if data is None:
             raise OSError(f"{frame.path}: HDU {frame.hdu} has no data")

@@ -17,6 +17,7 @@ import numpy as np
 import tifffile
 from astropy.io import fits
 
+from ._files import error_reason
 from .fits import celestial_wcs
 from .frames import FrameInfo
 
@@ -45,12 +46,7 @@ def _open(path: str) -> tifffile.TiffFile:
     try:
         return tifffile.TiffFile(path)
     except Exception as err:
-        raise OSError(f"{path}: not a readable TIFF file ({_reason(err)})") from err
-
-
-def _reason(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+        raise OSError(f"{path}: not a readable TIFF file ({error_reason(err)})") from err
 
 
 _COLOUR = (tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.YCBCR)
@@ -130,7 +126,7 @@ def read_tiff_frame(frame: FrameInfo) -> np.ndarray:
                 data = np.moveaxis(data, 0, -1)
         except Exception as err:
             raise OSError(
-                f"{frame.path}: page {frame.index} cannot be decoded ({_reason(err)})"
+                f"{frame.path}: page {frame.index} cannot be decoded ({error_reason(err)})"
             ) from err
     if frame.y_up:
         data = np.ascontiguousarray(data[::-1])
