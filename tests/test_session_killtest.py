@@ -14,6 +14,9 @@ writer opens and replays; the others after a random number (0-39) of its changes
 delay, so during changes, background snapshots and Image Marker file rewrites (the writer
 compacts every 25 changes and rewrites those files after 20 ms of quiet).
 
+Labels and comments carry line breaks (``\\n``, ``\\r\\n``, ``\\r``), commas, quotes and
+non-ASCII text, and must come back exactly, from the journal and from the snapshots alike.
+
 ``IMAGEMARKER_KILLS`` sets the number of kills (default 200).
 """
 
@@ -34,6 +37,9 @@ N_IMAGES = 7
 WIDTH, HEIGHT = 64, 48
 GROUP_MAX = [None] * 7 + [3, 1]  # group 8: at most 3 per image; group 9: a new one replaces
 OPS_PER_WRITER = 400
+# Endings of labels and comments: text must come back exactly (line breaks inside quoted
+# values, delimiters, quotes, non-ASCII), not only the changes themselves.
+TEXTS = ("", " line 2\nline 3", ', "quoted"', " café ✓ Ω", "\r\nCRLF\rCR", ' a,\n"b"\r\n')
 
 
 # -- the deterministic sequence -----------------------------------------------------------------
@@ -46,16 +52,17 @@ def choose(k: int, current: str, ids_here: list[int], names: list[str]) -> tuple
     group, pick = r.randint(1, 9), r.randrange(len(names))
     cats = sorted(r.sample(range(1, 6), r.randint(0, 3)))
     fav = r.random() < 0.5
+    text = f"k{k}{r.choice(TEXTS)}"  # unique: "k<k>" then no digit
     if u < 0.50 or (not ids_here and u < 0.72):
-        return ("add", x, y, group, f"k{k}")
+        return ("add", x, y, group, text)
     if u < 0.58:
         return ("move", max(ids_here), x, y)
     if u < 0.64:
-        return ("label", min(ids_here), f"k{k}")
+        return ("label", min(ids_here), text)
     if u < 0.72:
         return ("remove", max(ids_here))
     if u < 0.77:
-        return ("comment", f"k{k}")
+        return ("comment", text)
     if u < 0.82:
         return ("categories", cats)
     if u < 0.86:

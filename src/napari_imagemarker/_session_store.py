@@ -239,6 +239,9 @@ def write_ecsv(
 def read_ecsv(path: Path) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
     """Read a file written by :func:`write_ecsv`: column names, columns as lists, meta.
 
+    The rows are parsed as one stream, so a quoted value keeps its line breaks (``\\n``,
+    ``\\r\\n`` and a lone ``\\r`` alike) exactly as they were written.
+
     Raises
     ------
     ValueError
@@ -246,24 +249,31 @@ def read_ecsv(path: Path) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
     """
     from astropy.table import Table
 
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    n_header = 0
-    while n_header < len(lines) and lines[n_header].startswith("#"):
-        n_header += 1
-    header = "\n".join(lines[: n_header + 1]) + "\n"
     try:
-        empty = Table.read(header, format="ascii.ecsv")
+        # Not read_text(): universal newlines would turn a "\r" inside a value into "\n".
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a session snapshot (not UTF-8: {exc})") from None
+    # The header is the "#" lines and the line of column names; values start after it.
+    start, n_header = 0, 0
+    while text.startswith("#", start):
+        start = text.find("\n", start) + 1 or len(text)
+        n_header += 1
+    body_start = text.find("\n", start) + 1 or len(text)
+    try:
+        empty = Table.read(text[:body_start], format="ascii.ecsv")
     except Exception as exc:
         raise ValueError(f"{path}: not a session snapshot ({exc})") from None
     names = empty.colnames
     convert = {"U": str, "i": int, "f": float, "b": lambda v: v == "True"}
     converters = [convert.get(empty[name].dtype.kind, str) for name in names]
-    rows = [row for row in csv.reader(lines[n_header + 1 :]) if row]
+    body = text[body_start:]
+    rows = [row for row in csv.reader(io.StringIO(body, newline="")) if row]
     first_line = n_header + 2
-    for number, row in enumerate(rows, start=first_line):
+    for k, row in enumerate(rows):
         if len(row) != len(names):
-            raise ValueError(f"{path}: line {number} has {len(row)} values, not {len(names)}")
+            line = first_line + _row_line(body, k)
+            raise ValueError(f"{path}: line {line} has {len(row)} values, not {len(names)}")
     # Column by column: map() converts in C, about 5x faster than a loop over rows.
     columns = [list(col) for col in zip(*rows, strict=True)] or [[] for _ in names]
     for k, (name, f) in enumerate(zip(names, converters, strict=True)):
@@ -271,8 +281,23 @@ def read_ecsv(path: Path) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
             columns[k] = list(map(f, columns[k]))
         except ValueError as exc:
             bad = next(i for i, v in enumerate(columns[k]) if not _converts(f, v))
-            raise ValueError(f"{path}: line {first_line + bad}, column {name!r}: {exc}") from None
+            line = first_line + _row_line(body, bad)
+            raise ValueError(f"{path}: line {line}, column {name!r}: {exc}") from None
     return names, columns, dict(empty.meta)
+
+
+def _row_line(body: str, index: int) -> int:
+    """0-based line of ``body`` on which non-empty row ``index`` starts (for messages only:
+    a value with line breaks makes rows and lines differ)."""
+    reader = csv.reader(io.StringIO(body, newline=""))
+    start, k = 0, 0
+    for row in reader:
+        if row:
+            if k == index:
+                return start
+            k += 1
+        start = reader.line_num
+    return start
 
 
 def _converts(f, value) -> bool:
