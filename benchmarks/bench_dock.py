@@ -1,5 +1,5 @@
-"""Next-image latency of the marking dock in a real napari window, with Image Marker's
-next-image path emulated beside it in the same run.
+"""Next-image latency of the marking dock in a real napari window, with napari's own floor
+and Image Marker's next-image path emulated beside it in the same run.
 
 Latency is measured from the key press until the new image has been drawn on the canvas:
 the key is sent to the canvas widget with ``QTest.keyClick`` (the same Qt event a keyboard
@@ -7,18 +7,23 @@ produces; the handler runs inside it), then Qt events are processed until the ca
 drawn (the end of vispy's draw event for ours, of the view's paint event for Image Marker).
 
 * Ours: ``open_session`` over N 512x512 RGB TIFFs (JPEG, STIFF FITS cards in tag 270, made by
-  ``bench_session.make_tiffs``), window 1300x820 with the dock, key → (next image).
+  ``bench_session.make_tiffs``), window 1300x820 with the dock, the → key (next image).
   Before each press the script waits ``--dwell`` seconds, as a person looks at each image;
-  the background prefetch of the next image finishes within that time.
+  the background prefetch of the next image finishes within that time. Also printed: the
+  key handler's own time (until the press returns), and napari's floor in the same window:
+  a bare Image layer whose ``data`` is set to the next, already read, image.
 * Image Marker 1.2 (emulated with the calls it makes on "next"): save, i.e. rewrite its marks,
   images and favourites files from scratch with every mark's RA/Dec (``bench_session.
   imgmarker_save``; 2 marks per image seen), then ``Image.open`` + ``seek(0)`` of the next
   image, ``ImageQt`` → ``QPixmap`` on a ``QGraphicsPixmapItem``, and the view repaints.
 
+``--no-mirror`` opens the session without Image Marker's files, to show what their
+background rewrite costs the presses that happen while it runs.
+
 Run under a virtual display (numbers are noisy on a shared machine: run it alone)::
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python benchmarks/bench_dock.py \
-        [--images 300] [--dwell 0.1]
+        [--images 300] [--dwell 0.1] [--no-mirror]
 """
 
 from __future__ import annotations
@@ -52,7 +57,9 @@ def _settle(app, seconds):
         time.sleep(0.002)
 
 
-def ours(folder: Path, n: int, dwell: float) -> tuple[list[float], list[float], list[float]]:
+def ours(
+    folder: Path, n: int, dwell: float, mirror: bool = True
+) -> tuple[list[float], list[float], list[float]]:
     """Key press -> canvas drawn with the dock; the key handler's own time; and napari's floor
     in the same window: a bare Image layer whose data is set to the next (already read)
     image, with nothing else done."""
@@ -69,7 +76,9 @@ def ours(folder: Path, n: int, dwell: float) -> tuple[list[float], list[float], 
     _settle(app, 0.5)
     paths = sorted(folder.glob("*.tif"))[:n]
     with tempfile.TemporaryDirectory() as save_dir:
-        session = open_session(viewer, [str(p) for p in paths], save_dir, user="bench")
+        session = open_session(
+            viewer, [str(p) for p in paths], save_dir, user="bench", mirror=mirror
+        )
         binding = binding_for(viewer)
         canvas = viewer.window._qt_viewer.canvas
         widget = canvas.native
@@ -207,17 +216,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=300)
     parser.add_argument("--dwell", type=float, default=0.1, help="seconds on each image")
+    parser.add_argument(
+        "--no-mirror",
+        action="store_true",
+        help="do not keep Image Marker's files current (the session's background rewrite)",
+    )
     args = parser.parse_args()
     folder = make_tiffs(max(args.images, 300))
     print(
         f"next-image latency, key press -> canvas drawn, {args.images} images of 512x512 RGB "
-        f"(JPEG TIFF), dwell {args.dwell * 1e3:.0f} ms; Python {platform.python_version()}, "
+        f"(JPEG TIFF), dwell {args.dwell * 1e3:.0f} ms"
+        f"{', no Image Marker files' if args.no_mirror else ''}; Python {platform.python_version()}, "
         f"{platform.machine()}",
         flush=True,
     )
     import napari
 
-    mine, handler, floor = ours(folder, args.images, args.dwell)
+    mine, handler, floor = ours(folder, args.images, args.dwell, mirror=not args.no_mirror)
     theirs = imgmarker(folder, args.images, args.dwell)
     print()
     a = report("napari-imagemarker dock", mine)
