@@ -620,3 +620,17 @@ def test_dock_shuffle_with_a_seed_orders_the_images_reproducibly(
     assert session.shuffle_seed == 42
     assert session.paths == shuffled(resolve_images(images), 42)
     assert binding_for(viewer).image_layer.metadata["path"] == str(session.paths[0])
+
+
+def test_closing_the_window_closes_the_session(make_napari_viewer, images, tmp_path, qtbot):
+    viewer = make_napari_viewer()
+    session = open_session(viewer, images, tmp_path / "save", user="tester")
+    binding_for(viewer).add_mark_at(10, 20, 5)
+    viewer.close()
+    qtbot.waitUntil(lambda: binding_for(viewer) is None, timeout=3000)
+    with pytest.raises(RuntimeError, match="closed"):
+        session.add_mark(1.0, 1.0, 1)
+    # the lock is free: the same user opens it for writing again, with the mark
+    again = MarkingSession(None, tmp_path / "save", user="tester")
+    assert list(again.image_marks(T0000)["group"]) == [5]
+    again.close()
