@@ -501,6 +501,76 @@ def test_only_rows_on_the_image_are_placed_even_across_the_sky(tan_frame, truth)
     np.testing.assert_allclose(placement.row, row[expected], atol=1e-9)
 
 
+@pytest.mark.parametrize(
+    "path", [*sorted(IMAGES.glob("SPT-*.tif")), FITS_IMAGE], ids=lambda p: p.name[:16]
+)
+def test_every_sky_position_on_the_image_is_placed_up_to_its_corners(path):
+    """A dense grid of sky positions over the whole footprint (and around it): every one
+    that falls on the image (exact ``world_to_pixel``) is placed, corners and edges
+    included. A 2' cutout spans 1 - cos(r) ~ 2 float32 ulps: a float32 first cut dropped
+    rows up to 18 px inside the edge."""
+    frame = frame_of(path)
+    wcs, height, width = frame.wcs, frame.height, frame.width
+    corners = wcs.pixel_to_world_values([-0.5, width - 0.5, -0.5, width - 0.5],
+                                        [-0.5, -0.5, height - 0.5, height - 0.5])  # fmt: skip
+    ra0, dec0 = wcs.pixel_to_world_values((width - 1) / 2, (height - 1) / 2)
+    half = 1.2 * np.max(
+        SkyCoord(*corners, unit="deg").separation(SkyCoord(ra0, dec0, unit="deg")).deg
+    )
+    offsets = np.linspace(-half, half, 601)
+    east, north = (a.ravel() for a in np.meshgrid(offsets, offsets))
+    dec = dec0 + north
+    ra = np.mod(ra0 + east / np.cos(np.deg2rad(dec)), 360)
+    catalog = make_catalog(Table({"ra": ra, "dec": dec}))
+    placement = catalog.place_frame(frame)
+    col, row = wcs.world_to_pixel_values(ra, dec)
+    inside = (col >= -0.5) & (col < width - 0.5) & (row >= -0.5) & (row < height - 0.5)
+    assert 0.2 < inside.mean() < 0.8  # the grid covers the image and goes beyond it
+    np.testing.assert_array_equal(placement.rows, np.flatnonzero(inside))
+    np.testing.assert_allclose(placement.col, col[inside], atol=1e-9)
+    np.testing.assert_allclose(placement.row, row[inside], atol=1e-9)
+
+
+def test_latitude_first_wcs(truth):
+    """CTYPE1 = 'DEC--TAN': the first world axis is Dec. Rows land where the WCS says, and
+    the footprint cut still keeps only the rows near the image."""
+    header = tan_header()
+    header["CTYPE1"], header["CTYPE2"] = "DEC--TAN", "RA---TAN"
+    header["CRVAL1"], header["CRVAL2"] = 2.2, 150.1
+    wcs = WCS(header)
+    row = np.array([10.0, 59.0, 150.25, 199.0, -30.0, 100.0])
+    col = np.array([20.0, 99.0, 60.5, 0.0, 50.0, 400.0])
+    dec, ra = wcs.pixel_to_world_values(col, row)
+    assert np.all(np.abs(dec - 2.2) < 0.2) and np.all(np.abs(ra - 150.1) < 0.2)
+    far = Table({"ra": [150.1 + 180.0, 10.0], "dec": [-2.2, 2.2]})
+    table = Table({"ra": np.r_[ra, far["ra"]], "dec": np.r_[dec, far["dec"]]})
+    catalog = make_catalog(table, size=2.0, size_unit="arcsec")
+    placement = catalog.place(200, 300, wcs=wcs)
+    assert list(placement.rows) == [0, 1, 2, 3]
+    np.testing.assert_allclose(placement.row, row[:4], atol=1e-8)
+    np.testing.assert_allclose(placement.col, col[:4], atol=1e-8)
+    np.testing.assert_allclose(placement.size, 2.0)  # 2" at 1"/px
+
+
+def test_catalogs_convert_with_the_one_pixel_sky_pair(monkeypatch, tan_frame, truth):
+    """Placing goes through ``napari_imagemarker.wcs`` (no second implementation that could
+    disagree with the readout and the marks on latitude-first or galactic WCSs)."""
+    from napari_imagemarker import wcs as wcs_module
+
+    calls = []
+    for name in ("pixel_to_sky", "sky_to_pixel"):
+        function = getattr(wcs_module, name)
+
+        def spy(*args, _function=function, _name=name, **kwargs):
+            calls.append(_name)
+            return _function(*args, **kwargs)
+
+        monkeypatch.setattr(wcs_module, name, spy)
+    placement = make_catalog(truth).place_frame(tan_frame)
+    assert list(placement.rows) == [0, 1, 2, 3]
+    assert set(calls) == {"pixel_to_sky", "sky_to_pixel"}
+
+
 def test_galactic_wcs(truth):
     """A WCS in galactic coordinates: ICRS catalog rows are converted, not the WCS."""
     wcs = WCS(naxis=2)

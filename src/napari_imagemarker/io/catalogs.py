@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from astropy.table import Table
 
+from ..wcs import footprint_cap, icrs_to_pixel, pixel_scale_arcsec, unit_vectors, within_cap
 from .catalog_columns import (
     SIZE_UNITS,
     ColumnGuess,
@@ -304,46 +305,18 @@ class Catalog:
         return x - self.pixel_origin, y - self.pixel_origin
 
     def _unit(self) -> np.ndarray:
-        if self._unit_vectors is None:  # once per catalog: each later image is one dot product
-            # float32 is plenty for a first cut with a margin of 1" + 5 %
-            ra = np.deg2rad(self.ra.astype(np.float32))
-            dec = np.deg2rad(self.dec.astype(np.float32))
-            cos_dec = np.cos(dec)
-            self._unit_vectors = np.stack(
-                [cos_dec * np.cos(ra), cos_dec * np.sin(ra), np.sin(dec)], axis=1
-            )
+        if self._unit_vectors is None:  # once per catalog: each later image is one pass
+            self._unit_vectors = unit_vectors(self.ra, self.dec, dtype=np.float32)
         return self._unit_vectors
 
     def _near(self, height: int, width: int, wcs) -> np.ndarray | bool:
-        """Rows within the circle around the image (a cheap first cut, which also keeps
-        points on the far side of the sky away from the projection); True: no cut."""
-        frame_ra, frame_dec = _wcs_to_icrs_corners(wcs, height, width)
-        if frame_ra is None:
-            return True
-        centre = _unit_vector(frame_ra[0], frame_dec[0])
-        corners = _unit_vector(frame_ra[1:], frame_dec[1:])
-        radius = np.arccos(np.clip(corners @ centre, -1, 1)).max()
-        radius = radius * 1.05 + np.deg2rad(1 / 3600)
-        if radius >= np.pi / 2:  # an all-sky image: no cut
-            return True
-        with np.errstate(invalid="ignore"):  # rows without RA/Dec are NaN
-            return self._unit() @ centre.astype(np.float32) >= np.float32(np.cos(radius))
+        """Rows within a cap around the image (a cheap first cut, which also keeps points
+        on the far side of the sky away from the projection); True: no cut."""
+        cap = footprint_cap(wcs, height, width)
+        return True if cap is None else within_cap(self._unit(), cap)
 
     def _sky_to_pixels(self, idx: np.ndarray, wcs) -> tuple[np.ndarray, np.ndarray]:
-        from ..wcs import wcs_frame
-
-        ra, dec = self.ra[idx], self.dec[idx]
-        frame = wcs_frame(wcs)
-        if frame not in ("icrs", "fk5"):  # e.g. a galactic WCS: convert the rows, not the WCS
-            from astropy.coordinates import SkyCoord
-
-            sph = SkyCoord(ra, dec, unit="deg", frame="icrs").transform_to(frame).spherical
-            ra, dec = sph.lon.deg, sph.lat.deg
-        if getattr(wcs.wcs, "lng", 0) == 1:  # latitude axis first (rare)
-            y, x = wcs.world_to_pixel_values(dec, ra)[::-1]
-            return np.asarray(x), np.asarray(y)
-        x, y = wcs.world_to_pixel_values(ra, dec)
-        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        return icrs_to_pixel(wcs, self.ra[idx], self.dec[idx])
 
     def _sizes(self, idx, height, width, wcs, default_size) -> np.ndarray:
         default = default_size if default_size is not None else max(8.0, min(height, width) / 40)
@@ -354,8 +327,6 @@ class Catalog:
         if self.size_unit != "pix":
             if wcs is None:
                 return size
-            from ..wcs import pixel_scale_arcsec
-
             arcsec = (values * SIZE_UNITS[self.size_unit]).to_value(u.arcsec)
             values = arcsec / pixel_scale_arcsec(wcs)
         good = np.isfinite(values) & (values > 0)
@@ -406,56 +377,6 @@ def _filled(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
     values = values.copy()
     values[missing] = np.nan if values.dtype.kind in "fc" else ""
     return values
-
-
-def _unit_vector(ra, dec) -> np.ndarray:
-    ra, dec = np.deg2rad(ra), np.deg2rad(dec)
-    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
-
-
-def _wcs_to_icrs_corners(wcs, height, width):
-    """ICRS RA/Dec of the image centre, then its 4 corners and 4 edge midpoints."""
-    from ..wcs import wcs_frame
-
-    xs = np.array(
-        [
-            (width - 1) / 2,
-            -0.5,
-            width - 0.5,
-            -0.5,
-            width - 0.5,
-            (width - 1) / 2,
-            (width - 1) / 2,
-            -0.5,
-            width - 0.5,
-        ]
-    )
-    ys = np.array(
-        [
-            (height - 1) / 2,
-            -0.5,
-            -0.5,
-            height - 0.5,
-            height - 0.5,
-            -0.5,
-            height - 0.5,
-            (height - 1) / 2,
-            (height - 1) / 2,
-        ]
-    )
-    lon, lat = wcs.pixel_to_world_values(xs, ys)
-    if getattr(wcs.wcs, "lng", 0) == 1:
-        lon, lat = lat, lon
-    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    if not np.all(np.isfinite(lon) & np.isfinite(lat)):
-        return None, None
-    frame = wcs_frame(wcs)
-    if frame not in ("icrs", "fk5"):
-        from astropy.coordinates import SkyCoord
-
-        coord = SkyCoord(lon, lat, unit="deg", frame=frame).icrs
-        lon, lat = coord.ra.deg, coord.dec.deg
-    return lon, lat
 
 
 def _column(table: Table, name: str, what: str, source: str):
