@@ -14,6 +14,7 @@ from conftest import IMGMARKER
 from napari_imagemarker import load_catalog, read_image
 from napari_imagemarker._napari import catalog as catalog_module
 from napari_imagemarker._napari.catalog import catalog_overlays, overlay_of, refresh_catalogs
+from napari_imagemarker._napari.marking import open_session
 from napari_imagemarker._napari.orientation import camera
 from napari_imagemarker.io.catalogs import CatalogError
 
@@ -101,20 +102,49 @@ def test_catalog_follows_an_image_layer_that_is_reused(make_napari_viewer):
     assert_points(layer, ON_T2347)
 
 
-def test_catalog_follows_the_marking_session(make_napari_viewer, tmp_path):
-    marking = pytest.importorskip("napari_imagemarker._napari.marking")
+def open_two_images(viewer, tmp_path):
+    """A marking session over copies of T0000 and T2347, shown in ``viewer``."""
     folder = tmp_path / "images"
     folder.mkdir()
     for path in (T0000, T2347):
         shutil.copy(path, folder)
+    return open_session(viewer, folder, tmp_path / "save", user="tester")
+
+
+def test_catalog_follows_the_marking_session(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
-    session = marking.open_session(viewer, folder, tmp_path / "save", user="tester")
+    session = open_two_images(viewer, tmp_path)
     layer = load_catalog(session, TEST_CATALOG)
     assert_points(layer, ON_T0000)
     session.next()
     assert_points(layer, ON_T2347)
     session.previous()
     assert_points(layer, ON_T0000)
+    session.close()
+
+
+def test_a_placement_error_on_the_next_image_is_a_notification(
+    make_napari_viewer, tmp_path, warnings_shown, monkeypatch
+):
+    """A catalog that cannot be placed says so itself, once, and the session moves on
+    (the error does not reach the marking dock's navigation)."""
+    from napari_imagemarker._napari import marking
+
+    dock_warnings: list[str] = []
+    monkeypatch.setattr(marking, "show_warning", dock_warnings.append)
+    viewer = make_napari_viewer()
+    session = open_two_images(viewer, tmp_path)
+    layer = load_catalog(session, TEST_CATALOG)
+    catalog = overlay_of(layer).catalog
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the WCS is broken")
+
+    monkeypatch.setattr(catalog, "place", broken)
+    session.next()
+    assert session.current.index == 1
+    assert warnings_shown == ["TEST_catalog: cannot be placed on this image: the WCS is broken"]
+    assert dock_warnings == []
     session.close()
 
 

@@ -30,6 +30,7 @@ from napari.utils.colormaps.standardize_color import transform_color
 from napari.utils.notifications import show_info, show_warning
 
 from ..io.catalogs import Catalog, CatalogError, Placement, make_catalog
+from .marking import binding_for
 
 __all__ = [
     "CATALOG_COLORS",
@@ -143,6 +144,7 @@ class CatalogOverlay:
         self.pinned = False
         self._key: tuple | None = None
         self._last_message: str | None = None
+        self._last_error: str | None = None
         self._watched: Image | None = None
         self._binding = None
         # the first image is placed before the layer exists: napari builds a layer with its
@@ -262,6 +264,7 @@ class CatalogOverlay:
     def _placed(self, image, placement: Placement, geometry: dict[str, Any]) -> None:
         """Bookkeeping after the points show ``placement`` on ``image``."""
         self._key = geometry["key"]
+        self._last_error = None
         self.placement = placement
         if isinstance(image, Image):
             self._watch(image)
@@ -409,18 +412,25 @@ class CatalogOverlay:
             return
         self._binding = binding
         binding.image_shown.append(self._on_image_shown)
-        with contextlib.suppress(Exception):  # the marking keys also work on this layer
-            binding.bind_layer(self.layer)
+        # the marking keys also work while this layer is selected
+        self._guarded(lambda: binding.bind_layer(self.layer), "cannot take the marking keys")
 
     def _on_image_shown(self, shown) -> None:
         if not self.pinned:
-            self.update(shown.layer)
+            self._guarded(lambda: self.update(shown.layer))
 
-    def _guarded(self, action: Callable[[], Any]) -> None:
+    def _guarded(
+        self, action: Callable[[], Any], what: str = "cannot be placed on this image"
+    ) -> None:
+        """Run an event handler's work; an error becomes a napari notification, so that it
+        never breaks napari's event chain or the marking dock's navigation."""
         try:
             action()
-        except Exception as err:  # an event handler must never break napari
-            show_warning(f"{self.catalog.name}: cannot be placed on this image: {err}")
+        except Exception as err:
+            message = f"{self.catalog.name}: {what}: {err}"
+            if message != self._last_error:  # one image change can call several handlers
+                show_warning(message)
+            self._last_error = message
 
 
 def _pick_image(viewer) -> Image | None:
@@ -476,13 +486,7 @@ def _unwrap(viewer):
 
 
 def _binding_for(viewer):
-    if viewer is None:
-        return None
-    try:
-        from .marking import binding_for
-    except ImportError:  # the marking dock is not there: nothing to follow
-        return None
-    return binding_for(viewer)
+    return None if viewer is None else binding_for(viewer)
 
 
 def _viewers():
