@@ -6,12 +6,14 @@ and the PNG of tests/data/imgmarker and small generated images.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -172,6 +174,49 @@ def test_group_maximum_one_replaces_and_larger_maximum_refuses(tmp_path):
         assert s.group_max[:2] == (1, 2)
 
 
+def test_marks_added_from_several_threads_get_unique_ids_and_all_survive(tmp_path):
+    # The napari dock marks from the GUI thread while scripts or plugins may call from others.
+    group_max = [None, 3, 1, None, None, None, None, None, None]
+    n_threads, per_thread = 4, 200
+    ids: list[list[int]] = [[] for _ in range(n_threads)]
+    start = threading.Barrier(n_threads)
+    errors: list[BaseException] = []
+
+    def mark(t: int) -> None:
+        start.wait()
+        try:
+            add(t)
+        except BaseException as exc:  # a thread's exception would not fail the test
+            errors.append(exc)
+
+    def add(t: int) -> None:
+        for i in range(per_thread):
+            ids[t].append(s.add_mark(i % 50, t, 1, label=f"t{t}-{i}"))
+            if i % 10 == 0:
+                with contextlib.suppress(GroupFullError):
+                    s.add_mark(i % 50, t, 2)  # at most 3 on the image
+                s.add_mark(i % 50, t, 3)  # replaces the one before
+
+    with _reopen(tmp_path, group_max=group_max) as s:
+        threads = [threading.Thread(target=mark, args=(t,)) for t in range(n_threads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        placed = [i for t in ids for i in t]
+        assert len(set(placed)) == len(placed) == n_threads * per_thread
+    with _reopen(tmp_path) as s:
+        marks = s.marks
+        group1 = marks[marks["group"] == 1]
+        assert sorted(group1["id"]) == sorted(placed)
+        assert sorted(group1["label"]) == sorted(
+            f"t{t}-{i}" for t in range(n_threads) for i in range(per_thread)
+        )
+        assert list(np.bincount(marks["group"], minlength=4)[2:4]) == [3, 1]
+        assert len(set(marks["id"])) == len(marks)
+
+
 # -- per-image state and navigation ------------------------------------------------------------
 
 
@@ -272,8 +317,28 @@ def test_events_reach_callbacks_after_each_change(session):
         "names_changed", "image_changed", "navigated",
     ]  # fmt: skip
     assert events[0].mark_id == a and events[0].data["group"] == 2
+    assert (events[-2].image, events[-2].mark_id, events[-2].data) == (T0000, None, {"seen": True})
     assert events[-1].image == T2347 and events[-1].index == 1
     assert session.groups[0] == "BCG"
+
+
+def test_callbacks_run_after_the_session_lock_is_released(session):
+    # A callback may wait for another thread that changes the session (a GUI thread
+    # handing work over): it must not deadlock.
+    others: list[int] = []
+    asked = threading.Event()
+
+    def callback(event: SessionEvent) -> None:
+        if event.type == "mark_added" and not asked.is_set():
+            asked.set()
+            thread = threading.Thread(target=lambda: others.append(session.add_mark(2, 2, 1)))
+            thread.start()
+            thread.join(timeout=20)
+            assert not thread.is_alive(), "the other thread is blocked on the session"
+
+    session.connect(callback)
+    first = session.add_mark(1, 1, 1)
+    assert others == [first + 1]
 
 
 def test_names_are_checked_for_image_marker(session):

@@ -42,7 +42,8 @@ import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -218,7 +219,10 @@ class MarkingSession:
         self._problems: list[str] = []
         self._frames_cache: OrderedDict[str, list] = OrderedDict()
         self._frames_guard = threading.Lock()  # image_frames() may run in a reader thread
-        self._lock = threading.RLock()  # guards state + journal between caller and worker
+        # Guards state, journal and position between callers' threads and the worker; a
+        # change holds it from its checks through its commit (see _change).
+        self._lock = threading.RLock()
+        self._events: list[SessionEvent] | None = None  # of the change in progress
         self._closed = False
         self._journal: Journal | None = None
         self._worker: Worker | None = None
@@ -322,7 +326,9 @@ class MarkingSession:
             (i for i, p in enumerate(self._order) if not self._image_state(p.name).seen),
             len(self._order) - 1,
         )
-        if self._land(first, +1) is None and self._land(first, -1) is None:
+        with self._change(writable=False):
+            landed = self._land(first, +1) or self._land(first, -1)
+        if landed is None:
             raise ValueError(f"none of the {len(self._order)} images can be read")
 
     def _snapshot_ids(self) -> tuple:
@@ -360,6 +366,31 @@ class MarkingSession:
             raise RuntimeError(f"the session of user {self.user!r} in {self.save_dir} is closed")
         if self.read_only:
             raise RuntimeError("this session was opened with read_only=True")
+
+    @contextmanager
+    def _change(self, writable: bool = True) -> Iterator[list[SessionEvent]]:
+        """Hold the lock for one change, from its checks through its commit, and collect its
+        events; they are emitted after the lock is released (a callback may block, e.g. on
+        a GUI thread, without holding up the others). Changes may nest."""
+        outer, events = False, []
+        try:
+            with self._lock:
+                if self._events is None:
+                    outer, self._events = True, events
+                try:
+                    if writable:
+                        self._check_writable()
+                    elif self._closed:
+                        raise RuntimeError(
+                            f"the session of user {self.user!r} in {self.save_dir} is closed"
+                        )
+                    yield self._events
+                finally:
+                    if outer:
+                        self._events = None
+        finally:  # also after an error: what was committed before it is announced
+            for event in events if outer else ():
+                self._emit(event)
 
     def _commit(self, record: dict[str, Any]) -> None:
         """Journal ``record`` (durably) and apply it; the caller emits the event."""
@@ -510,28 +541,29 @@ class MarkingSession:
         return self._move(target, +1)
 
     def _move(self, target: int, step: int) -> CurrentImage:
-        if self._closed:
-            raise RuntimeError(f"the session of user {self.user!r} in {self.save_dir} is closed")
-        if target == self._pos:
-            return self.current
-        left = self._order[self._pos]
-        seconds = time.monotonic() - self._entered
-        if not self.read_only:
-            self._commit({"op": "image", "image": left.name, "seen": True, "add_seconds": seconds})
-            self._emit(
-                SessionEvent(
-                    "image_changed", left.name, self._position[left.name], data={"seen": True}
+        with self._change(writable=False) as events:
+            if target == self._pos:
+                return self.current
+            left = self._order[self._pos]
+            seconds = time.monotonic() - self._entered
+            if not self.read_only:
+                self._commit(
+                    {"op": "image", "image": left.name, "seen": True, "add_seconds": seconds}
                 )
-            )
-        if 0 <= target < len(self._order):
-            self._land(target, step)
-        self._entered = time.monotonic()
+                index = self._position[left.name]
+                events.append(SessionEvent("image_changed", left.name, index, data={"seen": True}))
+            if 0 <= target < len(self._order):
+                self._land(target, step)
+            self._entered = time.monotonic()
+            current = self.current
         if self._worker is not None and self._mirror_enabled:
             self._worker.request_mirror(soon=True)
-        return self.current
+        return current
 
     def _land(self, target: int, step: int) -> CurrentImage | None:
         """Make the first readable image from ``target`` in direction ``step`` current."""
+        assert self._events is not None  # called inside a change
+        events = self._events
         i = target
         while 0 <= i < len(self._order):
             path = self._order[i]
@@ -539,11 +571,13 @@ class MarkingSession:
                 self._frames(path)
             except (OSError, ValueError) as exc:
                 self._report(f"{path}: skipped: {exc}")
-                self._emit(SessionEvent("image_skipped", path.name, i, data={"reason": str(exc)}))
+                events.append(
+                    SessionEvent("image_skipped", path.name, i, data={"reason": str(exc)})
+                )
                 i += step
                 continue
             self._pos = i
-            self._emit(SessionEvent("navigated", path.name, i))
+            events.append(SessionEvent("navigated", path.name, i))
             return self.current
         return None
 
@@ -625,52 +659,57 @@ class MarkingSession:
             raise ValueError(
                 f"({x}, {y}) is outside {name} frame {frame} ({info.width} x {info.height} pixels)"
             )
-        same = [
-            i for i in self._state.by_image.get(name, ()) if self._state.marks[i].group == group
-        ]
-        limit = self._state.group_max[group - 1]
-        replaces: list[int] = []
-        if limit == 1:
-            replaces = same
-        elif limit is not None and len(same) >= limit:
-            group_name = self._state.groups[group - 1]
-            raise GroupFullError(
-                f"{name} already has {len(same)} mark(s) of group {group_name!r} (maximum {limit})"
-            )
         ra, dec = self._sky(wcs, x, y)
-        mark_id = self._state.next_id
-        record = {
-            "op": "add",
-            "id": mark_id,
-            "image": name,
-            "frame": int(frame),
-            "group": group,
-            "label": "" if label is None else str(label),
-            "x": x,
-            "y": y,
-            "ra": ra,
-            "dec": dec,
-            "user": self.user,
-            "time": _now(),
-        }
-        if replaces:
-            record["replaces"] = replaces
-        self._commit(record)
-        data = {k: record[k] for k in ("frame", "group", "label", "x", "y", "ra", "dec")}
-        data["replaced"] = list(replaces)
-        for old in replaces:
-            self._emit(SessionEvent("mark_removed", name, self._position.get(name), old))
-        self._emit(SessionEvent("mark_added", name, self._position.get(name), mark_id, data))
+        # From the group check to the commit under the lock: two threads must neither get
+        # the same id nor both pass a group's maximum.
+        with self._change() as events:
+            same = [
+                i
+                for i in self._state.by_image.get(name, ())
+                if self._state.marks[i].group == group
+            ]
+            limit = self._state.group_max[group - 1]
+            replaces: list[int] = []
+            if limit == 1:
+                replaces = same
+            elif limit is not None and len(same) >= limit:
+                group_name = self._state.groups[group - 1]
+                raise GroupFullError(
+                    f"{name} already has {len(same)} mark(s) of group {group_name!r} "
+                    f"(maximum {limit})"
+                )
+            mark_id = self._state.next_id
+            record = {
+                "op": "add",
+                "id": mark_id,
+                "image": name,
+                "frame": int(frame),
+                "group": group,
+                "label": "" if label is None else str(label),
+                "x": x,
+                "y": y,
+                "ra": ra,
+                "dec": dec,
+                "user": self.user,
+                "time": _now(),
+            }
+            if replaces:
+                record["replaces"] = replaces
+            self._commit(record)
+            data = {k: record[k] for k in ("frame", "group", "label", "x", "y", "ra", "dec")}
+            data["replaced"] = list(replaces)
+            index = self._position.get(name)
+            events.extend(SessionEvent("mark_removed", name, index, old) for old in replaces)
+            events.append(SessionEvent("mark_added", name, index, mark_id, data))
         return mark_id
 
     def remove_mark(self, mark_id: int) -> None:
         """Delete mark ``mark_id`` (KeyError if there is none)."""
-        self._check_writable()
-        mark = self._mark(mark_id)
-        self._commit({"op": "remove", "id": int(mark_id)})
-        self._emit(
-            SessionEvent("mark_removed", mark.image, self._position.get(mark.image), mark_id)
-        )
+        with self._change() as events:
+            mark = self._mark(mark_id)
+            self._commit({"op": "remove", "id": int(mark_id)})
+            index = self._position.get(mark.image)
+            events.append(SessionEvent("mark_removed", mark.image, index, mark_id))
 
     def move_mark(self, mark_id: int, x: float, y: float) -> None:
         """Move mark ``mark_id`` to column ``x``, row ``y`` (0-based, see :meth:`add_mark`);
@@ -682,36 +721,23 @@ class MarkingSession:
         if not (-0.5 <= x < info.width - 0.5 and -0.5 <= y < info.height - 0.5):
             raise ValueError(f"({x}, {y}) is outside {mark.image} frame {mark.frame}")
         ra, dec = self._sky(wcs, x, y)
-        self._commit(
-            {
-                "op": "move",
-                "id": int(mark_id),
-                "x": x,
-                "y": y,
-                "ra": ra,
-                "dec": dec,
-                "time": _now(),
-            }
-        )
-        self._emit(
-            SessionEvent(
-                "mark_moved", mark.image, self._position.get(mark.image), mark_id,
-                {"x": x, "y": y, "ra": ra, "dec": dec},
-            )
-        )  # fmt: skip
+        record = {"op": "move", "id": int(mark_id), "x": x, "y": y, "ra": ra, "dec": dec}
+        with self._change() as events:
+            self._mark(mark_id)  # still there
+            self._commit({**record, "time": _now()})
+            index = self._position.get(mark.image)
+            data = {"x": x, "y": y, "ra": ra, "dec": dec}
+            events.append(SessionEvent("mark_moved", mark.image, index, mark_id, data))
 
     def set_label(self, mark_id: int, label: str | None) -> None:
         """Set the own text of mark ``mark_id`` (``None`` or ``""``: none, show the group)."""
-        self._check_writable()
-        mark = self._mark(mark_id)
         label = "" if label is None else str(label)
-        self._commit({"op": "label", "id": int(mark_id), "label": label, "time": _now()})
-        self._emit(
-            SessionEvent(
-                "mark_relabelled", mark.image, self._position.get(mark.image), mark_id,
-                {"label": label},
-            )
-        )  # fmt: skip
+        with self._change() as events:
+            mark = self._mark(mark_id)
+            self._commit({"op": "label", "id": int(mark_id), "label": label, "time": _now()})
+            index = self._position.get(mark.image)
+            data = {"label": label}
+            events.append(SessionEvent("mark_relabelled", mark.image, index, mark_id, data))
 
     def _mark(self, mark_id: int):
         try:
@@ -775,11 +801,13 @@ class MarkingSession:
         return self._image_state(name)
 
     def _set_image(self, image, **fields) -> None:
-        self._check_writable()
-        name = self.current.name if image is None else Path(image).name
-        self._path_of(name)
-        self._commit({"op": "image", "image": name, **fields})
-        self._emit(SessionEvent("image_changed", name, self._position.get(name), data=fields))
+        with self._change() as events:
+            name = self.current.name if image is None else Path(image).name
+            self._path_of(name)
+            self._commit({"op": "image", "image": name, **fields})
+            events.append(
+                SessionEvent("image_changed", name, self._position.get(name), data=fields)
+            )
 
     def set_categories(
         self, categories: Iterable[int | str], image: str | os.PathLike | None = None
@@ -791,6 +819,10 @@ class MarkingSession:
         categories : iterable of int or str
             Category numbers (1-5) or current names; replaces the previous set. Empty: none.
         """
+        with self._change():  # names read and change written as one
+            self._set_image(image, categories=self._category_numbers(categories))
+
+    def _category_numbers(self, categories: Iterable[int | str]) -> list[int]:
         numbers = set()
         for c in categories:
             if isinstance(c, str):
@@ -801,17 +833,20 @@ class MarkingSession:
                 raise ValueError(f"category must be 1-{N_CATEGORIES} or a name, got {c!r}")
             else:
                 numbers.add(int(c))
-        self._set_image(image, categories=sorted(numbers))
+        return sorted(numbers)
 
     def toggle_category(self, category: int | str, image=None) -> bool:
         """Switch one category on or off; return whether it is now on."""
-        name = self.current.name if image is None else Path(image).name
-        number = (
-            self._state.categories.index(category) + 1 if isinstance(category, str) else category
-        )
-        current = set(self._image_state(name).categories)
-        current ^= {number}
-        self.set_categories(current, name)
+        with self._change():  # read and write as one change
+            name = self.current.name if image is None else Path(image).name
+            number = (
+                self._state.categories.index(category) + 1
+                if isinstance(category, str)
+                else category
+            )
+            current = set(self._image_state(name).categories)
+            current ^= {number}
+            self.set_categories(current, name)
         return number in current
 
     def set_comment(self, text: str | None, image: str | os.PathLike | None = None) -> None:
@@ -830,11 +865,12 @@ class MarkingSession:
         ValueError
             The image has marks (remove them first).
         """
-        name = self.current.name if image is None else Path(image).name
-        n = len(self._state.by_image.get(name, ()))
-        if n:
-            raise ValueError(f"{name} has {n} mark(s); remove them before marking it empty")
-        self._set_image(name, seen=True, nothing=True)
+        with self._change():
+            name = self.current.name if image is None else Path(image).name
+            n = len(self._state.by_image.get(name, ()))
+            if n:
+                raise ValueError(f"{name} has {n} mark(s); remove them before marking it empty")
+            self._set_image(name, seen=True, nothing=True)
 
     @property
     def images(self):
@@ -908,41 +944,42 @@ class MarkingSession:
 
     def rename_group(self, group: int, name: str) -> None:
         """Rename group ``group`` (1-9). Marks without own label show the new name."""
-        self._check_writable()
-        names = list(self._state.groups)
-        names[self._check_group(group) - 1] = name
-        self._config(groups=_check_names(names, N_GROUPS, "groups", ","))
+        with self._change():
+            names = list(self._state.groups)
+            names[self._check_group(group) - 1] = name
+            self._config(groups=_check_names(names, N_GROUPS, "groups", ","))
 
     def rename_category(self, category: int, name: str) -> None:
         """Rename category ``category`` (1-5)."""
-        self._check_writable()
         if isinstance(category, bool) or not 1 <= int(category) <= N_CATEGORIES:
             raise ValueError(f"category must be 1-{N_CATEGORIES}, got {category!r}")
-        names = list(self._state.categories)
-        names[int(category) - 1] = name
-        self._config(categories=_check_names(names, N_CATEGORIES, "categories", ",+"))
+        with self._change():
+            names = list(self._state.categories)
+            names[int(category) - 1] = name
+            self._config(categories=_check_names(names, N_CATEGORIES, "categories", ",+"))
 
     def set_group_max(self, group: int, maximum: int | None) -> None:
         """Set the most marks of ``group`` per image (None: no limit; 1: replace)."""
-        self._check_writable()
-        values = list(self._state.group_max)
-        values[self._check_group(group) - 1] = maximum
-        self._config(group_max=_check_max(values))
+        with self._change():
+            values = list(self._state.group_max)
+            values[self._check_group(group) - 1] = maximum
+            self._config(group_max=_check_max(values))
 
     def set_group_color(self, group: int, color: str) -> None:
         """Set the colour of ``group`` (1-9) as ``"#rrggbb"``; Image Marker's files do not
         store colours, ours do."""
-        self._check_writable()
         text = str(color).strip().lower()
         if len(text) != 7 or text[0] != "#" or any(c not in "0123456789abcdef" for c in text[1:]):
             raise ValueError(f"colour must be written #rrggbb, got {color!r}")
-        colors = list(self._state.group_colors)
-        colors[self._check_group(group) - 1] = text
-        self._config(group_colors=colors)
+        with self._change():
+            colors = list(self._state.group_colors)
+            colors[self._check_group(group) - 1] = text
+            self._config(group_colors=colors)
 
     def _config(self, **changes) -> None:
-        self._commit({"op": "config", **changes})
-        self._emit(SessionEvent("names_changed", data=changes))
+        with self._change() as events:
+            self._commit({"op": "config", **changes})
+            events.append(SessionEvent("names_changed", data=changes))
 
     # -- events -------------------------------------------------------------------------------
 
@@ -993,20 +1030,24 @@ class MarkingSession:
         files, and release the lock. Safe to call twice."""
         if self._closed:
             return
-        try:
-            if not self.read_only:
-                if self._worker is not None:
-                    self._worker.stop()
-                seconds = time.monotonic() - self._entered
-                self._commit({"op": "image", "image": self.current.name, "add_seconds": seconds})
-                self._write_snapshots()
-                if self._mirror_enabled:
-                    self._write_mirror()
-        finally:
-            self._closed = True
-            if self._journal is not None:
-                self._journal.close()
-            self._file_lock.release()
+        if self._worker is not None:
+            self._worker.stop()  # not under the lock: its job may be waiting for it
+        with self._lock:  # changes of other threads come before, or find it closed
+            if self._closed:
+                return
+            try:
+                if not self.read_only:
+                    seconds = time.monotonic() - self._entered
+                    record = {"op": "image", "image": self.current.name, "add_seconds": seconds}
+                    self._commit(record)
+                    self._write_snapshots()
+                    if self._mirror_enabled:
+                        self._write_mirror()
+            finally:
+                self._closed = True
+                if self._journal is not None:
+                    self._journal.close()
+                self._file_lock.release()
         self._emit(SessionEvent("closed"))
 
     def __enter__(self) -> MarkingSession:
