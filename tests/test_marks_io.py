@@ -207,6 +207,22 @@ def test_ds9_fk5_is_j2000_and_close_to_icrs(marks, tmp_path):
     assert np.isnan(back["x"]).all()  # no image given: no pixel position
 
 
+def test_ds9_labels_with_line_breaks_are_written_on_one_line(marks, tmp_path):
+    """A region is one line: line breaks in a label become spaces (not a truncated label
+    and a broken next line); a '}' cannot be written at all."""
+    table = marks[:2].copy()
+    table["label"] = ["two\nlines", "windows\r\nbreak\u2028and more"]
+    path = tmp_path / "labels.reg"
+    write_marks(table, path)
+    back = read_marks(path, groups=GROUPS)
+    assert list(back["label"]) == ["two lines", "windows break and more"]
+    assert len(path.read_text("utf-8").splitlines()) == 5  # header, global, image, 2 points
+    table["label"] = ["fine", "a } brace"]
+    with pytest.raises(ValueError, match=r"braces.reg: mark 1 .*'a } brace' holds '}'"):
+        write_marks(table, tmp_path / "braces.reg")
+    assert not (tmp_path / "braces.reg").exists()
+
+
 def test_ds9_regions_from_elsewhere_map_tags_and_colours_to_groups(tmp_path):
     path = tmp_path / "ds9.reg"
     path.write_text(
@@ -304,6 +320,9 @@ def test_save_folder_is_a_format_too(marks, tmp_path):
             "# - {name: y, datatype: float64}\n# schema: astropy-2.0\ngroup y\n1 3.0\n",
             r"line 7, column 'x': missing",
         ),
+        ("empty.ecsv", "", r"empty.ecsv: the file is empty$"),
+        ("blank.ecsv", "\n  \n", r"blank.ecsv: the file is empty$"),
+        ("one_line.ecsv", "group x y", r"one_line.ecsv: not a valid ECSV marks table \(ECSV"),
         (
             "bad.csv",
             "# pixel_origin: 0\nimage,group,x,y\na.fits,1,2,3\na.fits,1,2,three\n",

@@ -46,6 +46,8 @@ _DS9_COLORS = {
     "yellow": "#ffff00",
 }
 _SHAPE_LINE = re.compile(r"^\s*[^#\s][^#]*\(")
+# what str.splitlines() breaks at (regions reads the file line by line)
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def write(table: Table, path: str | Path, *, coordsys: str = "image") -> None:
@@ -59,6 +61,12 @@ def write(table: Table, path: str | Path, *, coordsys: str = "image") -> None:
     coordsys : {"image", "icrs", "fk5"}
         ``image``: pixel positions, 1-based in the file. ``icrs``/``fk5`` (J2000): RA/Dec,
         which every mark must have.
+
+    Notes
+    -----
+    A region is one line of the file, so line breaks in a label are written as spaces
+    (``"a\\nb"`` reads back ``"a b"``). A label or group name holding ``}`` cannot be
+    written at all (DS9's ``text={...}`` ends there): that raises a ValueError.
     """
     from regions import (
         PixCoord,
@@ -91,10 +99,11 @@ def write(table: Table, path: str | Path, *, coordsys: str = "image") -> None:
         sky = SkyCoord(table["ra"], table["dec"], unit=u.deg, frame="icrs")
         if coordsys == "fk5":
             sky = sky.transform_to(FK5(equinox="J2000"))
+    _check_braces(table, groups, path)
     regions = []
     for i, row in enumerate(table):
         g = int(row["group"]) - 1
-        meta = {"include": 1, "text": str(row["label"]), "tag": [groups[g]]}
+        meta = {"include": 1, "text": _LINE_BREAKS.sub(" ", str(row["label"])), "tag": [groups[g]]}
         if not meta["text"]:
             del meta["text"]
         visual = RegionVisual({"color": colors[g]})
@@ -105,6 +114,23 @@ def write(table: Table, path: str | Path, *, coordsys: str = "image") -> None:
             regions.append(PointSkyRegion(sky[i], meta=RegionMeta(meta), visual=visual))
     text = Regions(regions).serialize(format="ds9", precision=PRECISION[coordsys != "image"])
     atomic_write(path, text.encode("utf-8"))
+
+
+def _check_braces(table: Table, groups: Sequence[str], path) -> None:
+    """Refuse what ``text={...}`` and ``tag={...}`` cannot hold: a ``}`` ends them."""
+    for i, label in enumerate(table["label"]):
+        if "}" in str(label):
+            raise ValueError(
+                f"{path}: mark {i} (image {table['image'][i]!r}): its label {str(label)!r} "
+                "holds '}', which a DS9 region file cannot store; change the label or write "
+                "another format"
+            )
+    for name in groups:
+        if "}" in name or _LINE_BREAKS.search(name):
+            raise ValueError(
+                f"{path}: group name {name!r} holds '}}' or a line break, which a DS9 tag "
+                "cannot store; rename the group or write another format"
+            )
 
 
 def _hex(color: str) -> str:

@@ -43,8 +43,11 @@ def read(path: str | Path, *, encoding: str = "utf-8") -> Table:
     """
     path = Path(path)
     text = read_text(path, encoding)
+    if not text.strip():
+        raise ValueError(f"{path}: the file is empty")
     try:
-        table = Table.read(text, format="ascii.ecsv")
+        # lines, not the text: astropy takes a string without a newline for a file name
+        table = Table.read(text.splitlines(), format="ascii.ecsv")
     except Exception as err:  # astropy raises many types for a malformed table
         raise ValueError(_locate(text, path, err)) from None
     header = next(
