@@ -605,10 +605,28 @@ def test_image_marker_files_follow_navigation(tmp_path):
         assert b",1,None,100,50," in marks_csv.read_bytes()
 
 
-def test_a_folder_without_images_is_a_clear_error_and_leaves_no_lock(tmp_path):
+def test_a_folder_without_images_is_a_clear_error_and_leaves_no_lock(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ValueError, match="no images to scan"):
-        MarkingSession(tmp_path / "empty", tmp_path / "save", user="ann")
+    (tmp_path / "empty" / "notes.txt").write_text("not an image")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError) as error:
+        MarkingSession("empty", tmp_path / "save", user="ann")
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'empty'}: no images to scan")  # absolute
+    for suffix in (".fits", ".fits.fz", ".fts.gz", ".tif", ".png", ".jpeg"):
+        assert suffix in message
     assert not (tmp_path / "save" / ".imagemarker" / "ann.lock").exists()
     with MarkingSession(IMAGES, tmp_path / "save", user="ann", mirror=False) as s:
         assert len(s) == 5
+
+
+def test_when_no_image_can_be_read_the_error_gives_the_first_reason(tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    (folder / "bad.png").write_bytes(b"not a png at all")
+    with pytest.warns(ImageSkippedWarning), pytest.raises(ValueError) as error:
+        MarkingSession(folder, tmp_path / "save", user="ann", mirror=False)
+    message = str(error.value)
+    assert message.startswith("none of the 1 images can be read")
+    assert f"{folder / 'bad.png'}: not a readable PNG/JPEG image" in message
+    assert not (tmp_path / "save" / ".imagemarker" / "ann.lock").exists()

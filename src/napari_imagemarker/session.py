@@ -138,6 +138,24 @@ def _check_user(user: str) -> str:
     return user
 
 
+def _nothing_to_scan(images, paths: Sequence[Path]) -> str:
+    """The error for an image list without any file to scan: where we looked, and for what."""
+    from .io.images import IMAGE_SUFFIXES
+
+    if paths:
+        first = os.path.abspath(paths[0])
+        return f"none of the {len(paths)} images exist (the first: {first})"
+    if not isinstance(images, (str, os.PathLike)):
+        return "no images to scan: the list of images is empty"
+    where = os.path.abspath(os.path.expanduser(os.fspath(images)))
+    if os.path.isfile(where):
+        return f"{where}: no images to scan: the list file names none"
+    return (
+        f"{where}: no images to scan (looked for files ending in "
+        f"{', '.join(IMAGE_SUFFIXES)}, in upper or lower case)"
+    )
+
+
 class MarkingSession:
     """A marking campaign over a list of images for one user, saved as it goes.
 
@@ -300,7 +318,7 @@ class MarkingSession:
             self._report(f"{len(missing)} image(s) not found and skipped: {shown}")
         present = [p for p in paths if p not in set(missing)] if missing else list(paths)
         if not present:
-            raise ValueError(f"no images to scan in {images!r}")
+            raise ValueError(_nothing_to_scan(images, paths))
 
         if not self.read_only:
             self._journal = Journal(self._journal_dir, state.seq)
@@ -326,10 +344,13 @@ class MarkingSession:
             (i for i, p in enumerate(self._order) if not self._image_state(p.name).seen),
             len(self._order) - 1,
         )
-        with self._change(writable=False):
+        with self._change(writable=False) as events:
             landed = self._land(first, +1) or self._land(first, -1)
         if landed is None:
-            raise ValueError(f"none of the {len(self._order)} images can be read")
+            reason = next(e.data["reason"] for e in events if e.type == "image_skipped")
+            raise ValueError(
+                f"none of the {len(self._order)} images can be read; the first: {reason}"
+            )
 
     def _snapshot_ids(self) -> tuple:
         ids = []
