@@ -106,6 +106,11 @@ def test_extension_by_index(tmp_path):
         (["in.fits", "mask.fits", "out.fits", "-s", "x"], "argument -s/--size: invalid int"),
         (["in.fits", "mask.fits", "out.fits", "-o", "max"], "invalid choice: 'max'"),
         (["in.fits", "mask.fits"], "required: OUT"),
+        (["line.fits", "mask.fits", "out.fits"], "line.fits: the image must be 2-D or a 3-D"),
+        (["trunc.fits", "mask.fits", "out.fits"], "trunc.fits: cannot read extension 0"),
+        (["in.fits", "trunc.fits", "out.fits"], "trunc.fits: cannot read extension 0"),
+        (["in.fits", "mask.fits", "."], ".: is a folder; give a file name to write"),
+        (["in.fits", "mask.fits", "folder"], "folder: is a folder; give a file name to write"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, monkeypatch, capsys, args, message):
@@ -114,13 +119,45 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, monkeypatch, capsys, ar
     (tmp_path / "text.fits").write_text("plain text")
     fits.writeto(tmp_path / "small.fits", np.zeros((5, 5)))
     fits.writeto(tmp_path / "full.fits", np.ones((30, 36)))
-    assert cli.main(["maskfill", *args]) == 2
+    fits.writeto(tmp_path / "line.fits", np.ones(36))
+    whole = (tmp_path / "in.fits").read_bytes()
+    (tmp_path / "trunc.fits").write_bytes(whole[: 2880 + 1000])  # data cut short
+    (tmp_path / "folder").mkdir()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert cli.main(["maskfill", *args]) == 2
+    assert [str(w.message) for w in caught] == []  # astropy would print them as WARNING lines
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.count("\n") == 1
+    assert err.count("\n") == 1, err
     assert err.startswith("imagemarker maskfill: error: ")
     assert message in err
     assert not (tmp_path / "out.fits").exists()
+    assert sorted(p.name for p in (tmp_path / "folder").iterdir()) == []
+
+
+def test_an_image_problem_names_the_image_not_the_mask(tmp_path, capsys):
+    """A 1-D image with a 1-D mask: the image is what is wrong."""
+    fits.writeto(tmp_path / "line.fits", np.ones(36))
+    fits.writeto(tmp_path / "line_mask.fits", np.zeros(36, np.uint8))
+    code = run(
+        "maskfill", tmp_path / "line.fits", tmp_path / "line_mask.fits", tmp_path / "o.fits"
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert f"{tmp_path / 'line.fits'}: the image must be 2-D or a 3-D cube, not 1-D" in err
+    assert "line_mask.fits" not in err
+
+
+def test_a_gz_output_is_gzip_compressed(tmp_path):
+    """astropy compresses by the file name: the file written and renamed must end in .gz."""
+    image, mask = write_inputs(tmp_path)
+    out = tmp_path / "out.fits.gz"
+    assert run("maskfill", tmp_path / "in.fits", tmp_path / "mask.fits", out) == 0
+    assert out.read_bytes()[:2] == b"\x1f\x8b"  # the gzip magic number
+    with fits.open(out) as hdul:
+        np.testing.assert_array_equal(hdul[0].data, maskfill(image, mask)[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.fits", "mask.fits", "out.fits.gz"]
 
 
 def test_console_run_has_no_traceback(tmp_path):
@@ -133,6 +170,14 @@ def test_console_run_has_no_traceback(tmp_path):
     )  # fmt: skip
     assert bad.returncode == 2
     assert bad.stderr == "imagemarker maskfill: error: nothere.fits: no such file\n"
+    (tmp_path / "trunc.fits").write_bytes((tmp_path / "in.fits").read_bytes()[:4000])
+    truncated = subprocess.run(
+        [*command, "trunc.fits", "mask.fits", "out.fits"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert truncated.returncode == 2
+    assert truncated.stderr.startswith("imagemarker maskfill: error: trunc.fits: ")
+    assert truncated.stderr.count("\n") == 1, truncated.stderr  # no astropy WARNING line
     good = subprocess.run(
         [*command, "in.fits", "mask.fits", "out.fits", "-v"],
         cwd=tmp_path, capture_output=True, text=True, check=False,

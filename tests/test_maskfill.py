@@ -7,6 +7,7 @@ are compared with ``np.array_equal(..., equal_nan=True)``, i.e. every value must
 from __future__ import annotations
 
 import itertools
+import os
 import warnings
 from pathlib import Path
 
@@ -17,7 +18,6 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from scipy import ndimage
 
-import napari_imagemarker
 from napari_imagemarker import _maskfill_engine, _maskfill_reduce
 from napari_imagemarker.maskfill import maskfill
 
@@ -73,13 +73,6 @@ def random_case(seed: int, shape=(48, 56), dtype="<f4", nan_pixels: int = 0):
     if nan_pixels:
         image[rng.integers(0, ny, nan_pixels), rng.integers(0, nx, nan_pixels)] = np.nan
     return image, mask.astype(np.float32)
-
-
-def test_public_name_fills():
-    """``napari_imagemarker.maskfill`` is the function, or the module of the same name once
-    that is imported (the import system binds it over the package's export): both fill."""
-    image, mask = random_case(1, shape=(20, 20))
-    assert_same(napari_imagemarker.maskfill(image, mask), maskfill(image, mask))
 
 
 def test_reference_expected_output_from_files():
@@ -348,6 +341,32 @@ def test_output_file_has_the_reference_layout_and_keeps_the_header(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
 
 
+def test_output_file_is_fsynced_before_it_is_renamed_into_place(tmp_path, monkeypatch):
+    """maskfill-batch takes an existing output as done: after a power cut the file under the
+    final name must be whole, never an empty file whose data never reached the disk."""
+    write_case(tmp_path)
+    events = []
+    fsync, replace = os.fsync, os.replace
+
+    def recording_fsync(fd):
+        events.append(("fsync", os.fstat(fd).st_ino))
+        fsync(fd)
+
+    def recording_replace(src, dst):
+        events.append(("replace", os.stat(src).st_ino, Path(dst).name))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    maskfill(tmp_path / "in.fits", tmp_path / "mask.fits", output_file=tmp_path / "out.fits")
+
+    [renamed] = [event for event in events if event[0] == "replace"]
+    _, inode, name = renamed
+    assert name == "out.fits"
+    assert ("fsync", inode) in events[: events.index(renamed)]  # the data, before the rename
+    assert ("fsync", tmp_path.stat().st_ino) in events[events.index(renamed) :]  # the folder
+
+
 def test_output_file_without_smoothing_has_one_hdu(tmp_path):
     write_case(tmp_path, dtype=">f8")
     filled, none = maskfill(str(tmp_path / "in.fits"), tmp_path / "mask.fits", smooth=False,
@@ -381,6 +400,13 @@ def test_file_problems_name_the_file(tmp_path):
     for path, message in cases:
         with pytest.raises(ValueError, match=message):
             maskfill(path, tmp_path / "mask.fits")
+    fits.writeto(tmp_path / "line.fits", np.ones(34))
+    with pytest.raises(ValueError, match=r"line\.fits: the image must be 2-D"):
+        maskfill(tmp_path / "line.fits", tmp_path / "mask.fits")
+    (tmp_path / "cut.fits").write_bytes((tmp_path / "in.fits").read_bytes()[:4000])
+    for image, mask in [("cut.fits", "mask.fits"), ("in.fits", "cut.fits")]:
+        with pytest.raises(ValueError, match=r"cut\.fits: cannot read extension 0 \(.*trunc"):
+            maskfill(tmp_path / image, tmp_path / mask)
     with pytest.raises(ValueError, match=r"in\.fits: has no extension 3"):
         maskfill(tmp_path / "in.fits", tmp_path / "mask.fits", ext=3)
     with pytest.raises(ValueError, match=r"nodir.out\.fits: cannot write"):

@@ -103,22 +103,29 @@ def maskfill(
         raise ValueError(f"operator must be 'median' or 'mean', not {operator!r}")
     header = image_file = mask_file = None
     if isinstance(input_image, (str, os.PathLike)):
-        from ._maskfill_fits import read_fits
+        from .maskfill_io import read_hdu
 
         image_file = os.fspath(input_image)
-        image, header = read_fits(input_image, ext)
+        image, header = read_hdu(input_image, ext)
     else:
         image = np.asarray(input_image)
+    try:  # the image first: its problems are the image file's, not the mask's
+        dtype = _work_dtype(image)
+    except ValueError as exc:
+        raise ValueError(_in_file(image_file, exc)) from None
     if isinstance(mask, (str, os.PathLike)):
-        from ._maskfill_fits import read_fits
+        from .maskfill_io import read_hdu
 
         mask_file = os.fspath(mask)
-        mask, _ = read_fits(mask, ext)
+        mask, _ = read_hdu(mask, ext)
     try:
         masked = _masked_pixels(image, np.asarray(mask))
-        dtype = _work_dtype(image.dtype)
-    except ValueError as exc:  # name the file the problem is in, when there is one
+    except ValueError as exc:
         raise ValueError(_in_file(mask_file or image_file, exc)) from None
+    if output_file is not None:
+        from .maskfill_io import check_output
+
+        check_output(output_file)  # before the work, not after it
     report = _Reporter(verbose, writesteps, progress, cube=image.ndim == 3)
     try:
         if image.ndim == 2:
@@ -128,9 +135,9 @@ def maskfill(
     except ValueError as exc:
         raise ValueError(_in_file(image_file, exc)) from None
     if output_file is not None:
-        from ._maskfill_fits import write_result
+        from .maskfill_io import history_text, write_result
 
-        write_result(output_file, result[0], result[1], header, _history(size, operator))
+        write_result(output_file, result[0], result[1], header, history_text(size, operator))
         report.say(f"Output written to {os.fspath(output_file)}.")
     return result
 
@@ -234,8 +241,12 @@ def _check_size(size: object) -> int:
     return int(size)
 
 
-def _work_dtype(dtype: np.dtype) -> np.dtype:
-    """float32 stays float32 (float16 widens to it); anything else real becomes float64."""
+def _work_dtype(image: np.ndarray) -> np.dtype:
+    """The dtype the image is filled in, after checking that it can be filled: float32 stays
+    float32 (float16 widens to it); anything else real becomes float64."""
+    if image.ndim not in (2, 3):
+        raise ValueError(f"the image must be 2-D or a 3-D cube, not {image.ndim}-D {image.shape}")
+    dtype = image.dtype
     if dtype.kind == "f" and dtype.itemsize <= 4:
         return np.dtype(np.float32)
     if dtype.kind in "fiub":
@@ -244,9 +255,7 @@ def _work_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def _masked_pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The mask as booleans, checked against the image's shape."""
-    if image.ndim not in (2, 3):
-        raise ValueError(f"the image must be 2-D or a 3-D cube, not {image.ndim}-D {image.shape}")
+    """The mask as booleans, checked against the (checked) image's shape."""
     if mask.shape != image.shape and not (image.ndim == 3 and mask.shape == image.shape[1:]):
         allowed = "" if image.ndim == 2 else f" or {image.shape[1:]}"
         raise ValueError(
@@ -266,9 +275,3 @@ def _count_extra_nan(planes: np.ndarray, masked: np.ndarray) -> int:
     if planes.dtype.kind != "f":
         return 0
     return int(np.count_nonzero(np.isnan(planes) & ~masked))
-
-
-def _history(size: int, operator: str) -> str:
-    from . import __version__
-
-    return f"maskfill size={size} operator={operator} (napari-imagemarker {__version__})"

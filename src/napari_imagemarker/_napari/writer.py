@@ -8,15 +8,13 @@ filled image, HDU 1 (``UNSMOOTHED``) the unsmoothed image when it was kept, then
 
 from __future__ import annotations
 
-import os
-import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from astropy.io import fits
 
-from .._maskfill_fits import output_header
+from ..io._files import atomic_output
+from ..maskfill_io import output_header
 
 _DESCRIPTIONS = {
     "filled": "Filled Image (no smoothing)",
@@ -32,7 +30,8 @@ def write_fits(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     Parameters
     ----------
     path : str
-        The file to write (``.fits``, ``.fit`` or ``.fts``); replaced atomically.
+        The file to write (``.fits``, ``.fit`` or ``.fts``); replaced atomically (see
+        :func:`napari_imagemarker.io._files.atomic_output`).
     data : array-like
         The layer's data: 2-D, a cube, or RGB(A) (written as a cube of channels).
     attributes : dict
@@ -51,7 +50,7 @@ def write_fits(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     info = metadata.get("maskfill")
     if not isinstance(info, dict):
         primary = fits.PrimaryHDU(image, header=header)
-        _atomic_write(fits.HDUList([primary]), Path(path))
+        _write(fits.HDUList([primary]), path)
         return [path]
     hdus = [fits.PrimaryHDU(image, header=header)]
     smoothed = bool(info.get("smooth"))
@@ -71,7 +70,7 @@ def write_fits(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     if len(names) > 1 or smoothed:
         for i, name in enumerate(names):
             hdus[0].header[f"EXT{i}"] = _DESCRIPTIONS[name]
-    _atomic_write(fits.HDUList(hdus), Path(path))
+    _write(fits.HDUList(hdus), path)
     return [path]
 
 
@@ -104,11 +103,8 @@ def _fits_array(data: Any, rgb: bool) -> np.ndarray:
     return np.ascontiguousarray(_squeeze(array))
 
 
-def _atomic_write(hdul: fits.HDUList, path: Path) -> None:
-    """Write beside the target and rename, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        hdul.writeto(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def _write(hdul: fits.HDUList, path: str) -> None:
+    """Write through a temporary file that is fsynced and renamed: a reader, or the disk
+    after a power cut, holds the old file or the new one, never half of one."""
+    with atomic_output(path) as tmp:
+        hdul.writeto(tmp, overwrite=True)
