@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,7 @@ from napari.utils.notifications import notification_manager
 from qtpy.QtWidgets import QMenu
 
 from conftest import tan_header
+from napari_imagemarker._napari import maskfill_widget
 from napari_imagemarker._napari.maskfill_widget import (
     ALL_PLANES,
     CURRENT_PLANE,
@@ -305,28 +310,48 @@ def test_cancel_adds_nothing(qtbot, viewer, widget, notifications):
     assert widget.status.value == "cancelled"
 
 
-def test_gui_stays_responsive_while_filling(qtbot, viewer, widget):
-    """The fill runs in a thread: the event loop keeps serving timers while it works."""
+def test_gui_stays_responsive_while_filling(qtbot, viewer, widget, monkeypatch):
+    """The fill runs in a thread: while it works, the event loop serves a 10 ms timer at
+    close to its rate.  A fill on the main thread would serve no tick until it ends."""
     from qtpy.QtCore import QTimer
 
+    interval = 0.010
+    filling = {}
+    compute = maskfill_widget._compute
+
+    def timed_compute(*args):
+        filling["start"] = time.perf_counter()
+        try:
+            return compute(*args)
+        finally:
+            filling["end"] = time.perf_counter()
+
+    monkeypatch.setattr(maskfill_widget, "_compute", timed_compute)
     rng = np.random.default_rng(6)
     data = rng.normal(size=(1500, 1500)).astype(np.float32)
     mask = np.zeros(data.shape, dtype=np.uint8)
     mask[rng.integers(0, 1500, 3000), rng.integers(0, 1500, 3000)] = 1
-    mask[200:500, 200:500] = 1
+    mask[200:800, 200:800] = 1  # 300 iterations of size 13 windows: about a second
     image = viewer.add_image(data, name="large")
     labels = viewer.add_labels(mask, name="m")
-    ticks_while_running = []
+    ticks = []
     timer = QTimer()
-    timer.timeout.connect(
-        lambda: ticks_while_running.append(1) if widget.worker is not None else None
-    )
-    timer.start(10)
-    worker = widget(image=image, mask=labels)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(round(interval * 1000))
+    worker = widget(image=image, mask=labels, size=13)
     qtbot.waitUntil(lambda: widget.worker is None, timeout=120000)
     timer.stop()
+
     assert worker is not None and "large maskfilled" in [layer.name for layer in viewer.layers]
-    assert len(ticks_while_running) > 0
+    seconds = filling["end"] - filling["start"]
+    assert seconds > 20 * interval, f"the fill took {seconds:.3f} s: too short to measure"
+    served = sum(filling["start"] <= t <= filling["end"] for t in ticks)
+    expected = seconds / interval
+    # generous (a shared, noisy machine): a third of the timer's rate
+    assert served >= expected / 3, (
+        f"{served} ticks of a {interval * 1000:.0f} ms timer during {seconds:.2f} s of "
+        f"filling, expected about {expected:.0f}"
+    )
 
 
 def test_writer_saves_the_command_line_layout(qtbot, viewer, widget, tmp_path):
@@ -364,3 +389,42 @@ def test_writer_saves_any_image_layer_with_its_wcs(viewer, tmp_path):
         np.testing.assert_array_equal(hdul[0].data, image.data)
         assert hdul[0].header["OBJECT"] == "test field"
         assert WCS(hdul[0].header).wcs.ctype[0] == "RA---TAN"
+
+
+def test_writer_fsyncs_the_file_before_renaming_it(tmp_path, monkeypatch):
+    """A power cut after the rename must not leave an empty file under the final name."""
+    from napari_imagemarker._napari.writer import write_fits
+
+    events = []
+    fsync, replace = os.fsync, os.replace
+
+    def recording_fsync(fd):
+        events.append(("fsync", os.fstat(fd).st_ino))
+        fsync(fd)
+
+    def recording_replace(src, dst):
+        events.append(("replace", os.stat(src).st_ino, Path(dst).name))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "replace", recording_replace)
+    path = tmp_path / "copy.fits"
+    assert write_fits(str(path), np.ones((4, 5), np.float32), {"metadata": {}}) == [str(path)]
+
+    [renamed] = [event for event in events if event[0] == "replace"]
+    _, inode, name = renamed
+    assert name == "copy.fits"
+    assert ("fsync", inode) in events[: events.index(renamed)]  # the data, before the rename
+    assert ("fsync", tmp_path.stat().st_ino) in events[events.index(renamed) :]  # the folder
+    np.testing.assert_array_equal(fits.getdata(path), np.ones((4, 5), np.float32))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.fits"]
+
+
+def test_the_widget_does_not_import_the_dask_batch():
+    """The preview needs the tiler only; the batch module (and dask.distributed) stay out."""
+    code = (
+        "import sys, napari_imagemarker._napari.maskfill_widget as w; "
+        "print(sorted(m for m in ('napari_imagemarker.batch', 'distributed') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
