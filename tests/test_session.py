@@ -63,13 +63,33 @@ def _reopen(tmp_path, **kwargs) -> MarkingSession:
 
 
 def test_folder_is_in_natural_order_and_other_files_are_ignored(tmp_path):
-    for name in ["img10.png", "img2.png", "Img1.png", "notes.txt"]:
+    for name in ["img10.png", "img2.png", "img1.png", "Img1.png", "notes.txt"]:
         _png(tmp_path / name) if name.endswith(".png") else (tmp_path / name).write_text("x")
-    assert [p.name for p in resolve_images(tmp_path)] == ["Img1.png", "img2.png", "img10.png"]
-    assert [p.name for p in resolve_images(str(tmp_path / "img*.png"))] == [
+    assert [p.name for p in resolve_images(tmp_path)] == [
+        "Img1.png",  # equal but for case: then in code-point order, the same everywhere
+        "img1.png",
         "img2.png",
         "img10.png",
     ]
+    assert [p.name for p in resolve_images(str(tmp_path / "img*.png"))] == [
+        "img1.png",
+        "img2.png",
+        "img10.png",
+    ]
+
+
+def test_a_folder_of_gzipped_fts_files_scans(tmp_path):
+    from astropy.io import fits
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in (10, 2):
+        fits.PrimaryHDU(np.zeros((6, 8), np.float32)).writeto(folder / f"cut{i}.FTS.gz")
+    assert [p.name for p in resolve_images(folder)] == ["cut2.FTS.gz", "cut10.FTS.gz"]
+    with MarkingSession(folder, tmp_path / "save", user="ann", mirror=False) as s:
+        assert [p.name for p in s.paths] == ["cut2.FTS.gz", "cut10.FTS.gz"]
+        s.add_mark(7, 5, 1)
+        assert s.image_marks()["image"][0] == "cut2.FTS.gz"
 
 
 def test_list_file_paths_are_relative_to_it_and_keep_their_order(tmp_path):
@@ -342,10 +362,13 @@ def test_callbacks_run_after_the_session_lock_is_released(session):
 
 
 def test_names_are_checked_for_image_marker(session):
-    with pytest.raises(ValueError, match="'a,b' is not allowed"):
+    # the rule and the message of Image Marker's writer
+    with pytest.raises(ValueError, match="groups: 'a,b' cannot be written to Image Marker's"):
         session.rename_group(2, "a,b")
-    with pytest.raises(ValueError, match="'x\\+y' is not allowed"):
+    with pytest.raises(ValueError, match="categories: 'x\\+y' cannot be written"):
         session.rename_category(2, "x+y")
+    with pytest.raises(ValueError, match="categories: 2 names, expected 5"):
+        MarkingSession(IMAGES, session.save_dir, user="bob", categories=["a", "b"])
 
 
 # -- durability -------------------------------------------------------------------------------
@@ -419,6 +442,30 @@ def _crash(session: MarkingSession) -> None:
     session._journal.close()
     session._file_lock.release()
     session._closed = True
+
+
+def test_files_follow_the_umask_like_image_markers(tmp_path):
+    # Colleagues share save folders: with umask 002 every file the session writes is
+    # group-writable, its snapshots as much as Image Marker's files.
+    script = textwrap.dedent(
+        f"""
+        from napari_imagemarker import MarkingSession
+        with MarkingSession({str(IMAGES)!r}, {str(tmp_path / "save")!r}, user="ann") as s:
+            s.add_mark(1, 2, 3)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.umask(0o002),
+    )
+    assert result.returncode == 0, result.stderr
+    modes = {
+        name: oct((tmp_path / "save" / name).stat().st_mode & 0o777)
+        for name in ["ann_marks.ecsv", "ann_images.ecsv", "ann_marks.csv", "ann_images.csv"]
+    }
+    assert set(modes.values()) == {"0o664"}, modes
 
 
 def test_changes_survive_without_close(tmp_path):

@@ -1,4 +1,4 @@
-"""Durable files for the marking session: an append-only journal and atomic replacement.
+"""The marking session's append-only journal of changes.
 
 The journal is a folder of *segments*, ``journal-<first seq>.jsonl``. Each line is one change::
 
@@ -10,7 +10,8 @@ writing leaves at most one incomplete or unchecksummed *last* line in its segmen
 ignore it (that change had not returned, so nobody was told it was saved). Every process that
 writes starts a new segment, so it never appends behind such a torn line.
 
-Snapshots (see :mod:`napari_imagemarker._session_store`) carry the sequence number they
+Snapshots (see :mod:`napari_imagemarker._session_store`), replaced atomically with
+:func:`napari_imagemarker.io._files.atomic_write`, carry the sequence number they
 include; segments whose records are all in a durable snapshot are deleted afterwards, so any
 crash point leaves the records needed to rebuild the state, and replay skips those a snapshot
 already holds. That is what makes every returned change present exactly once.
@@ -28,59 +29,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Journal", "atomic_write", "fsync_dir", "read_journal"]
+from .io._files import _fsync_folder as fsync_dir  # one implementation for every writer
+
+__all__ = ["Journal", "read_journal"]
 
 _SEGMENT = re.compile(r"^journal-(\d{12})\.jsonl$")
 # fdatasync flushes the data and the file size (all a reader needs); macOS and Windows lack it.
 _datasync = getattr(os, "fdatasync", os.fsync)
-
-
-def fsync_dir(path: str | os.PathLike) -> None:
-    """Make a directory's entries (created, renamed, deleted files) durable.
-
-    A no-op where directories cannot be opened (Windows), where renames are durable anyway.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some file systems refuse fsync on directories
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
-
-    Writes ``<path>.tmp-<pid>``, fsyncs it, renames it over ``path`` with :func:`os.replace`
-    and fsyncs the directory.
-
-    Parameters
-    ----------
-    path : path-like
-        The file to create or replace.
-    data : bytes
-        Its complete new content.
-    """
-    path = Path(path)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
 
 
 def _encode(record: dict[str, Any]) -> bytes:
@@ -231,5 +186,6 @@ class Journal:
         path = self.folder / f"journal-{first_seq:012d}.jsonl"
         # A segment of this name can only exist if an earlier process created it and died
         # before any of its records became intact; whatever it holds was never returned.
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o644)
+        # 0o666 less the umask, as open() would: colleagues may share the save folder
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o666)
         fsync_dir(self.folder)

@@ -14,7 +14,7 @@ from ._session_store import ImageState, SessionState
 from .imagelist import resolve_images
 from .io.marks_schema import N_GROUPS
 
-__all__ = ["check_max", "check_names", "has_imgmarker_files", "import_saved", "read_imgmarker"]
+__all__ = ["check_max", "has_imgmarker_files", "import_saved", "read_imgmarker"]
 
 
 def has_imgmarker_files(save_dir: Path, user: str) -> bool:
@@ -65,21 +65,8 @@ def _py(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def check_names(names: Sequence[str], n: int, what: str, forbidden: str) -> list[str]:
-    names = [str(v) for v in names]
-    if len(names) != n:
-        raise ValueError(f"{what}: {len(names)} names given, expected {n}")
-    for name in names:
-        if not name or name != name.strip() or any(c in name for c in forbidden):
-            raise ValueError(
-                f"{what}: {name!r} is not allowed (no {' or '.join(map(repr, forbidden))}, "
-                "not empty, no blanks around it), because Image Marker's files could not "
-                "store it"
-            )
-    return names
-
-
 def check_max(values: Sequence[int | None]) -> list[int | None]:
+    """Group maxima as stored: 9 values, each a positive int or None (0 also means None)."""
     values = list(values)
     if len(values) != N_GROUPS:
         raise ValueError(f"group_max: {len(values)} values given, expected {N_GROUPS}")

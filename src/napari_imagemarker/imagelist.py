@@ -14,46 +14,39 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["IMAGE_SUFFIXES", "is_image_path", "natural_key", "resolve_images", "shuffled"]
+from .io._files import natural_key
+from .io.images import IMAGE_SUFFIXES
 
-#: File name endings (lower case) the readers open.
-IMAGE_SUFFIXES: tuple[str, ...] = (
-    ".fits",
-    ".fit",
-    ".fts",
-    ".fits.gz",
-    ".fit.gz",
-    ".fz",
-    ".fits.fz",
-    ".tif",
-    ".tiff",
-    ".png",
-    ".jpg",
-    ".jpeg",
-)
+__all__ = ["is_image_path", "list_folder", "resolve_images", "shuffled"]
 
-_DIGITS = re.compile(r"(\d+)")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
-    """Whether the file name ends with one of :data:`IMAGE_SUFFIXES` (case-insensitive)."""
+    """Whether the file name ends with one of the suffixes the readers open
+    (:data:`napari_imagemarker.io.images.IMAGE_SUFFIXES`, any case)."""
     return os.fspath(path).lower().endswith(IMAGE_SUFFIXES)
-
-
-def natural_key(name: str) -> tuple:
-    """Sort key that orders runs of digits by value: ``img2`` < ``img10`` < ``Img11``.
-
-    Letters compare case-insensitively first, then exactly, so the order is total.
-    """
-    parts = _DIGITS.split(name)
-    key = tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts))
-    return (key, name)
 
 
 def _sorted_images(paths: Iterable[str]) -> list[Path]:
     found = [p for p in paths if is_image_path(p)]
-    return [Path(p) for p in sorted(found, key=lambda p: natural_key(os.path.basename(p)))]
+    # natural order (img2 before img10, case-insensitive), then exact names: a total order
+    return [Path(p) for p in sorted(found, key=_natural_then_exact)]
+
+
+def _natural_then_exact(path: str) -> tuple:
+    name = os.path.basename(path)
+    return natural_key(name), name
+
+
+def list_folder(folder: str | os.PathLike) -> list[Path]:
+    """The image files of ``folder`` (not its subfolders), in natural order.
+
+    Only directory entries are read, never the files. Natural order puts ``img2`` before
+    ``img10`` and ignores case; names equal but for case follow in code-point order.
+    """
+    with os.scandir(folder) as entries:
+        return _sorted_images(e.path for e in entries if e.is_file())
 
 
 def _read_list_file(path: Path) -> list[Path]:
@@ -80,7 +73,7 @@ def resolve_images(images: str | os.PathLike | Sequence[str | os.PathLike]) -> l
     images : path-like, str or sequence of path-like
         One of:
 
-        * a folder: its image files (by suffix, see :data:`IMAGE_SUFFIXES`), natural order;
+        * a folder: its image files (by suffix, see :func:`is_image_path`), natural order;
         * a glob pattern such as ``"/data/spt/*.tif"`` or ``"cutouts/**/*.fits"``: the
           matching image files, natural order by file name;
         * a text file (any suffix that is not an image suffix): one path per line, relative
@@ -103,8 +96,7 @@ def resolve_images(images: str | os.PathLike | Sequence[str | os.PathLike]) -> l
         text = os.path.expanduser(os.fspath(images))
         path = Path(text)
         if path.is_dir():
-            with os.scandir(path) as entries:
-                paths = _sorted_images(e.path for e in entries if e.is_file())
+            paths = list_folder(path)
         elif path.is_file():
             paths = [path] if is_image_path(path) else _read_list_file(path)
         elif _GLOB_CHARS.search(text):

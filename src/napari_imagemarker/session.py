@@ -49,10 +49,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ._journal import Journal, atomic_write, read_journal
+from ._journal import Journal, read_journal
 from ._lock import SessionLock, SessionLockedError
 from ._session_imgmarker import check_max as _check_max
-from ._session_imgmarker import check_names as _check_names
 from ._session_imgmarker import has_imgmarker_files, import_saved, read_imgmarker
 from ._session_store import (
     IMAGE_COLUMNS,
@@ -65,9 +64,15 @@ from ._session_store import (
 )
 from ._session_worker import Worker
 from .imagelist import resolve_images, shuffled
+from .io._files import atomic_write
+from .io.imgmarker import (
+    N_CATEGORIES,
+    _check_names,  # Image Marker's rule for names, and its message
+)
 from .io.marks_schema import N_GROUPS
 
 __all__ = [
+    "N_CATEGORIES",
     "CurrentImage",
     "GroupFullError",
     "ImageSkippedWarning",
@@ -76,8 +81,6 @@ __all__ = [
     "SessionEvent",
     "SessionLockedError",
 ]
-
-N_CATEGORIES = 5
 
 
 class GroupFullError(ValueError):
