@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import natural_key
 from .frames import FrameInfo
 
 __all__ = [
@@ -120,13 +119,12 @@ ImagesLike = str | Path | Sequence[str | Path] | Mapping[str, Sequence[FrameInfo
 
 
 def _list_images(images) -> list[Path]:
-    from .images import image_format
+    from ..imagelist import list_folder  # lazy: pulls in the FITS/TIFF readers
 
     if isinstance(images, (str, Path)):
         path = Path(images)
         if path.is_dir():
-            found = [p for p in path.iterdir() if p.is_file() and image_format(p) is not None]
-            return sorted(found, key=lambda p: natural_key(p.name))
+            return list_folder(path)
         return [path]
     return [Path(p) for p in images]
 
