@@ -218,7 +218,9 @@ def test_every_table_format_places_the_same_rows(tmp_path, truth, tan_frame, suf
 
 def test_ds9_regions_image_and_sky(tmp_path, tan_frame):
     """A .reg file written by regions: image regions 1-based in the file, 0-based here;
-    circle radii become diameters (pixels, or arcsec converted with the pixel scale)."""
+    circle radii become diameters (pixels, or arcsec converted with the pixel scale); sky
+    regions in FK5 or galactic land on their true pixel (FK5 is not taken for ICRS: they
+    differ by 0.03 px here)."""
     from regions import (
         CirclePixelRegion,
         CircleSkyRegion,
@@ -249,7 +251,7 @@ def test_ds9_regions_image_and_sky(tmp_path, tan_frame):
     ra, dec = tan_frame.wcs.pixel_to_world_values([30.0, 250.0], [40.0, 150.0])
     sky = Regions(
         [
-            CircleSkyRegion(SkyCoord(ra[0], dec[0], unit="deg", frame="fk5"), 3 * u.arcsec),
+            CircleSkyRegion(SkyCoord(ra[0], dec[0], unit="deg").fk5, 3 * u.arcsec),
             CircleSkyRegion(SkyCoord(ra[1], dec[1], unit="deg").galactic, 0.1 * u.arcmin),
         ]
     )
@@ -259,6 +261,43 @@ def test_ds9_regions_image_and_sky(tmp_path, tan_frame):
     np.testing.assert_allclose(placement.col, [30.0, 250.0], atol=1e-4)
     np.testing.assert_allclose(placement.row, [40.0, 150.0], atol=1e-4)
     np.testing.assert_allclose(placement.size, [6.0, 12.0], rtol=1e-6)  # 1"/px
+
+
+def test_our_marks_csv_is_recognised_whatever_its_suffix(tmp_path, tan_frame):
+    """A marks CSV counting from 1 (its comment line says so), saved as .csv or .txt."""
+    from napari_imagemarker.io.marks import write_marks
+
+    marks = Table({"image": ["synthetic.fits"], "group": [2], "x": [10.0], "y": [20.0]})
+    for name in ("marks.csv", "marks.txt"):
+        write_marks(marks, tmp_path / name, format="csv", pixel_origin=1)
+        placement = make_catalog(tmp_path / name).place_frame(tan_frame)
+        assert (placement.row[0], placement.col[0]) == (20.0, 10.0)
+
+
+def test_a_registered_catalog_format_is_chosen_by_suffix_and_content(tmp_path, tan_frame):
+    from napari_imagemarker.io import catalog_files
+
+    def read_pipes(path):
+        rows = [line.split("|") for line in path.read_text().split()]
+        return Table(rows=[[float(v) for v in r] for r in rows[1:]], names=rows[0])
+
+    pipes = catalog_files.CatalogFormat(
+        "pipes", (".txt",), read_pipes, lambda p: p.read_text().startswith("x|y")
+    )
+    formats = dict(catalog_files.FORMATS)
+    try:
+        catalog_files.FORMATS.clear()
+        catalog_files.register_format(pipes)
+        catalog_files.FORMATS.update({k: v for k, v in formats.items() if k != "pipes"})
+        (tmp_path / "p.txt").write_text("x|y\n3|4\n")
+        (tmp_path / "q.txt").write_text("x,y\n5,6\n")
+        assert make_catalog(tmp_path / "p.txt").place_frame(tan_frame).col[0] == 3.0
+        assert make_catalog(tmp_path / "q.txt").place_frame(tan_frame).col[0] == 5.0  # csv
+        with pytest.raises(CatalogError, match=r"q.txt: cannot be read as a pipes table"):
+            read_table(tmp_path / "q.txt", format="pipes")  # format= is obeyed
+    finally:
+        catalog_files.FORMATS.clear()
+        catalog_files.FORMATS.update(formats)
 
 
 def test_sextractor_catalog_counts_pixels_from_one(tmp_path):

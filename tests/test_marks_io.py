@@ -249,7 +249,7 @@ def test_ds9_errors(marks, tmp_path):
     with pytest.raises(ValueError, match=r"tags.reg: line 3, column 'tag': 'galaxies'"):
         read_marks(path, groups=GROUPS)
     path.write_text("image\npolygon(1,1,5,5,1,5)\n")
-    with pytest.raises(ValueError, match=r"line 2: a PolygonPixelRegion has no single position"):
+    with pytest.raises(ValueError, match=r"line 2: a polygon region has no single position"):
         read_marks(path)
 
 

@@ -1,9 +1,13 @@
 """Reading catalog files: any table astropy reads, DS9 regions and Image Marker mark files.
 
-One entry point, :func:`read_table`, picks a reader from the file name (and, for ``.csv`` and
-``.txt``, from the header line) through the :data:`READERS` registry. Large CSV and ECSV
-files go through pandas' C parser, which is an order of magnitude faster than astropy's
-default on a million rows.
+One entry point, :func:`read_table`, picks a reader through the :data:`FORMATS` registry,
+like :func:`~napari_imagemarker.io.marks.read_marks`: the first registered format that
+claims the file's name and, where formats share a suffix, recognises its first lines.
+:func:`register_format` adds one. DS9 files go through the marks' DS9 parser
+(:func:`~napari_imagemarker.io.marks_ds9.read_regions`), our marks CSV through
+:func:`~napari_imagemarker.io.marks.read_marks`. Large CSV files go through pandas' C
+parser and ECSV data through astropy's pandas engine, both several times faster than
+astropy's own parsers on a million rows.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import astropy.units as u
@@ -18,13 +23,17 @@ import numpy as np
 import pandas as pd
 from astropy.table import Table
 
+from . import marks_csv
+from .catalog_columns import to_float
+
 __all__ = [
     "CATALOG_PATTERNS",
-    "READERS",
-    "SUFFIX_FORMATS",
+    "FORMATS",
     "AmbiguousColumnsError",
     "CatalogError",
+    "CatalogFormat",
     "read_table",
+    "register_format",
 ]
 
 
@@ -41,17 +50,45 @@ class AmbiguousColumnsError(CatalogError):
         self.candidates = candidates
 
 
-FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
-#: File name endings -> reader name. Anything else is left to astropy's format guessing.
-SUFFIX_FORMATS: dict[tuple[str, ...], str] = {
-    (".reg",): "ds9",
-    FITS_SUFFIXES: "fits",
-    (".xml", ".vot", ".votable"): "votable",
-    (".ecsv",): "ecsv",
-    (".tbl", ".ipac"): "ipac",
-    (".csv",): "csv",
-}
+@dataclass(frozen=True)
+class CatalogFormat:
+    """A catalog file format.
 
+    Attributes
+    ----------
+    name : str
+        What ``format=`` takes.
+    suffixes : tuple of str
+        File name endings it claims (lower case, with the dot); empty: any file.
+    reader : callable
+        ``reader(path) -> Table``.
+    identify : callable or None
+        ``identify(path) -> bool``, for formats that share suffixes: whether the file is
+        this format (from its first lines).
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    reader: Callable[[Path], Table]
+    identify: Callable[[Path], bool] | None = None
+
+    def claims(self, path: Path) -> bool:
+        """Whether this format reads ``path`` when no format is given."""
+        if self.suffixes and not path.name.lower().endswith(self.suffixes):
+            return False
+        return self.identify is None or self.identify(path)
+
+
+#: Registered formats by name, in the order they are tried.
+FORMATS: dict[str, CatalogFormat] = {}
+
+
+def register_format(fmt: CatalogFormat) -> None:
+    """Add (or replace) a format; a new one is tried after those already there."""
+    FORMATS[fmt.name] = fmt
+
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
 #: File name patterns the dock's file picker offers.
 CATALOG_PATTERNS = (
     "*.csv *.ecsv *.txt *.dat *.cat *.tsv *.fits *.fit *.fts *.fits.gz *.xml *.vot *.votable "
@@ -124,13 +161,6 @@ def _is_imgmarker(path: Path) -> bool:
     )
 
 
-def _is_marks_csv(path: Path) -> bool:
-    from .marks_csv import is_marks_csv
-
-    with open(path, "rb") as f:
-        return is_marks_csv(f.read(4096).decode("utf-8", errors="replace"))
-
-
 def _read_imgmarker(path: Path) -> Table:
     """An Image Marker mark file or marks CSV, as text columns named in lower case.
 
@@ -146,23 +176,15 @@ def _read_imgmarker(path: Path) -> Table:
     for name in names:
         if name in ("x", "y", "ra", "dec") or name.startswith("size"):
             # numbers for display; "nan", "None" and text become NaN, counted when parsed
-            numbers = pd.to_numeric(pd.Series(table[name], dtype=object), errors="coerce")
-            if numbers.notna().sum() == (np.strings.lower(table[name]) != "nan").sum():
-                table[name] = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+            numbers = to_float(np.asarray(table[name]))
+            if (~np.isnan(numbers)).sum() == (np.strings.lower(table[name]) != "nan").sum():
+                table[name] = numbers
     table.meta.update(catalog_format="imgmarker", display_xy=True)
     return table
 
 
 def _read_csv(path: Path) -> Table:
-    if _is_marks_csv(path):  # our own marks CSV: its comment lines state the pixel origin
-        from .marks import read_marks
-
-        return read_marks(path, format="csv")
-    if _is_imgmarker(path):
-        return _read_imgmarker(path)
-    if _first_line(path).startswith("#"):
-        return _read_ascii(path)
-    try:  # pandas' C parser: ~10x faster than astropy's guessing on a million rows
+    try:  # pandas' C parser: 2-3x faster than astropy's fast reader on a million rows
         frame = pd.read_csv(path, skipinitialspace=True, low_memory=False)
     except (ValueError, pd.errors.ParserError):
         return Table.read(path, format="ascii.csv")
@@ -171,12 +193,20 @@ def _read_csv(path: Path) -> Table:
     return Table({str(c).strip(): frame[c].to_numpy() for c in frame.columns})
 
 
-def _read_ascii(path: Path) -> Table:
-    if _is_imgmarker(path):
-        return _read_imgmarker(path)
+def _is_csv(path: Path) -> bool:
+    """A header line that is not a comment, in a ``.csv`` file or with commas."""
     first = _first_line(path)
-    if "," in first and not first.startswith("#"):
-        return _read_csv(path)
+    return not first.startswith("#") and (path.name.lower().endswith(".csv") or "," in first)
+
+
+def _read_marks_csv(path: Path) -> Table:
+    """Our own marks CSV: its comment lines state the pixel origin."""
+    from .marks import read_marks
+
+    return read_marks(path, format="csv")
+
+
+def _read_ascii(path: Path) -> Table:
     return Table.read(path, format="ascii")  # astropy guesses: basic, IPAC, SExtractor, CDS
 
 
@@ -187,128 +217,45 @@ def _read_ipac(path: Path) -> Table:
 def _read_ds9(path: Path) -> Table:
     """DS9 regions as a table: one row per region, its centre and size.
 
-    Columns: ``shape`` (circle, point, ellipse, box, ...), ``x``, ``y`` (0-based; NaN for
-    sky regions), ``ra``, ``dec`` (degrees, ICRS or FK5 J2000 as written, other frames
-    converted to ICRS; NaN for image regions), ``size`` (the diameter, or the largest
-    width: pixels for image regions, arcsec for sky regions; NaN for points), ``text``,
-    ``color``, ``tag``.
+    Columns (see :func:`~napari_imagemarker.io.marks_ds9.read_regions`): ``shape``,
+    ``x``, ``y`` (0-based; NaN for sky regions), ``ra``, ``dec`` (ICRS degrees; NaN for
+    image regions), ``size`` (the diameter, or the longest side: pixels if most regions
+    are image regions, else arcsec; NaN for regions in the other system and for points),
+    ``text``, ``color``, ``tag``.
     """
-    from astropy.coordinates import SkyCoord
-    from regions import PixCoord, Regions
+    from .marks_ds9 import read_regions
 
-    regions = list(Regions.read(str(path), format="ds9"))
-    n = len(regions)
-    # regions parses the file line by line already; pulling out the centres is the same walk
-    centres = [_centre(r) for r in regions]
-    is_pix = np.array([isinstance(c, PixCoord) for c in centres], dtype=bool)
-    is_sky = np.array([isinstance(c, SkyCoord) for c in centres], dtype=bool)
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
-    ra = np.full(n, np.nan)
-    dec = np.full(n, np.nan)
-    if is_pix.any():
-        idx = np.flatnonzero(is_pix)
-        x[idx] = [float(centres[i].x) for i in idx]
-        y[idx] = [float(centres[i].y) for i in idx]
-    if is_sky.any():
-        idx = np.flatnonzero(is_sky)
-        frames = np.array([centres[i].frame.name for i in idx])
-        for frame in np.unique(frames):  # one vectorised transform per frame in the file
-            sel = idx[frames == frame]
-            lon = np.array([centres[i].spherical.lon.deg for i in sel])
-            lat = np.array([centres[i].spherical.lat.deg for i in sel])
-            if frame not in ("icrs", "fk5"):
-                # FK5 J2000 is taken as ICRS (20 mas apart), as for a WCS's RADESYS
-                coord = SkyCoord(lon, lat, unit="deg", frame=str(frame)).icrs
-                lon, lat = coord.ra.deg, coord.dec.deg
-            ra[sel], dec[sel] = lon, lat
-    size = np.array([_region_size(r) for r in regions], dtype=float)
-    table = Table(
-        {
-            "shape": np.array(
-                [
-                    type(r).__name__.replace("PixelRegion", "").replace("SkyRegion", "").lower()
-                    for r in regions
-                ],
-                dtype="U",
-            ),
-            "x": x,
-            "y": y,
-            "ra": ra,
-            "dec": dec,
-            "size": size,
-            "text": np.array([str(r.meta.get("text", "")) for r in regions], dtype="U"),
-            "color": np.array([_region_color(r) for r in regions], dtype="U"),
-            "tag": np.array(
-                [",".join(map(str, r.meta.get("tag", []))) for r in regions], dtype="U"
-            ),
-        }
-    )
-    sky_rows, pix_rows = int(is_sky.sum()), int(is_pix.sum())
-    table["size"].unit = u.arcsec if sky_rows > pix_rows else u.pix
+    regions = read_regions(path)
+    sky = np.asarray(regions["sky"])
+    pixel = ~sky & np.isfinite(regions["x"])
+    in_arcsec = sky.sum() > pixel.sum()
+    table = regions["shape", "x", "y", "ra", "dec", "size", "text", "color", "tag"]
+    table["size"].unit = u.arcsec if in_arcsec else u.pix
     # sizes in the minority system would be read in the wrong unit
-    table["size"][is_pix if sky_rows > pix_rows else is_sky] = np.nan
+    table["size"][pixel if in_arcsec else sky] = np.nan
     table.meta["catalog_format"] = "ds9"
     table.meta["pixel_origin"] = 0  # regions has already subtracted DS9's 1
     return table
 
 
-def _centre(region):
-    """A region's centre; the mean vertex of a polygon (which has no centre)."""
-    centre = getattr(region, "center", None)
-    vertices = getattr(region, "vertices", None)
-    if centre is None and vertices is not None and len(vertices):
-        from regions import PixCoord
-
-        if isinstance(vertices, PixCoord):
-            return PixCoord(float(np.mean(vertices.x)), float(np.mean(vertices.y)))
-        return vertices[len(vertices) // 2].__class__(
-            vertices.spherical.lon.mean(), vertices.spherical.lat.mean(), frame=vertices.frame
-        )
-    return centre
+# in the order they are tried: the suffixes that say it all, then text files by content
+register_format(CatalogFormat("ds9", (".reg",), _read_ds9))
+register_format(CatalogFormat("fits", FITS_SUFFIXES, _read_fits))
+register_format(CatalogFormat("votable", (".xml", ".vot", ".votable"), _read_votable))
+register_format(CatalogFormat("ecsv", (".ecsv",), _read_ecsv))
+register_format(CatalogFormat("ipac", (".tbl", ".ipac"), _read_ipac))
+register_format(CatalogFormat("marks", (".csv", ".txt"), _read_marks_csv, marks_csv.identify))
+register_format(CatalogFormat("imgmarker", (), _read_imgmarker, _is_imgmarker))
+register_format(CatalogFormat("csv", (), _read_csv, _is_csv))
+register_format(CatalogFormat("ascii", (), _read_ascii))
 
 
-def _region_color(region) -> str:
-    visual = region.visual
-    return str(visual.get("color") or visual.get("edgecolor") or visual.get("facecolor") or "")
-
-
-def _region_size(region) -> float:
-    """Diameter (or largest side) of a region: pixels, or arcsec for sky regions."""
-    for attr, factor in (("radius", 2.0), ("outer_radius", 2.0)):
-        value = getattr(region, attr, None)
-        if value is not None:
-            return float(_to_arcsec_or_pix(value)) * factor
-    sides = [getattr(region, a, None) for a in ("width", "height")]
-    sides = [float(_to_arcsec_or_pix(s)) for s in sides if s is not None]
-    return max(sides) if sides else np.nan
-
-
-def _to_arcsec_or_pix(value) -> float:
-    if isinstance(value, u.Quantity):
-        return value.to_value(u.arcsec) if value.unit.physical_type == "angle" else value.value
-    return float(value)
-
-
-#: Reader name -> function(path) -> Table.
-READERS: dict[str, Callable[[Path], Table]] = {
-    "ds9": _read_ds9,
-    "imgmarker": _read_imgmarker,
-    "fits": _read_fits,
-    "votable": _read_votable,
-    "ecsv": _read_ecsv,
-    "ipac": _read_ipac,
-    "csv": _read_csv,
-    "ascii": _read_ascii,
-}
-
-
-def _format_of(path: Path) -> str:
-    name = path.name.lower()
-    for suffixes, fmt in SUFFIX_FORMATS.items():
-        if name.endswith(suffixes):
-            return fmt
-    return "ascii"
+def _choose(path: Path, format: str | None) -> CatalogFormat:
+    if format is not None:
+        if format in FORMATS:
+            return FORMATS[format]
+        return CatalogFormat(format, (), lambda p: Table.read(p, format=format))
+    return next(fmt for fmt in FORMATS.values() if fmt.claims(path))
 
 
 def read_table(path: str | Path, format: str | None = None) -> Table:
@@ -319,10 +266,12 @@ def read_table(path: str | Path, format: str | None = None) -> Table:
     path : str or Path
         Any table astropy reads, a DS9 region file (``.reg``) or an Image Marker mark file.
     format : str, optional
-        ``"ds9"``, ``"imgmarker"``, ``"fits"``, ``"votable"``, ``"ecsv"``, ``"ipac"``,
-        ``"csv"``, ``"ascii"`` (astropy guesses), or any astropy ``Table.read`` format (e.g.
-        ``"ascii.sextractor"``). Default: from the file name, and for ``.csv``/``.txt`` from
-        the header line (Image Marker's field names make it an Image Marker file).
+        One of :data:`FORMATS` (``"ds9"``, ``"fits"``, ``"votable"``, ``"ecsv"``,
+        ``"ipac"``, ``"marks"``, ``"imgmarker"``, ``"csv"``, ``"ascii"``: astropy guesses),
+        or any astropy ``Table.read`` format (e.g. ``"ascii.sextractor"``). Default: the
+        first format of :data:`FORMATS` that claims the file: by its name, and for text
+        files by the first lines (our marks CSV states its pixel origin; Image Marker's
+        field names make an Image Marker file; a header with commas a CSV).
 
     Returns
     -------
@@ -342,16 +291,17 @@ def read_table(path: str | Path, format: str | None = None) -> Table:
         raise CatalogError(f"{path}: is a folder, not a catalog file")
     if path.stat().st_size == 0:
         raise CatalogError(f"{path}: the file is empty (0 bytes)")
-    fmt = format or _format_of(path)
+    fmt = None
     try:
-        reader = READERS.get(fmt, lambda p: Table.read(p, format=fmt))
-        table = reader(path)
+        fmt = _choose(path, format)
+        table = fmt.reader(path)
     except CatalogError:
         raise
     except UnicodeDecodeError as err:
         raise CatalogError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except Exception as err:
-        raise CatalogError(f"{path}: cannot be read as a {fmt} table: {err}") from None
+        what = f"a {fmt.name} table" if fmt is not None else "a table"
+        raise CatalogError(f"{path}: cannot be read as {what}: {err}") from None
     table = _fix_strings(table)
     if len(table.colnames) == 0:
         raise CatalogError(f"{path}: no columns found")

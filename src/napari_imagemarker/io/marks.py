@@ -103,15 +103,6 @@ def _write_savedir(table, path, *, images=None, user=None, **kwargs) -> None:
     write_savedir(path, user, table, empty_images(), image_paths=images, **kwargs)
 
 
-def _is_marks_csv(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096)
-    except OSError:
-        return False
-    return marks_csv.is_marks_csv(head.decode("utf-8", errors="replace"))
-
-
 register_format(
     MarksFormat("ecsv", (".ecsv",), _no_images(marks_ecsv.read), _no_images(marks_ecsv.write))
 )
@@ -121,7 +112,7 @@ register_format(
         (".csv", ".txt"),
         _no_images(marks_csv.read),
         _no_images(marks_csv.write),
-        identify=_is_marks_csv,
+        identify=marks_csv.identify,
     )
 )
 register_format(

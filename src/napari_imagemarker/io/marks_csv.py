@@ -27,7 +27,7 @@ from astropy.table import Table
 from ._files import atomic_write, read_text
 from .marks_schema import MARK_COLUMNS, MARK_DTYPES, N_GROUPS, REQUIRED_COLUMNS, normalise_marks
 
-__all__ = ["MAGIC", "is_marks_csv", "read", "write"]
+__all__ = ["MAGIC", "identify", "is_marks_csv", "read", "write"]
 
 MAGIC = "# napari-imagemarker marks"
 _META_KEYS = ("pixel_origin", "groups", "group_colors")
@@ -41,6 +41,16 @@ def is_marks_csv(text: str) -> bool:
         if line.replace(" ", "").startswith("#pixel_origin:"):
             return True
     return False
+
+
+def identify(path: str | Path) -> bool:
+    """Whether a file starts like one :func:`write` produced; False if it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return is_marks_csv(head.decode("utf-8", errors="replace"))
 
 
 def _format(value, name: str) -> str:

@@ -11,6 +11,10 @@ A region file does not record which image it belongs to, nor user or time. When 
 pass ``images=`` (one image) to name it and to compute the missing half of pixel/sky
 coordinates from its WCS. The group of a region is its first tag that is a group name (or a
 number 1-9), else the group whose colour it has, else group 1.
+
+:func:`read_regions` is the one DS9 parser: every region of a file as a table row (centre,
+size, text, colour, tags, line). :func:`read` makes marks of its point-like rows; the
+catalog overlay (:mod:`.catalog_files`) shows every row, with its size.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from ._files import atomic_write, read_text
 from .image_index import ImageIndex, ImagesLike, frame_wcs
 from .marks_schema import DEFAULT_GROUP_COLORS, DEFAULT_GROUPS, N_GROUPS, normalise_marks
 
-__all__ = ["read", "write"]
+__all__ = ["read", "read_regions", "write"]
 
 COORDSYS = ("image", "icrs", "fk5")
 #: Decimals written: pixels (1e-8 px), degrees (1e-10 deg, 0.4 micro-arcsec)
@@ -138,9 +142,7 @@ def _hex(color: str) -> str:
     return _DS9_COLORS.get(color, color)
 
 
-def _group(region, groups: Sequence[str], colors: Sequence[str], path, line) -> int:
-    tags = region.meta.get("tag", [])
-    tags = [tags] if isinstance(tags, str) else list(tags)
+def _group(tags, color: str, groups: Sequence[str], colors: Sequence[str], path, line) -> int:
     for tag in tags:
         if tag in groups:
             return list(groups).index(tag) + 1
@@ -151,9 +153,130 @@ def _group(region, groups: Sequence[str], colors: Sequence[str], path, line) -> 
             f"{path}: line {line}, column 'tag': {tags[0]!r} is not a group name "
             f"({', '.join(groups)}); pass groups="
         )
-    color = _hex(region.visual.get("color") or region.visual.get("edgecolor") or "")
-    matches = [i for i, c in enumerate(colors) if _hex(c) == color]
+    matches = [i for i, c in enumerate(colors) if _hex(c) == _hex(color)]
     return matches[0] + 1 if len(matches) == 1 else 1
+
+
+def read_regions(path: str | Path, *, encoding: str = "utf-8") -> Table:
+    """Every region of a DS9 file, one row each, in file order.
+
+    Parameters
+    ----------
+    path : str or Path
+    encoding : str
+
+    Returns
+    -------
+    astropy.table.Table
+        ``shape`` (``point``, ``circle``, ``ellipse``, ``rectangle``, ``polygon``,
+        ``text``, ...); ``x``, ``y``: the centre in 0-based pixels (``regions`` has taken
+        off DS9's 1; NaN for sky regions); ``ra``, ``dec``: the centre in ICRS degrees
+        (any frame converted; NaN for pixel regions); ``sky``: whether the region is in sky
+        coordinates; ``size``: the diameter (radius x 2, outer radius of an annulus x 2) or
+        the longest side, in pixels for pixel regions and arcsec for sky regions (NaN for
+        points and text); ``text``, ``color``; ``tag`` (the tags joined by ``,``) and
+        ``tags`` (tuples of them); ``point_like``: whether the region has one position of
+        its own (not a polygon or line, whose centre is the mean vertex or NaN, nor a text);
+        ``line``: its line in the file.
+
+    Raises
+    ------
+    ValueError
+        A file ``regions`` cannot parse, or bad encoding; the message names the file.
+    """
+    from regions import PixCoord, Regions, TextPixelRegion, TextSkyRegion
+
+    path = Path(path)
+    text = read_text(path, encoding)
+    try:
+        regions = list(Regions.parse(text, format="ds9"))
+    except Exception as err:  # regions raises its own error types with the line's text
+        raise ValueError(f"{path}: not a readable DS9 region file ({err})") from None
+    lines = [n for n, line in enumerate(text.splitlines(), 1) if _SHAPE_LINE.match(line)]
+    n = len(regions)
+    centres = [_centre(r) for r in regions]
+    sky = np.array([isinstance(c, SkyCoord) for c in centres], dtype=bool)
+    pix = np.array([isinstance(c, PixCoord) for c in centres], dtype=bool)
+    x, y, ra, dec = (np.full(n, np.nan) for _ in range(4))
+    for i in np.flatnonzero(pix):
+        x[i], y[i] = float(centres[i].x), float(centres[i].y)
+    sky_rows = np.flatnonzero(sky)
+    frames = np.array([centres[i].frame.name for i in sky_rows], dtype=str)
+    for frame in np.unique(frames):  # one vectorised transform per frame in the file
+        rows = sky_rows[frames == frame]
+        coord = SkyCoord([centres[i] for i in rows]).icrs
+        ra[rows], dec[rows] = coord.ra.deg, coord.dec.deg
+    tags = np.empty(n, dtype=object)
+    tags[:] = [tuple(map(str, _as_list(r.meta.get("tag", [])))) for r in regions]
+    text_shapes = (TextPixelRegion, TextSkyRegion)
+    return Table(
+        {
+            "shape": np.array([_shape(r) for r in regions], dtype="U"),
+            "x": x,
+            "y": y,
+            "ra": ra,
+            "dec": dec,
+            "sky": sky,
+            "size": np.array([_size(r) for r in regions], dtype=float),
+            "text": np.array([str(r.meta.get("text", "")) for r in regions], dtype="U"),
+            "color": np.array([_color(r) for r in regions], dtype="U"),
+            "tag": np.array([",".join(t) for t in tags], dtype="U"),
+            "tags": tags,
+            "point_like": np.array(
+                [hasattr(r, "center") and not isinstance(r, text_shapes) for r in regions],
+                dtype=bool,
+            ),
+            "line": np.array([lines[k] if k < len(lines) else k + 1 for k in range(n)], int),
+        }
+    )
+
+
+def _as_list(value) -> list:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _shape(region) -> str:
+    name = type(region).__name__
+    return name.replace("PixelRegion", "").replace("SkyRegion", "").lower()
+
+
+def _centre(region):
+    """A region's centre; the mean vertex of a polygon (which has no centre); None for a
+    line."""
+    centre = getattr(region, "center", None)
+    vertices = getattr(region, "vertices", None)
+    if centre is None and vertices is not None and len(vertices):
+        from regions import PixCoord
+
+        if isinstance(vertices, PixCoord):
+            return PixCoord(float(np.mean(vertices.x)), float(np.mean(vertices.y)))
+        sph = vertices.spherical
+        return SkyCoord(sph.lon.mean(), sph.lat.mean(), frame=vertices.frame)
+    return centre
+
+
+def _color(region) -> str:
+    visual = region.visual
+    return str(visual.get("color") or visual.get("edgecolor") or visual.get("facecolor") or "")
+
+
+def _size(region) -> float:
+    """Diameter (or longest side) of a region: pixels, or arcsec for sky regions."""
+    for attr in ("radius", "outer_radius"):
+        value = getattr(region, attr, None)
+        if value is not None:
+            return 2 * _arcsec_or_pix(value)
+    sides = [getattr(region, a, None) for a in ("outer_width", "outer_height", "width", "height")]
+    sides = [_arcsec_or_pix(side) for side in sides if side is not None]
+    return max(sides) if sides else np.nan
+
+
+def _arcsec_or_pix(value) -> float:
+    if isinstance(value, u.Quantity):
+        return float(
+            value.to_value(u.arcsec) if value.unit.physical_type == "angle" else value.value
+        )
+    return float(value)
 
 
 def read(
@@ -163,6 +286,7 @@ def read(
     groups: Sequence[str] | None = None,
     group_colors: Sequence[str] | None = None,
     frame: int = 0,
+    encoding: str = "utf-8",
 ) -> Table:
     """Read the point-like regions of a DS9 region file as marks.
 
@@ -176,23 +300,25 @@ def read(
         Group names (matched to tags) and colours (matched when a region has no tag).
     frame : int
         The frame of ``images`` the regions belong to.
+    encoding : str
+        Of the file.
 
     Raises
     ------
     ValueError
         Unparsable file, a region without a centre (polygon, line...), an unknown tag.
     """
-    from regions import Regions, TextPixelRegion, TextSkyRegion
-
     path = Path(path)
     groups = list(groups) if groups is not None else list(DEFAULT_GROUPS)
     colors = list(group_colors) if group_colors is not None else list(DEFAULT_GROUP_COLORS)
-    text = read_text(path)
-    try:
-        regions = Regions.parse(text, format="ds9")
-    except Exception as err:  # regions raises its own error types with the line's text
-        raise ValueError(f"{path}: not a readable DS9 region file ({err})") from None
-    lines = [n for n, line in enumerate(text.splitlines(), 1) if _SHAPE_LINE.match(line)]
+    regions = read_regions(path, encoding=encoding)
+    not_point = np.flatnonzero(~regions["point_like"])
+    if len(not_point):
+        row = regions[int(not_point[0])]
+        raise ValueError(
+            f"{path}: line {row['line']}: a {row['shape']} region has no single position; "
+            "only point-like regions (point, circle, box, ellipse) are marks"
+        )
 
     name, info, wcs = "", None, None
     if images is not None:
@@ -204,33 +330,28 @@ def read(
         frames = index.frames(name)
         info, wcs = index.frame(name, frame), frame_wcs(frames, frame)
 
-    rows = {k: [] for k in ("group", "label", "x", "y", "ra", "dec")}
-    for k, region in enumerate(regions):
-        line = lines[k] if k < len(lines) else k + 1
-        if isinstance(region, (TextPixelRegion, TextSkyRegion)) or not hasattr(region, "center"):
-            raise ValueError(
-                f"{path}: line {line}: a {type(region).__name__} has no single position; "
-                "only point-like regions (point, circle, box, ellipse) are marks"
-            )
-        rows["group"].append(_group(region, groups, colors, path, line))
-        rows["label"].append(str(region.meta.get("text", "")))
-        if isinstance(region.center, SkyCoord):
-            icrs = region.center.icrs
-            ra, dec = float(icrs.ra.deg), float(icrs.dec.deg)
-            x, y = (float(v) for v in sky_to_pixel(wcs, ra, dec))
-        else:
-            x, y = float(region.center.x), float(region.center.y)
-            ra, dec = (float(v) for v in pixel_to_sky(wcs, x, y))
-        for key, value in zip(("x", "y", "ra", "dec"), (x, y, ra, dec), strict=True):
-            rows[key].append(value)
+    x, y = np.array(regions["x"]), np.array(regions["y"])
+    ra, dec = np.array(regions["ra"]), np.array(regions["dec"])
+    sky = np.asarray(regions["sky"])
+    x[sky], y[sky] = sky_to_pixel(wcs, ra[sky], dec[sky])
+    ra[~sky], dec[~sky] = pixel_to_sky(wcs, x[~sky], y[~sky])
+    group = [
+        _group(row["tags"], row["color"], groups, colors, path, row["line"]) for row in regions
+    ]
+    n = len(regions)
     table = Table(
         {
-            "image": np.array([name] * len(regions), dtype="U"),
-            "frame": np.full(len(regions), frame if info is not None else 0, dtype=np.int64),
-            **{k: np.array(v, dtype=np.int64 if k == "group" else None) for k, v in rows.items()},
+            "image": np.array([name] * n, dtype="U"),
+            "frame": np.full(n, frame if info is not None else 0, dtype=np.int64),
+            "group": np.array(group, dtype=np.int64),
+            "label": np.array(regions["text"], dtype="U"),
+            "x": x,
+            "y": y,
+            "ra": ra,
+            "dec": dec,
         }
     )
-    if len(regions) == 0:
+    if n == 0:
         table = Table({"group": np.zeros(0, np.int64), "x": [], "y": []})
     table.meta.update({"groups": groups, "group_colors": colors})
     return normalise_marks(table, source=str(path))
