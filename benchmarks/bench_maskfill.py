@@ -8,8 +8,9 @@ prints the time of each and the ratio, per case:
 - a seeded 2048x2048 float32 stress image: 2000 cosmic-ray-like streaks of 1-20 pixels,
   50 discs of radius 5-40 pixels and one 300x300 square masked.
 
-Then the first call in a new process (import included) and the peak extra memory of a call
-(tracemalloc, which sees NumPy's allocations), relative to the image's size.
+Then, in a new Python process, ``import napari_imagemarker`` (NumPy included) and the first
+call after it, each timed; and the peak extra memory of a call (tracemalloc, which sees
+NumPy's allocations), relative to the image's size.
 
 Usage: ``python benchmarks/bench_maskfill.py [--repeat N] [--skip-stress]``.  The reference
 takes about 25 s on the stress image.
@@ -23,6 +24,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 import warnings
@@ -117,23 +119,31 @@ def compare(name: str, image, mask, repeat: int, **kwargs) -> float:
 FIRST_CALL = """
 import time
 start = time.perf_counter()
-from astropy.io import fits
-data = fits.getdata({image!r}), fits.getdata({mask!r})
+import napari_imagemarker
+imported = time.perf_counter()
+import numpy as np
+data = np.load({image!r}), np.load({mask!r})
 loaded = time.perf_counter()
-from napari_imagemarker import maskfill
-maskfill(*data)
+napari_imagemarker.maskfill(*data)
 done = time.perf_counter()
-print(done - loaded, loaded - start)
+print(imported - start, done - loaded)
 """
 
 
-def first_call() -> tuple[float, float]:
-    """Seconds of import + first call in a new process, and of reading the FITS files."""
-    code = FIRST_CALL.format(image=str(DATA / "m51_with_cosmicrays.fits"),
-                             mask=str(DATA / "m51_mask.fits"))  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    call, load = (float(v) for v in out.stdout.split())
-    return call, load
+def first_call(image: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """Seconds of ``import napari_imagemarker`` in a new Python process (which imports
+    NumPy), and of the first maskfill call after it; the arrays are loaded from ``.npy``
+    files in between, without astropy, and that is not counted."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [os.path.join(folder, name) for name in ("image.npy", "mask.npy")]
+        np.save(paths[0], image)
+        np.save(paths[1], mask)
+        code = FIRST_CALL.format(image=paths[0], mask=paths[1])
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+    imported, call = (float(v) for v in out.stdout.split())
+    return imported, call
 
 
 def peak_memory(image, mask, **kwargs) -> float:
@@ -169,17 +179,17 @@ def main() -> None:
         ratios["stress 2048x2048"] = compare("stress 2048x2048", big, big_mask, args.repeat)
         memory["stress 2048x2048"] = peak_memory(big, big_mask)
 
-    call, load = first_call()
-    print(f"\nfirst call in a new process (import + M51 default): {call:.3f} s "
-          f"(reading the FITS files, not included: {load:.3f} s)")  # fmt: skip
+    imported, call = first_call(image, mask)
+    print(f"\nin a new Python process: 'import napari_imagemarker' (NumPy included) {imported:.3f} s,"
+          f" then the first maskfill call (M51 default) {call:.3f} s; together {imported + call:.3f} s")  # fmt: skip
     for name, images in memory.items():
         print(f"peak memory of a call, {name}: {images:.2f} x the image (results included)")
     print(
-        "\ntargets: >= 100x on M51 default, >= 300x on the stress image, first call < 1 s, "
-        "peak memory <= 4 x the image"
+        "\ntargets: >= 100x on M51 default, >= 300x on the stress image, import + first call"
+        " < 1 s, peak memory <= 4 x the image"
     )
     met = (ratios["M51 default"] >= 100 and ratios.get("stress 2048x2048", 300) >= 300
-           and call < 1 and max(memory.values()) <= 4)  # fmt: skip
+           and imported + call < 1 and max(memory.values()) <= 4)  # fmt: skip
     print("all met" if met else "NOT MET")
 
 
