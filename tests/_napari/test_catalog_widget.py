@@ -13,10 +13,12 @@ from qtpy.QtCore import Qt
 from conftest import IMGMARKER
 from napari_imagemarker import load_catalog, read_image
 from napari_imagemarker._napari import catalog as catalog_module
+from napari_imagemarker._napari import catalog_overlay
 from napari_imagemarker._napari.catalog import catalog_overlays, overlay_of, refresh_catalogs
+from napari_imagemarker._napari.catalog_colors import MISSING_COLOR, row_colors
 from napari_imagemarker._napari.marking import open_session
 from napari_imagemarker._napari.orientation import camera
-from napari_imagemarker.io.catalogs import CatalogError
+from napari_imagemarker.io.catalogs import CatalogError, make_catalog
 
 PLUGIN = "napari-imagemarker"
 IMAGES = IMGMARKER / "images"
@@ -50,7 +52,8 @@ def assert_points(layer, *expected):
 def warnings_shown(monkeypatch):
     """The notifications the catalog code shows, as text."""
     shown: list[str] = []
-    monkeypatch.setattr(catalog_module, "show_warning", shown.append)
+    for module in (catalog_module, catalog_overlay):
+        monkeypatch.setattr(module, "show_warning", shown.append)
     return shown
 
 
@@ -206,6 +209,32 @@ def test_colour_by_a_column(make_napari_viewer):
         k: tuple(c) for k, c in zip(by_kind.layer.features["kind"], by_kind.layer.face_color)
     }
     assert len(set(colors.values())) == 3 and set(by_kind.legend) == {"galaxy", "qso", "star"}
+
+
+def test_row_colors_one_colour_categories_numbers_and_colour_names():
+    """The colour mapping on its own (no viewer): every row's colour, computed once."""
+    table = Table(
+        {
+            "x": [1.0, 2.0, 3.0, 4.0],
+            "y": [1.0, 2.0, 3.0, 4.0],
+            "kind": ["star", "galaxy", "star", "star"],
+            "z": [0.1, 0.5, np.nan, 0.3],
+            "color": ["red", "", "#00ff00", "red"],
+        }
+    )
+    catalog = make_catalog(table)
+    one = row_colors(catalog, color="red")
+    np.testing.assert_array_equal(one.rgba, [[1, 0, 0, 1]] * 4)
+    assert one.column is None and one.legend == {}
+    kinds = row_colors(catalog, color_by="KIND")  # any case
+    assert kinds.column == "kind" and set(kinds.legend) == {"galaxy", "star"}
+    assert tuple(kinds.rgba[0]) == tuple(kinds.rgba[2]) != tuple(kinds.rgba[1])
+    z = row_colors(catalog, color_by="z", colormap="gray")
+    np.testing.assert_allclose(z.rgba[[0, 1, 2]], [[0, 0, 0, 1], [1, 1, 1, 1], MISSING_COLOR])
+    names = row_colors(catalog, color_by="color")  # DS9's colours are kept
+    assert names.legend == {"": "#ffffff", "#00ff00": "#00ff00", "red": "#ff0000"}
+    with pytest.raises(CatalogError, match=r"no column 'nope' to colour by \(columns: x, y"):
+        row_colors(catalog, color_by="nope")
 
 
 def test_refresh_catalogs_after_changing_the_wcs_in_place(make_napari_viewer):

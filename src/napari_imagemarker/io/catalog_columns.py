@@ -23,8 +23,13 @@ __all__ = [
     "SIZE_UNITS",
     "SKY_PAIRS",
     "ColumnGuess",
+    "column_values",
     "detect_columns",
+    "filled",
+    "missing_text",
     "parse_angles",
+    "size_unit_name",
+    "to_float",
 ]
 
 
@@ -228,6 +233,26 @@ def column_values(column) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(column, MaskedColumn) or np.ma.isMaskedArray(column):
         return np.asarray(np.ma.getdata(column)), np.ma.getmaskarray(column).copy()
     return np.asarray(column), np.zeros(len(column), dtype=bool)
+
+
+def filled(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """``values`` in native byte order with ``missing`` entries NaN (numbers) or "" (text),
+    as napari features and numeric parsing want them (a copy only where needed)."""
+    if not values.dtype.isnative:  # FITS is big-endian; pandas cannot take those
+        values = values.astype(values.dtype.newbyteorder("="))
+    if values.dtype.kind == "O":
+        missing = missing | pd.isna(values)
+        if missing.any():
+            values = values.copy()
+            values[missing] = ""
+        return values
+    if not missing.any():
+        return values
+    if values.dtype.kind in "iub":
+        values = values.astype(np.float64)
+    values = values.copy()
+    values[missing] = np.nan if values.dtype.kind in "fc" else ""
+    return values
 
 
 def to_float(values: np.ndarray) -> np.ndarray:

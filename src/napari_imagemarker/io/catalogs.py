@@ -8,8 +8,9 @@ VOTable, IPAC, SExtractor, CDS, ...), DS9 region files (through ``regions``) and
 Marker's mark files (with the marks reader's parser), see :mod:`.catalog_files`.
 :func:`detect_columns` finds the coordinate, size and image columns by their names
 (:mod:`.catalog_columns`);
-:func:`make_catalog` turns a table into a :class:`Catalog` with its positions parsed once
-(degrees or sexagesimal by content, units honoured, bad rows counted and skipped), and
+:func:`make_catalog` (:mod:`.catalog_parse`) turns a table into a :class:`Catalog` with its
+positions parsed once (degrees or sexagesimal by content, units honoured, bad rows counted
+and skipped), and
 :meth:`Catalog.place` puts it on one image: the rows that fall on it, as 0-based
 ``(row, col)`` of the array our readers return (DESIGN.md §3), with marker sizes in pixels.
 
@@ -27,7 +28,6 @@ Pixel conventions accepted for x/y columns (``pixel_origin``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,12 +42,11 @@ from .catalog_columns import (
     ColumnGuess,
     column_values,
     detect_columns,
-    missing_text,
+    filled,
     parse_angles,
-    size_unit_name,
-    to_float,
 )
 from .catalog_files import AmbiguousColumnsError, CatalogError, read_table
+from .catalog_parse import make_catalog
 from .image_index import flip_rows
 
 __all__ = [
@@ -349,7 +348,7 @@ class Catalog:
             }
         return pd.DataFrame(
             {
-                name: _filled(values[rows], missing[rows])
+                name: filled(values[rows], missing[rows])
                 for name, (values, missing) in self._feature_columns.items()
             },
             copy=False,
@@ -358,264 +357,3 @@ class Catalog:
 
 def _rows(n: int) -> str:
     return f"{n:,} row" if n == 1 else f"{n:,} rows"
-
-
-def _filled(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """``values`` in native byte order with ``missing`` entries NaN (numbers) or "" (text)."""
-    if not values.dtype.isnative:  # FITS is big-endian; pandas cannot take those
-        values = values.astype(values.dtype.newbyteorder("="))
-    if values.dtype.kind == "O":
-        missing = missing | pd.isna(values)
-        if missing.any():
-            values = values.copy()
-            values[missing] = ""
-        return values
-    if not missing.any():
-        return values
-    if values.dtype.kind in "iub":
-        values = values.astype(np.float64)
-    values = values.copy()
-    values[missing] = np.nan if values.dtype.kind in "fc" else ""
-    return values
-
-
-def _column(table: Table, name: str, what: str, source: str):
-    if name in table.colnames:
-        return name
-    matches = [c for c in table.colnames if c.lower() == name.lower()]
-    if len(matches) == 1:
-        return matches[0]
-    raise CatalogError(
-        f"{source}: no column {name!r} for {what} (columns: {', '.join(table.colnames)})"
-    )
-
-
-def _as_table(data) -> Table:
-    if isinstance(data, Table):
-        return data
-    if isinstance(data, pd.DataFrame):
-        return Table.from_pandas(data)
-    return Table(data)
-
-
-def make_catalog(
-    table_or_path: Table | pd.DataFrame | Mapping | str | Path,
-    *,
-    ra: str | None = None,
-    dec: str | None = None,
-    x: str | None = None,
-    y: str | None = None,
-    pixel_origin: int | str | None = None,
-    size: str | float | None = None,
-    size_unit: str | None = None,
-    name: str | None = None,
-    format: str | None = None,
-) -> Catalog:
-    """Read (if needed) and parse a catalog: its positions, sizes and image column.
-
-    Parameters
-    ----------
-    table_or_path : Table, DataFrame, dict of columns, str or Path
-        The catalog, or a file :func:`read_table` reads.
-    ra, dec : str, optional
-        RA and Dec columns (any case). Default: detected by name (:func:`detect_columns`).
-        Degrees, or sexagesimal text (RA in hours, Dec in degrees), or any angle unit the
-        column carries.
-    x, y : str, optional
-        Pixel columns: ``x`` is the column and ``y`` the row of the image array.
-    pixel_origin : {0, 1, "imgmarker"}, optional
-        Convention of x/y (module doc). Default: what the file states (our marks files,
-        DS9 image regions, Image Marker files, SExtractor's ``X_IMAGE``), else 0.
-    size : str or float, optional
-        Size column, or one size for every row; napari sizes are diameters. Default: a
-        column named ``size``, ``size(arcsec)``, ``radius``, ... if there is one.
-    size_unit : {"pix", "arcsec", "arcmin", "deg"}, optional
-        Default: from the column's unit or name, else ``"pix"``. Angular sizes are
-        converted with each image's pixel scale.
-    name : str, optional
-        Default: the file's name without suffix.
-    format : str, optional
-        Passed to :func:`read_table`.
-
-    Returns
-    -------
-    Catalog
-        With ``skipped`` saying how many rows have no usable position and why.
-
-    Raises
-    ------
-    CatalogError
-        No coordinate columns, a column that does not exist, only one of a pair, columns
-        that cannot be told apart (:class:`AmbiguousColumnsError`), or no usable row at all.
-    """
-    source = None
-    if isinstance(table_or_path, (str, Path)):
-        source = str(table_or_path)
-        table = read_table(table_or_path, format=format)
-    else:
-        table = _as_table(table_or_path)
-    label = source or str(name or table.meta.get("name", "catalog"))
-    if name is None:
-        name = (
-            Path(source).name.split(".")[0] if source else str(table.meta.get("name", "catalog"))
-        )
-    if len(table) == 0:
-        raise CatalogError(f"{label}: the table has no rows")
-
-    guess = detect_columns(table)
-    explicit_sky = ra is not None or dec is not None
-    explicit_pixel = x is not None or y is not None
-    for a, b, what in ((ra, dec, "ra and dec"), (x, y, "x and y")):
-        if (a is None) != (b is None):
-            raise CatalogError(f"{label}: pass both {what} (got only one)")
-    if explicit_sky or explicit_pixel:
-        guess.ra = _column(table, ra, "RA", label) if ra is not None else None
-        guess.dec = _column(table, dec, "Dec", label) if dec is not None else None
-        guess.x = _column(table, x, "x", label) if x is not None else None
-        guess.y = _column(table, y, "y", label) if y is not None else None
-        guess.ambiguous = []
-    if guess.ambiguous and guess.ra is None and guess.x is None:
-        raise AmbiguousColumnsError(
-            f"{label}: cannot tell which columns hold the coordinates "
-            f"({'; '.join(guess.ambiguous)}); pass ra=, dec= or x=, y=",
-            dict(guess.candidates),
-        )
-    if guess.ra is None and guess.x is None:
-        raise CatalogError(
-            f"{label}: no RA/Dec or x/y columns found (columns: {', '.join(table.colnames)}); "
-            "pass ra=, dec= or x=, y="
-        )
-    if pixel_origin is not None:
-        if pixel_origin not in (0, 1, "imgmarker"):
-            raise CatalogError(
-                f"{label}: pixel_origin must be 0, 1 or 'imgmarker', got {pixel_origin!r}"
-            )
-        guess.pixel_origin = pixel_origin
-
-    cat = Catalog(
-        table=table, name=name, source=source, columns=guess, pixel_origin=guess.pixel_origin
-    )
-    reasons: dict[str, np.ndarray] = {}
-    if guess.ra is not None and guess.x is not None:
-        # a marks table has both pairs; one may be empty throughout (no WCS, or sky only)
-        if _missing(table[guess.ra]).all() and not explicit_sky:
-            guess.ra = guess.dec = None
-        elif _missing(table[guess.x]).all() and not explicit_pixel:
-            guess.x = guess.y = None
-    missing = np.ones(len(table), dtype=bool)
-    reasons["with no position (empty or nan)"] = missing
-    if guess.ra is not None:
-        missing &= _parse_sky(cat, table, guess, reasons)
-    if guess.x is not None:
-        missing &= _parse_pixels(cat, table, guess, reasons)
-    # a row with an image name and pixels is placed by its pixels (exact on its image);
-    # otherwise RA/Dec go first, so one catalog overlays any image with a WCS
-    if guess.image is not None:
-        cat.image = np.asarray(_filled(*column_values(table[guess.image])), dtype=str)
-    cat.prefer = "pixel" if (guess.image is not None or not cat.has_sky) else "sky"
-    if explicit_pixel and not explicit_sky:
-        cat.prefer = "pixel"
-    _parse_size(cat, table, guess, size, size_unit, label)
-
-    unusable = cat._skipped_mask()
-    # each unusable row is counted once, under the first reason that applies to it
-    left = unusable.copy()
-    for why, mask in reasons.items():
-        hit = mask & left
-        if hit.any():
-            cat.skipped[why] = int(hit.sum())
-        left &= ~hit
-    if left.any():
-        cat.skipped["without a position"] = int(left.sum())
-    if unusable.all():
-        raise CatalogError(f"{label}: no row has a usable position. {cat.summary()}")
-    return cat
-
-
-def _parse_sky(cat: Catalog, table: Table, guess: ColumnGuess, reasons) -> np.ndarray:
-    """Set ``cat.ra, cat.dec``; add why rows are bad to ``reasons``; return rows without."""
-    ra_col, dec_col = table[guess.ra], table[guess.dec]
-    ra, ra_how = parse_angles(ra_col, hours=True)
-    dec, dec_how = parse_angles(dec_col, hours=False)
-    missing = _missing(ra_col) | _missing(dec_col)
-    bad = ~missing & ~(np.isfinite(ra) & np.isfinite(dec))
-    reasons[f"with RA/Dec not a number or angle ({guess.ra}, {guess.dec})"] = bad
-    finite_ra = ra[np.isfinite(ra)]
-    if (
-        finite_ra.size
-        and finite_ra.min() < 0
-        and finite_ra.min() >= -180
-        and finite_ra.max() <= 180
-    ):
-        ra = np.mod(ra, 360.0)
-        cat.notes.append("RA given from -180° to 180°, read as 0° to 360°")
-    with np.errstate(invalid="ignore"):
-        dec_bad = np.abs(dec) > 90
-        ra_bad = (ra < 0) | (ra > 360)
-    reasons["with Dec outside -90°..90°"] = dec_bad
-    reasons["with RA outside 0°..360°"] = ra_bad & ~dec_bad
-    ra = np.mod(ra, 360.0)
-    ra[dec_bad | ra_bad] = np.nan
-    dec = dec.copy()
-    dec[dec_bad | ra_bad] = np.nan
-    ra[~np.isfinite(dec)] = np.nan
-    dec[~np.isfinite(ra)] = np.nan
-    cat.ra, cat.dec = ra, dec
-    how = ra_how if ra_how == dec_how else f"{ra_how} / {dec_how}"
-    cat.notes.append(f"RA/Dec from columns {guess.ra}, {guess.dec} ({how})")
-    return missing
-
-
-def _parse_pixels(cat: Catalog, table: Table, guess: ColumnGuess, reasons) -> np.ndarray:
-    """Set ``cat.x, cat.y``; add why rows are bad to ``reasons``; return rows without."""
-    x = to_float(np.asarray(column_values(table[guess.x])[0]))
-    y = to_float(np.asarray(column_values(table[guess.y])[0]))
-    missing = _missing(table[guess.x]) | _missing(table[guess.y])
-    x[missing], y[missing] = np.nan, np.nan
-    bad = ~missing & ~(np.isfinite(x) & np.isfinite(y))
-    x[bad], y[bad] = np.nan, np.nan
-    cat.x, cat.y = x, y
-    # rows with RA/Dec are fine without x/y: only unusable rows are counted (make_catalog)
-    reasons[f"with x/y not a number ({guess.x}, {guess.y})"] = bad
-    origin = {
-        0: "0-based",
-        1: "1-based (FITS/DS9)",
-        "imgmarker": "Image Marker display pixels, top-left, y down",
-    }[cat.pixel_origin]
-    cat.notes.append(f"x/y from columns {guess.x}, {guess.y} ({origin})")
-    return missing
-
-
-def _missing(column) -> np.ndarray:
-    """Masked, NaN, empty or "nan"/"None" text: a value that is not there (not a bad one)."""
-    values, missing = column_values(column)
-    if values.dtype.kind == "f":
-        return missing | np.isnan(values)
-    return missing | missing_text(values)
-
-
-def _parse_size(cat, table, guess, size, size_unit, label) -> None:
-    if isinstance(size, (int, float)) and not isinstance(size, bool):
-        cat.size = np.full(len(table), float(size))
-        cat.size_unit = size_unit or "pix"
-    elif size is not None or guess.size is not None:
-        column_name = _column(table, size, "size", label) if size is not None else guess.size
-        if size is not None and column_name != guess.size:
-            guess.size, guess.size_factor = column_name, 1.0
-            unit = table[column_name].unit
-            guess.size_unit = (size_unit_name(unit) if unit is not None else None) or (
-                "arcsec" if "arcsec" in column_name.lower() else "pix"
-            )
-        values = to_float(_filled(*column_values(table[column_name])))
-        cat.size = values * guess.size_factor
-        cat.size_unit = size_unit or guess.size_unit
-        cat.notes.append(
-            f"sizes from column {column_name} ({cat.size_unit}"
-            f"{', radius doubled to a diameter' if guess.size_factor == 2 else ''})"
-        )
-    if cat.size_unit not in SIZE_UNITS:
-        raise CatalogError(
-            f"{label}: size_unit must be one of {', '.join(SIZE_UNITS)}, got {cat.size_unit!r}"
-        )
-    if cat.size_unit in ("px", "pixel"):
-        cat.size_unit = "pix"
