@@ -152,13 +152,8 @@ def our_open(folder: Path, save_dir: Path) -> float:
 def saved_session(folder: Path, save_dir: Path, n_marks: int) -> None:
     """Write the snapshot of a session holding ``n_marks`` marks on its first images (20 per
     image, more if needed to leave 1,000 images unseen), as if it had been closed."""
-    from napari_imagemarker._session_store import (
-        ImageState,
-        Mark,
-        SessionState,
-        images_snapshot,
-        marks_snapshot,
-    )
+    from napari_imagemarker._session_state import ImageState, Mark, SessionState
+    from napari_imagemarker._session_store import images_snapshot, marks_snapshot
     from napari_imagemarker.io._files import atomic_write
 
     save_dir.mkdir(parents=True)

@@ -439,8 +439,7 @@ def test_text_with_line_breaks_quotes_and_accents_survives_reopening(tmp_path):
 def _crash(session: MarkingSession) -> None:
     """Leave a session as a killed process would: no close(), lock released by death."""
     session._worker.stop()
-    session._journal.close()
-    session._file_lock.release()
+    session._store.close()  # the journal's file closed, the lock released
     session._closed = True
 
 
@@ -500,8 +499,8 @@ def test_crash_between_the_two_snapshot_files_applies_each_change_once(tmp_path)
     # The marks snapshot got written at the current seq, the images snapshot not yet, and
     # the journal was not yet trimmed (a kill in the middle of a compaction).
     with s._lock:
-        state, _ = s._state_copy()
-        seq = s._journal.seq
+        state = s._store.state.copy()
+        seq = s._store.journal.seq
     (tmp_path / "save" / "ann_marks.ecsv").write_bytes(marks_snapshot(state, state.marks, seq))
     _crash(s)
     with _reopen(tmp_path) as s:

@@ -1,7 +1,8 @@
-"""Image Marker save folders in a session: import on first open, and name rules.
+"""Image Marker save folders in a session: imported on first open, kept current after.
 
 Reading and writing Image Marker's files is :mod:`napari_imagemarker.io.imgmarker`; this
-module turns its :class:`~napari_imagemarker.io.imgmarker.SaveDir` into the session's state.
+module turns its :class:`~napari_imagemarker.io.imgmarker.SaveDir` into the session's state
+(:func:`import_saved`), and the session's state back into its files (:class:`Mirror`).
 """
 
 from __future__ import annotations
@@ -10,11 +11,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._session_store import ImageState, SessionState
-from .imagelist import resolve_images
-from .io.marks_schema import N_GROUPS
+import numpy as np
 
-__all__ = ["check_max", "has_imgmarker_files", "import_saved", "read_imgmarker"]
+from ._session_names import check_max
+from ._session_state import ImageState, SessionState, images_table
+from .imagelist import resolve_images
+
+__all__ = [
+    "Mirror",
+    "has_imgmarker_files",
+    "import_saved",
+    "mirror_images_table",
+    "read_imgmarker",
+]
 
 
 def has_imgmarker_files(save_dir: Path, user: str) -> bool:
@@ -65,17 +74,59 @@ def _py(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def check_max(values: Sequence[int | None]) -> list[int | None]:
-    """Group maxima as stored: 9 values, each a positive int or None (0 also means None)."""
-    values = list(values)
-    if len(values) != N_GROUPS:
-        raise ValueError(f"group_max: {len(values)} values given, expected {N_GROUPS}")
-    out: list[int | None] = []
-    for v in values:
-        if v is None or v == 0:
-            out.append(None)
-        elif int(v) == v and v > 0:
-            out.append(int(v))
-        else:
-            raise ValueError(f"group_max: {v!r} is not a positive integer or None")
-    return out
+class Mirror:
+    """Image Marker's files of ``user`` in ``save_dir`` (``<user>_marks.csv``,
+    ``_images.csv``, ``_favorites.csv``, ``_config.txt``), rewritten from a session's state.
+
+    Parameters
+    ----------
+    save_dir : Path
+    user : str
+    order : sequence of Path
+        The session's images in order: where Image Marker's files say the images are, and
+        whose headers give its display y.
+    """
+
+    def __init__(self, save_dir: Path, user: str, order: Sequence[Path]) -> None:
+        self.save_dir = save_dir
+        self.user = user
+        self.order = list(order)
+        self._index = None  # an ImageIndex: reads each image's header once per session
+
+    def write(self, state: SessionState) -> None:
+        """Rewrite the files (each atomically) from ``state``, a copy nobody else changes:
+        this takes time in proportion to the number of marks."""
+        from .io.image_index import ImageIndex
+        from .io.imgmarker import write_savedir
+
+        state.index_images()
+        if self._index is None:
+            self._index = ImageIndex([str(p) for p in self.order])
+        write_savedir(
+            self.save_dir,
+            self.user,
+            state.marks_table(),
+            mirror_images_table(state, self.order),
+            state.groups,
+            state.categories,
+            group_max=state.group_max,
+            randomize_order=state.seed is not None,
+            image_dir=str(self.order[0].parent) if self.order else None,
+            image_paths=self._index,
+            unresolved=state.unresolved,
+        )
+
+
+def mirror_images_table(state: SessionState, order: Sequence[Path]):
+    """The session's images table as Image Marker's files need it: ``seen`` also where
+    anything is recorded (Image Marker drops unseen images), and a ``path`` column."""
+    table = images_table(state, order)
+    names = table["image"].tolist()
+    recorded = []
+    for name in names:
+        s = state.images.get(name)
+        recorded.append(s is not None and s != ImageState(seconds=s.seconds))
+    table["seen"] |= np.array(recorded, dtype=bool)
+    paths = {p.name: str(p) for p in order}
+    table["path"] = np.array([paths.get(n, "") for n in names], dtype="U")
+    return table

@@ -1,17 +1,34 @@
-"""The session's state in memory, the journal records that change it, and its snapshots.
+"""One user's session on disk: snapshot files, the journal, and the writer's lock.
 
-Plain data and functions, no I/O policy: :mod:`napari_imagemarker.session` decides when to
-journal and when to snapshot.
+:class:`SessionStore` loads the state (snapshots, then the journal records they lack), makes
+each change durable before applying it (:meth:`SessionStore.commit`: one fsynced journal
+line) and compacts the journal into the snapshots (:meth:`SessionStore.write_snapshots`,
+each file replaced atomically). The records and their effect are
+:mod:`napari_imagemarker._session_state`; the journal format is
+:mod:`napari_imagemarker._journal`.
 
-State is split in two *targets*, each with its own snapshot file and sequence number:
+Every change is appended as one checksummed JSON line to the journal and fsynced before the
+method that made it returns: the cost of one small ``fdatasync``, whatever the number of
+marks. The journal is compacted into two snapshot files, replaced atomically, every
+``snapshot_every`` changes (in a background thread, in a pause) and on ``close()``. Files in
+``save_dir`` for user ``<user>``:
 
-* marks (``<user>_marks.ecsv``): records ``add``, ``remove``, ``move``, ``label``;
-* images (``<user>_images.ecsv``): records ``image`` (seen, categories, comment, favourite,
-  time spent, "nothing here") and ``config`` (group and category names, group maxima, seed).
-
-A record is applied to its target only if its ``seq`` is above that target's snapshot ``seq``.
-The two snapshots are replaced one after the other, so after a crash between the two each
-still gets exactly the records it lacks.
+``<user>_marks.ecsv``
+    Every mark (the marks schema plus an ``id`` column); read it with
+    :func:`~napari_imagemarker.read_marks` or :meth:`astropy.table.Table.read`.
+``<user>_images.ecsv``
+    Per image: seen, categories, comment, favourite, seconds, "nothing here", path.
+``.imagemarker/<user>/journal-*.jsonl``, ``.imagemarker/<user>.lock``
+    The journal since the last snapshot, and the writer's lock.
+``<user>_marks.csv``, ``<user>_images.csv``, ``<user>_favorites.csv``, ``<user>_config.txt``
+    Image Marker's files in its exact layout, written by
+    :class:`napari_imagemarker._session_imgmarker.Mirror` for its users' scripts. Rewriting
+    them costs time proportional to the number of marks, so the background thread rewrites
+    them in the first pause after ``next()`` / ``previous()`` / ``goto()``, ``mirror_delay``
+    seconds after the last change (at most ``10 * mirror_delay`` seconds behind while
+    changes keep coming), and the session synchronously on ``flush()`` and ``close()``.
+    They are copies: after a crash they may be a few seconds behind, and the next session
+    rewrites them.
 
 Snapshots are ECSV (``delimiter: ','``) readable by :func:`astropy.table.Table.read` and
 :func:`napari_imagemarker.read_marks`. Their header is produced by astropy; their rows are
@@ -23,185 +40,180 @@ from __future__ import annotations
 
 import csv
 import functools
+import gc
 import io
-import math
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from .io.marks_schema import (
-    DEFAULT_CATEGORIES,
-    DEFAULT_GROUP_COLORS,
-    DEFAULT_GROUPS,
-    MARK_COLUMNS,
-    MARK_DTYPES,
-)
+from ._journal import Journal, read_journal
+from ._lock import SessionLock
+from ._session_state import ImageState, Mark, SessionState
+from .io._files import atomic_write
+from .io.marks_schema import MARK_COLUMNS, MARK_DTYPES
 
-__all__ = ["IMAGE_COLUMNS", "ImageState", "Mark", "SessionState"]
-
-MARK_OPS = frozenset({"add", "remove", "move", "label"})
-IMAGE_OPS = frozenset({"image", "config"})
-
-#: Columns of ``MarkingSession.images`` (and of the images snapshot, plus ``path``).
-IMAGE_COLUMNS: tuple[str, ...] = (
-    "image",
-    "seen",
-    "categories",
-    "comment",
-    "favorite",
-    "seconds",
-    "nothing",
-)
+__all__ = ["SessionStore", "images_snapshot", "load_snapshots", "marks_snapshot", "read_ecsv"]
 
 
-class Mark(NamedTuple):
-    """One mark, in the order of :data:`MARK_COLUMNS`."""
+class SessionStore:
+    """Where the session of ``user`` in ``save_dir`` lives, and how a change becomes durable.
 
-    image: str
-    frame: int
-    group: int
-    label: str
-    x: float
-    y: float
-    ra: float
-    dec: float
-    user: str
-    time: str
+    Parameters
+    ----------
+    save_dir : Path
+        Absolute path of the save folder.
+    user : str
+        Checked already: usable in a file name.
+    read_only : bool
+        Load without the writer's lock; write nothing.
 
+    Attributes
+    ----------
+    state : SessionState
+        What the files hold, then every committed change.
+    lock : threading.RLock
+        Guards ``state`` and the journal between the callers' threads and the background
+        worker. A change holds it from its checks through its :meth:`commit`.
+    replayed : int
+        How many journal records the load applied (a long journal asks for compaction).
+    """
 
-class ImageState(NamedTuple):
-    """What a person recorded about one image (immutable; replaced on change)."""
+    def __init__(self, save_dir: Path, user: str, read_only: bool) -> None:
+        self.save_dir = save_dir
+        self.user = user
+        self.read_only = read_only
+        self.lock = threading.RLock()
+        self.state = SessionState()
+        self.replayed = 0
+        self.journal: Journal | None = None
+        meta_dir = save_dir / ".imagemarker"
+        self.journal_dir = meta_dir / user
+        self.marks_path = save_dir / f"{user}_marks.ecsv"
+        self.images_path = save_dir / f"{user}_images.ecsv"
+        self._file_lock = SessionLock(
+            meta_dir / f"{user}.lock", f"the session of user {user!r} in {save_dir}"
+        )
+        self._file_seq = [0, 0]  # seq of the marks and images snapshot files on disk
 
-    seen: bool = False
-    categories: tuple[int, ...] = ()  # 1-based category numbers, sorted
-    comment: str = ""
-    favorite: bool = False
-    seconds: float = 0.0
-    nothing: bool = False
+    # -- opening and closing -------------------------------------------------------------------
 
+    def open(self) -> None:
+        """Take the writer's lock (unless read-only) and load the state.
 
-_IMAGE_FIELDS = frozenset(ImageState._fields) - {"seconds"}
+        Raises
+        ------
+        SessionLockedError
+            Another live process, or another session of this one, is writing it.
+        ValueError
+            A damaged snapshot file (the message names it).
+        """
+        if not self.read_only:
+            self.save_dir.mkdir(parents=True, exist_ok=True)
+            self._file_lock.acquire()
+        try:
+            # A reader (read_only) may race the writer's compaction, which replaces the
+            # snapshots and then deletes the journal they cover: load again if a snapshot
+            # changed meanwhile.
+            for _ in range(5):
+                before = self._snapshot_ids()
+                state, replayed = self._load()
+                if self._snapshot_ids() == before:
+                    break
+        except BaseException:
+            self._file_lock.release()
+            raise
+        self.state, self.replayed = state, replayed
+        self._file_seq = [state.marks_seq, state.images_seq]
 
+    @property
+    def is_new(self) -> bool:
+        """Whether nothing of this user's session was saved here yet."""
+        return self.state.seq == 0 and not self.marks_path.exists()
 
-class SessionState:
-    """Everything a session knows, rebuilt from snapshots plus journal records."""
+    def start_journal(self) -> None:
+        """Get ready to :meth:`commit`: later records go to a new journal segment."""
+        self.journal = Journal(self.journal_dir, self.state.seq)
 
-    def __init__(self) -> None:
-        self.marks: dict[int, Mark] = {}  # insertion order = placement order
-        self.by_image: dict[str, list[int]] = {}
-        self.images: dict[str, ImageState] = {}
-        self.paths: list[str] = []  # image list of the last session (for images=None)
-        self.groups: list[str] = list(DEFAULT_GROUPS)
-        self.group_colors: list[str] = list(DEFAULT_GROUP_COLORS)
-        self.categories: list[str] = list(DEFAULT_CATEGORIES)
-        self.group_max: list[int | None] = [None] * len(DEFAULT_GROUPS)
-        self.seed: int | None = None
-        self.unresolved: list[dict] = []  # Image Marker marks on images never found
-        self.next_id = 1
-        self.marks_seq = 0  # last seq in the marks snapshot
-        self.images_seq = 0  # last seq in the images snapshot
-        self.seq = 0  # last seq applied
-        self.marks_last = 0  # seq of the last change to the marks (0: none since the file)
-        self.images_last = 0  # seq of the last change to the image states and names
+    def close(self) -> None:
+        """Close the journal and release the writer's lock (safe to call twice)."""
+        if self.journal is not None:
+            self.journal.close()
+        self._file_lock.release()
 
-    # -- applying records -------------------------------------------------------------------
+    def _snapshot_ids(self) -> tuple:
+        ids = []
+        for path in (self.marks_path, self.images_path):
+            try:
+                st = path.stat()
+                ids.append((st.st_ino, st.st_mtime_ns))
+            except FileNotFoundError:
+                ids.append(None)
+        return tuple(ids)
 
-    def apply(self, record: dict[str, Any]) -> None:
-        """Apply one journal record (skipped if its target's snapshot already holds it)."""
-        seq = record["seq"]
-        op = record["op"]
-        if op in MARK_OPS:
-            if seq > self.marks_seq:
-                getattr(self, f"_apply_{op}")(record)
-                self.marks_last = seq
-        elif op in IMAGE_OPS:
-            if seq > self.images_seq:
-                getattr(self, f"_apply_{op}")(record)
-                self.images_last = seq
-        else:
-            raise ValueError(f"unknown journal record {op!r} (written by a newer version?)")
-        self.seq = max(self.seq, seq)
+    def _load(self) -> tuple[SessionState, int]:
+        """State from the snapshot files and the journal; and how many records were replayed."""
+        state = SessionState()
+        gc_enabled = gc.isenabled()
+        gc.disable()  # bulk-creating 100,000 marks: collections would only slow it down
+        try:
+            load_snapshots(state, self.marks_path, self.images_path)
+        finally:
+            if gc_enabled:
+                gc.enable()
+        replayed = 0
+        for record in read_journal(self.journal_dir, after=min(state.marks_seq, state.images_seq)):
+            state.apply(record)
+            replayed += 1
+        return state, replayed
 
-    def _apply_add(self, r: dict[str, Any]) -> None:
-        for replaced in r.get("replaces", ()):
-            self._remove(replaced)
-        mark_id = r["id"]
-        self.marks[mark_id] = Mark(*(r[name] for name in MARK_COLUMNS))
-        self.by_image.setdefault(r["image"], []).append(mark_id)
-        self.next_id = max(self.next_id, mark_id + 1)
+    # -- changes -------------------------------------------------------------------------------
 
-    def _apply_remove(self, r: dict[str, Any]) -> None:
-        self._remove(r["id"])
+    def commit(self, record: dict[str, Any]) -> int:
+        """Append ``record`` to the journal, durably, then apply it to :attr:`state`.
 
-    def _remove(self, mark_id: int) -> None:
-        mark = self.marks.pop(mark_id, None)
-        if mark is not None:
-            ids = self.by_image[mark.image]
-            ids.remove(mark_id)
-            if not ids:
-                del self.by_image[mark.image]
+        Returns
+        -------
+        int
+            The record's sequence number (also set in ``record["seq"]``). When this returns,
+            the change survives a kill of the process.
+        """
+        assert self.journal is not None, "start_journal() first (or the session is read-only)"
+        with self.lock:
+            record["seq"] = self.journal.append(record)
+            self.state.apply(record)
+        return record["seq"]
 
-    def _apply_move(self, r: dict[str, Any]) -> None:
-        mark = self.marks.get(r["id"])
-        if mark is not None:
-            self.marks[r["id"]] = mark._replace(
-                x=r["x"], y=r["y"], ra=r["ra"], dec=r["dec"], time=r["time"]
-            )
+    def copy_state(self) -> SessionState:
+        """A copy of :attr:`state` to read or write out without holding the lock."""
+        with self.lock:
+            return self.state.copy()
 
-    def _apply_label(self, r: dict[str, Any]) -> None:
-        mark = self.marks.get(r["id"])
-        if mark is not None:
-            self.marks[r["id"]] = mark._replace(label=r["label"], time=r["time"])
+    def write_snapshots(self) -> None:
+        """Compact now: snapshots of the current state, then drop the journal they cover.
 
-    def _apply_image(self, r: dict[str, Any]) -> None:
-        name = r["image"]
-        state = self.images.get(name, ImageState())
-        changes = {k: v for k, v in r.items() if k in _IMAGE_FIELDS}
-        if "categories" in changes:
-            changes["categories"] = tuple(changes["categories"])
-        if "add_seconds" in r:
-            changes["seconds"] = state.seconds + r["add_seconds"]
-        self.images[name] = state._replace(**changes)
-
-    def _apply_config(self, r: dict[str, Any]) -> None:
-        for key in ("groups", "categories", "group_max", "group_colors"):
-            if key in r:
-                setattr(self, key, list(r[key]))
-        if "seed" in r:
-            self.seed = r["seed"]
-        if "paths" in r:
-            self.paths = list(r["paths"])
-
-    # -- views ------------------------------------------------------------------------------
-
-    def marks_table(self, ids: Iterable[int] | None = None):
-        """The marks (all, or ``ids`` in that order) as a Table with an ``id`` column."""
-        from astropy.table import Table
-
-        ids = list(self.marks) if ids is None else list(ids)
-        rows = [self.marks[i] for i in ids]
-        columns = {}
-        for k, name in enumerate(MARK_COLUMNS):
-            values = [row[k] for row in rows]
-            columns[name] = (
-                np.array(values, dtype=MARK_DTYPES[name])
-                if rows
-                else np.zeros(0, dtype=MARK_DTYPES[name])
-            )
-        columns["id"] = np.array(ids, dtype=np.int64)
-        table = Table(columns)
-        table.meta.update(self.marks_meta())
-        return table
-
-    def marks_meta(self) -> dict[str, Any]:
-        return {
-            "pixel_origin": 0,
-            "groups": list(self.groups),
-            "group_colors": list(self.group_colors),
-        }
+        Only the state is copied under the lock; the files are written outside it, so
+        changes go on meanwhile (into a new journal segment).
+        """
+        assert self.journal is not None
+        with self.lock:
+            self.journal.rotate()
+            state = self.state.copy()
+            seq = self.journal.seq
+        # A file whose part of the state did not change since it was written stays: the
+        # replay filter only needs "no change of its kind after its seq" (browsing 100,000
+        # marks must not rewrite them on close).
+        if state.marks_last > self._file_seq[0] or not self.marks_path.exists():
+            atomic_write(self.marks_path, marks_snapshot(state, state.marks, seq))
+            self._file_seq[0] = seq
+        if state.images_last > self._file_seq[1] or not self.images_path.exists():
+            data = images_snapshot(state, state.images, state.paths, seq)
+            atomic_write(self.images_path, data)
+            self._file_seq[1] = seq
+        self.journal.drop_through(seq)
 
 
 # -- snapshot files ---------------------------------------------------------------------------
@@ -401,11 +413,3 @@ def load_snapshots(state: SessionState, marks_path: Path, images_path: Path) -> 
                 state.images[name] = image
         state.paths = [p for p in col["path"] if p]
     state.seq = max(state.marks_seq, state.images_seq)
-
-
-def finite(value: float) -> float:
-    """``value`` as a float, or ValueError if it is NaN or infinite."""
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"coordinate must be finite, got {value}")
-    return value

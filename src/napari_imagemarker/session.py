@@ -7,69 +7,61 @@ row of the array as :func:`napari_imagemarker.read_frame` returns it; RA/Dec are
 ``wcs.pixel_to_world_values(x, y)`` of that frame (exact, unlike Image Marker's, which is one
 pixel off in y).
 
-Saving
-------
-Every method that changes something returns only after the change is on disk: it is appended
-as one checksummed JSON line to a journal and fsynced (about 0.2 ms on a local SSD, whatever
-the number of marks). The journal is compacted into two snapshot files, replaced atomically,
-every ``snapshot_every`` changes (in a background thread) and on :meth:`~MarkingSession.close`.
-Files in ``save_dir`` for user ``<user>``:
+Every method that changes something returns only after the change is on disk: one
+checksummed journal line, fsynced. Snapshots of the state and Image Marker's files are
+rewritten from time to time in a background thread (:mod:`~napari_imagemarker._session_store`
+lists the files and says when each is written). A session may be called from several
+threads: each change holds the session's lock from its checks through its commit, so ids stay
+unique and group maxima hold; callbacks run after the lock is released, in the thread that
+made the change.
 
-``<user>_marks.ecsv``
-    Every mark (the marks schema plus an ``id`` column); read it with
-    :func:`~napari_imagemarker.read_marks` or :meth:`astropy.table.Table.read`.
-``<user>_images.ecsv``
-    Per image: seen, categories, comment, favourite, seconds, "nothing here", path.
-``.imagemarker/<user>/journal-*.jsonl``, ``.imagemarker/<user>.lock``
-    The journal since the last snapshot, and the writer's lock.
-``<user>_marks.csv``, ``<user>_images.csv``, ``<user>_favorites.csv``, ``<user>_config.txt``
-    Image Marker's files in its exact layout (:func:`~napari_imagemarker.io.imgmarker.
-    write_savedir`), for its users' scripts. Rewriting them costs time proportional to the
-    number of marks, so they are rewritten at well-defined moments, in a background thread:
-    after every :meth:`~MarkingSession.next` / :meth:`~MarkingSession.previous` /
-    :meth:`~MarkingSession.goto`, ``mirror_delay`` seconds after the last change (at most
-    ``10 * mirror_delay`` seconds behind while changes keep coming), and synchronously on
-    :meth:`~MarkingSession.flush` and :meth:`~MarkingSession.close`. They are copies: after
-    a crash they may be a few seconds behind, and the next session rewrites them.
+This module is the front. Behind it: :mod:`~napari_imagemarker._session_state` (the state and
+the records that change it), :mod:`~napari_imagemarker._session_store` (snapshots, journal,
+lock), :mod:`~napari_imagemarker._session_nav` (order, current image, headers),
+:mod:`~napari_imagemarker._session_names` (checks of names and numbers),
+:mod:`~napari_imagemarker._session_imgmarker` (Image Marker's folders, both ways),
+:mod:`~napari_imagemarker._session_events` and :mod:`~napari_imagemarker._session_worker`
+(the background thread).
 """
 
 from __future__ import annotations
 
-import gc
 import getpass
 import os
-import threading
 import time
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from ._journal import Journal, read_journal
-from ._lock import SessionLock, SessionLockedError
-from ._session_imgmarker import check_max as _check_max
-from ._session_imgmarker import has_imgmarker_files, import_saved, read_imgmarker
-from ._session_store import (
-    IMAGE_COLUMNS,
-    ImageState,
-    SessionState,
-    finite,
-    images_snapshot,
-    load_snapshots,
-    marks_snapshot,
+from ._lock import SessionLockedError
+from ._session_events import (
+    CurrentImage,
+    GroupFullError,
+    ImageSkippedWarning,
+    SessionEvent,
+    record_events,
 )
+from ._session_imgmarker import Mirror, has_imgmarker_files, import_saved, read_imgmarker
+from ._session_names import (
+    category_numbers,
+    check_category,
+    check_category_names,
+    check_color,
+    check_group,
+    check_group_names,
+    check_max,
+    check_user,
+    opening_changes,
+)
+from ._session_nav import Navigator, nothing_to_scan
+from ._session_state import ImageState, SessionState, finite, images_table
+from ._session_store import SessionStore
 from ._session_worker import Worker
 from .imagelist import resolve_images, shuffled
-from .io._files import atomic_write
-from .io.imgmarker import (
-    N_CATEGORIES,
-    _check_names,  # Image Marker's rule for names, and its message
-)
-from .io.marks_schema import N_GROUPS
+from .io.imgmarker import N_CATEGORIES
 
 __all__ = [
     "N_CATEGORIES",
@@ -83,80 +75,8 @@ __all__ = [
 ]
 
 
-class GroupFullError(ValueError):
-    """The image already holds the maximum number of marks of that group."""
-
-
-class ImageSkippedWarning(UserWarning):
-    """An image in the list is missing or unreadable and is skipped."""
-
-
-class CurrentImage(NamedTuple):
-    """The image a session is on."""
-
-    index: int  #: 0-based position in the session's order
-    name: str  #: file name (how marks and Image Marker name the image)
-    path: Path
-
-
-@dataclass(frozen=True)
-class SessionEvent:
-    """What changed, passed to the callbacks registered with :meth:`MarkingSession.connect`.
-
-    Attributes
-    ----------
-    type : str
-        ``"navigated"`` (current image changed), ``"mark_added"``, ``"mark_removed"``,
-        ``"mark_moved"``, ``"mark_relabelled"``, ``"image_changed"`` (seen, categories,
-        comment, favourite or "nothing here" of ``image``), ``"names_changed"`` (group or
-        category names, group maxima), ``"image_skipped"`` (``data["reason"]``), ``"closed"``.
-    image : str or None
-        File name of the image concerned.
-    index : int or None
-        Its position in the session's order.
-    mark_id : int or None
-        The mark concerned (for ``mark_*`` events).
-    data : dict
-        Details: for ``mark_added`` the mark's columns, and ``replaced`` (ids removed because
-        the group allows one mark); for ``image_changed`` the fields set.
-    """
-
-    type: str
-    image: str | None = None
-    index: int | None = None
-    mark_id: int | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _check_user(user: str) -> str:
-    user = str(user).strip()
-    if not user or user.startswith(".") or any(c in user for c in '/\\:*?"<>|'):
-        raise ValueError(
-            f"user {user!r} cannot be part of a file name: use letters, digits, '-' or '_'"
-        )
-    return user
-
-
-def _nothing_to_scan(images, paths: Sequence[Path]) -> str:
-    """The error for an image list without any file to scan: where we looked, and for what."""
-    from .io.images import IMAGE_SUFFIXES
-
-    if paths:
-        first = os.path.abspath(paths[0])
-        return f"none of the {len(paths)} images exist (the first: {first})"
-    if not isinstance(images, (str, os.PathLike)):
-        return "no images to scan: the list of images is empty"
-    where = os.path.abspath(os.path.expanduser(os.fspath(images)))
-    if os.path.isfile(where):
-        return f"{where}: no images to scan: the list file names none"
-    return (
-        f"{where}: no images to scan (looked for files ending in "
-        f"{', '.join(IMAGE_SUFFIXES)}, in upper or lower case)"
-    )
 
 
 class MarkingSession:
@@ -231,60 +151,33 @@ class MarkingSession:
         mirror_delay: float = 2.0,
     ) -> None:
         self.save_dir = Path(save_dir).expanduser().absolute()
-        self.user = _check_user(user if user is not None else getpass.getuser())
+        self.user = check_user(user if user is not None else getpass.getuser())
         self.read_only = bool(read_only)
         self.snapshot_every = max(1, int(snapshot_every))
         self.mirror_delay = float(mirror_delay)
         self._mirror_enabled = bool(mirror) and not self.read_only
+        self._mirror: Mirror | None = None
         self._callbacks: list[Callable[[SessionEvent], Any]] = []
         self._problems: list[str] = []
-        self._frames_cache: OrderedDict[str, list] = OrderedDict()
-        self._frames_guard = threading.Lock()  # image_frames() may run in a reader thread
-        # Guards state, journal and position between callers' threads and the worker; a
-        # change holds it from its checks through its commit (see _change).
-        self._lock = threading.RLock()
         self._events: list[SessionEvent] | None = None  # of the change in progress
         self._closed = False
-        self._journal: Journal | None = None
         self._worker: Worker | None = None
-        self._mirror_index = None
-
-        meta_dir = self.save_dir / ".imagemarker"
-        self._journal_dir = meta_dir / self.user
-        self._marks_path = self.save_dir / f"{self.user}_marks.ecsv"
-        self._images_path = self.save_dir / f"{self.user}_images.ecsv"
-        self._file_lock = SessionLock(
-            meta_dir / f"{self.user}.lock", f"the session of user {self.user!r} in {self.save_dir}"
-        )
-        if not self.read_only:
-            self.save_dir.mkdir(parents=True, exist_ok=True)
-            self._file_lock.acquire()
+        self._store = SessionStore(self.save_dir, self.user, self.read_only)
+        # Guards state, journal and position between callers' threads and the worker.
+        self._lock = self._store.lock
+        self._store.open()
         try:
             self._open(images, groups, categories, shuffle_seed, group_max)
         except BaseException:
             if self._worker is not None:
                 self._worker.stop()
-            if self._journal is not None:
-                self._journal.close()
-            self._file_lock.release()
+            self._store.close()
             raise
 
-    # -- opening ------------------------------------------------------------------------------
-
     def _open(self, images, groups, categories, shuffle_seed, group_max) -> None:
-        # A reader (read_only) may race the writer's compaction, which replaces the snapshots
-        # and then deletes the journal they cover: load again if a snapshot changed meanwhile.
-        for _ in range(5):
-            before = self._snapshot_ids()
-            state, replayed = self._load()
-            if self._snapshot_ids() == before:
-                break
-        self._state = state
-        self._file_seq = [state.marks_seq, state.images_seq]
-        has_native = state.seq > 0 or self._marks_path.exists()
-
+        store, state = self._store, self._store.state
         imported = None
-        if not has_native and has_imgmarker_files(self.save_dir, self.user):
+        if store.is_new and has_imgmarker_files(self.save_dir, self.user):
             imported = read_imgmarker(self.save_dir, self.user, images)
             for problem in imported["saved"].problems:
                 self._report(problem)
@@ -301,89 +194,53 @@ class MarkingSession:
         paths = resolve_images(images)
         if imported is not None:
             import_saved(state, imported["saved"])
-
-        changes: dict[str, Any] = {}
-        if groups is not None and list(groups) != state.groups:
-            changes["groups"] = _check_names(groups, N_GROUPS, "groups", ",")
-        if categories is not None and list(categories) != state.categories:
-            changes["categories"] = _check_names(categories, N_CATEGORIES, "categories", ",+")
-        if group_max is not None and _check_max(group_max) != state.group_max:
-            changes["group_max"] = _check_max(group_max)
-        if shuffle_seed is not None and shuffle_seed != state.seed:
-            changes["seed"] = int(shuffle_seed)
-        path_strings = [os.path.abspath(p) for p in paths]
-        if path_strings != state.paths:
-            changes["paths"] = path_strings
-
+        changes = opening_changes(state, groups, categories, group_max, shuffle_seed, paths)
         missing = [p for p in paths if not os.path.isfile(p)]
         if missing:
-            shown = ", ".join(str(p) for p in missing[:5]) + (" ..." if len(missing) > 5 else "")
+            shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
             self._report(f"{len(missing)} image(s) not found and skipped: {shown}")
         present = [p for p in paths if p not in set(missing)] if missing else list(paths)
         if not present:
-            raise ValueError(_nothing_to_scan(images, paths))
+            raise ValueError(nothing_to_scan(images, paths))
 
-        if not self.read_only:
-            self._journal = Journal(self._journal_dir, state.seq)
+        if self.read_only:
+            state._apply_config(changes)
+        else:
+            store.start_journal()
             if imported is not None:
-                self._write_snapshots()
+                store.write_snapshots()
             if changes:
-                self._commit({"op": "config", **changes})
+                store.commit({"op": "config", **changes})
+        seed = state.seed
+        self._nav = Navigator(
+            shuffled(present, seed) if seed is not None else present, self._report
+        )
+        if self._mirror_enabled:
+            self._mirror = Mirror(self.save_dir, self.user, self._nav.order)
+        if not self.read_only:
             self._worker = Worker(self)
-            if replayed >= self.snapshot_every:
+            if store.replayed >= self.snapshot_every:
                 self._worker.request_snapshot()
-            if self._mirror_enabled and (replayed or imported is not None):
+            if self._mirror is not None and (store.replayed or imported is not None):
                 # the last session may have ended before its mirror was current
                 self._worker.request_mirror()
-        elif changes:
-            state._apply_config(changes)
 
-        seed = changes.get("seed", state.seed)
-        self._order = shuffled(present, seed) if seed is not None else present
-        self._position = {p.name: i for i, p in enumerate(self._order)}
-        self._pos = -1
-        self._entered = time.monotonic()
+        order = self._nav.order
         first = next(
-            (i for i, p in enumerate(self._order) if not self._image_state(p.name).seen),
-            len(self._order) - 1,
+            (i for i, p in enumerate(order) if not self._image_state(p.name).seen),
+            len(order) - 1,
         )
         with self._change(writable=False) as events:
-            landed = self._land(first, +1) or self._land(first, -1)
+            landed = self._nav.land(first, +1, events) or self._nav.land(first, -1, events)
         if landed is None:
             reason = next(e.data["reason"] for e in events if e.type == "image_skipped")
-            raise ValueError(
-                f"none of the {len(self._order)} images can be read; the first: {reason}"
-            )
+            raise ValueError(f"none of the {len(order)} images can be read; the first: {reason}")
 
-    def _snapshot_ids(self) -> tuple:
-        ids = []
-        for path in (self._marks_path, self._images_path):
-            try:
-                st = path.stat()
-                ids.append((st.st_ino, st.st_mtime_ns))
-            except FileNotFoundError:
-                ids.append(None)
-        return tuple(ids)
+    # -- changes: lock, durability, events -----------------------------------------------------
 
-    def _load(self) -> tuple[SessionState, int]:
-        """State from the snapshot files and the journal; and how many records were replayed."""
-        state = SessionState()
-        gc_enabled = gc.isenabled()
-        gc.disable()  # bulk-creating 100,000 marks: collections would only slow it down
-        try:
-            load_snapshots(state, self._marks_path, self._images_path)
-        finally:
-            if gc_enabled:
-                gc.enable()
-        replayed = 0
-        for record in read_journal(
-            self._journal_dir, after=min(state.marks_seq, state.images_seq)
-        ):
-            state.apply(record)
-            replayed += 1
-        return state, replayed
-
-    # -- durable changes ----------------------------------------------------------------------
+    @property
+    def _state(self) -> SessionState:
+        return self._store.state
 
     def _check_writable(self) -> None:
         if self._closed:
@@ -402,12 +259,8 @@ class MarkingSession:
                 if self._events is None:
                     outer, self._events = True, events
                 try:
-                    if writable:
+                    if writable or self._closed:
                         self._check_writable()
-                    elif self._closed:
-                        raise RuntimeError(
-                            f"the session of user {self.user!r} in {self.save_dir} is closed"
-                        )
                     yield self._events
                 finally:
                     if outer:
@@ -416,97 +269,42 @@ class MarkingSession:
             for event in events if outer else ():
                 self._emit(event)
 
-    def _commit(self, record: dict[str, Any]) -> None:
-        """Journal ``record`` (durably) and apply it; the caller emits the event."""
-        assert self._journal is not None
-        with self._lock:
-            record["seq"] = self._journal.append(record)
-            self._state.apply(record)
+    def _commit(self, record: dict[str, Any], image: str | None = None) -> None:
+        """Journal ``record`` durably, apply it, and queue the events that announce it
+        (inside :meth:`_change`; ``image``: the image concerned, or the mark's)."""
+        assert self._events is not None, "commit inside a change"
+        self._store.commit(record)
+        self._events.extend(record_events(record, image, self._nav.position.get(image)))
         if self._worker is not None:
             self._worker.touched(changed=True)
 
     def _write_snapshots(self) -> None:
-        """Compact now: snapshots of the current state, then drop the journal they cover."""
-        with self._lock:
-            assert self._journal is not None
-            self._journal.rotate()
-            copy = self._state_copy()
-            seq = self._journal.seq
-        self._write_snapshot_files(copy, seq)
-
-    def _state_copy(self) -> tuple[SessionState, list[str]]:
-        state = self._state
-        copy = SessionState()
-        copy.__dict__.update(state.__dict__)
-        copy.marks = dict(state.marks)
-        copy.images = dict(state.images)
-        copy.by_image = {}
-        return copy, list(state.paths)
-
-    def _write_snapshot_files(self, copy: tuple[SessionState, list[str]], seq: int) -> None:
-        state, paths = copy
-        # A file whose part of the state did not change since it was written stays: the
-        # replay filter only needs "no change of its kind after its seq" (browsing 100,000
-        # marks must not rewrite them on close).
-        if state.marks_last > self._file_seq[0] or not self._marks_path.exists():
-            atomic_write(self._marks_path, marks_snapshot(state, state.marks, seq))
-            self._file_seq[0] = seq
-        if state.images_last > self._file_seq[1] or not self._images_path.exists():
-            atomic_write(self._images_path, images_snapshot(state, state.images, paths, seq))
-            self._file_seq[1] = seq
-        assert self._journal is not None
-        self._journal.drop_through(seq)
+        self._store.write_snapshots()
 
     def _write_mirror(self) -> None:
-        """Rewrite Image Marker's files from the current state."""
-        from .io.image_index import ImageIndex
-        from .io.imgmarker import write_savedir
-
-        with self._lock:
-            state, _ = self._state_copy()
-        state.by_image = {}  # the copy's own index, built outside the lock
-        for mark_id, mark in state.marks.items():
-            state.by_image.setdefault(mark.image, []).append(mark_id)
-        marks = state.marks_table()
-        images = self._images_table(state, mirror=True)
-        image_dir = str(self._order[0].parent) if self._order else None
-        if self._mirror_index is None:  # reads each image's header once per session
-            self._mirror_index = ImageIndex([str(p) for p in self._order])
-        write_savedir(
-            self.save_dir,
-            self.user,
-            marks,
-            images,
-            state.groups,
-            state.categories,
-            group_max=state.group_max,
-            randomize_order=state.seed is not None,
-            image_dir=image_dir,
-            image_paths=self._mirror_index,
-            unresolved=state.unresolved,
-        )
+        if self._mirror is not None:
+            self._mirror.write(self._store.copy_state())
 
     # -- navigation ---------------------------------------------------------------------------
 
     @property
     def current(self) -> CurrentImage:
         """The image the session is on: ``(index, name, path)``."""
-        path = self._order[self._pos]
-        return CurrentImage(self._pos, path.name, path)
+        return self._nav.current
 
     @property
     def paths(self) -> list[Path]:
         """Every image in the session's order (missing files left out)."""
-        return list(self._order)
+        return list(self._nav.order)
 
     def __len__(self) -> int:
-        return len(self._order)
+        return len(self._nav.order)
 
     @property
     def frames(self) -> list:
         """Frames of the current image (:class:`~napari_imagemarker.io.frames.FrameInfo`,
         from headers only)."""
-        return self._frames(self._order[self._pos])
+        return self._nav.frames(self._nav.current.path)
 
     def image_frames(self, image: int | str | os.PathLike | None = None) -> list:
         """Frames of an image of the session (default the current one), from headers only.
@@ -520,23 +318,23 @@ class MarkingSession:
             Position in the session's order, or file name or path.
         """
         if image is None:
-            path = self._order[self._pos]
+            path = self._nav.current.path
         elif isinstance(image, int):
-            path = self._order[image]
+            path = self._nav.order[image]
         else:
             path = self._path_of(Path(image).name)
-        return self._frames(path)
+        return self._nav.frames(path)
 
     def next(self) -> CurrentImage:
         """Mark the current image seen and move to the next readable one.
 
         On the last image, it is marked seen and the session stays there.
         """
-        return self._move(self._pos + 1, +1)
+        return self._move(lambda: self._nav.pos + 1, +1)
 
     def previous(self) -> CurrentImage:
         """Mark the current image seen and move to the previous readable one."""
-        return self._move(self._pos - 1, -1)
+        return self._move(lambda: self._nav.pos - 1, -1)
 
     def goto(self, image: int | str | os.PathLike) -> CurrentImage:
         """Mark the current image seen and move to ``image``.
@@ -553,83 +351,25 @@ class MarkingSession:
             No such position or image. If the image cannot be read it is reported and the
             session moves on to the next readable image.
         """
-        if isinstance(image, int):
-            if not -len(self._order) <= image < len(self._order):
-                raise IndexError(f"image {image} is out of range (0-{len(self._order) - 1})")
-            target = image % len(self._order)
-        else:
-            name = Path(image).name
-            if name not in self._position:
-                raise KeyError(f"{name!r} is not one of the images of this session")
-            target = self._position[name]
-        return self._move(target, +1)
+        return self._move(lambda: self._nav.index_of(image), +1)
 
-    def _move(self, target: int, step: int) -> CurrentImage:
-        with self._change(writable=False) as events:
-            if target == self._pos:
-                return self.current
-            left = self._order[self._pos]
-            seconds = time.monotonic() - self._entered
+    def _move(self, target: Callable[[], int], step: int) -> CurrentImage:
+        def leave(name: str, seconds: float) -> None:  # the image left becomes seen
             if not self.read_only:
-                self._commit(
-                    {"op": "image", "image": left.name, "seen": True, "add_seconds": seconds}
-                )
-                index = self._position[left.name]
-                events.append(SessionEvent("image_changed", left.name, index, data={"seen": True}))
-            if 0 <= target < len(self._order):
-                self._land(target, step)
-            self._entered = time.monotonic()
-            current = self.current
-        if self._worker is not None and self._mirror_enabled:
+                record = {"op": "image", "image": name, "seen": True, "add_seconds": seconds}
+                self._commit(record, name)
+
+        with self._change(writable=False) as events:
+            current = self._nav.move(target(), step, leave, events)
+        if self._worker is not None and self._mirror is not None:
             self._worker.request_mirror(soon=True)
         return current
 
-    def _land(self, target: int, step: int) -> CurrentImage | None:
-        """Make the first readable image from ``target`` in direction ``step`` current."""
-        assert self._events is not None  # called inside a change
-        events = self._events
-        i = target
-        while 0 <= i < len(self._order):
-            path = self._order[i]
-            try:
-                self._frames(path)
-            except (OSError, ValueError) as exc:
-                self._report(f"{path}: skipped: {exc}")
-                events.append(
-                    SessionEvent("image_skipped", path.name, i, data={"reason": str(exc)})
-                )
-                i += step
-                continue
-            self._pos = i
-            events.append(SessionEvent("navigated", path.name, i))
-            return self.current
-        return None
-
-    def _frames(self, path: Path) -> list:
-        with self._frames_guard:
-            cached = self._frames_cache.get(path.name)
-            if cached is not None:
-                self._frames_cache.move_to_end(path.name)
-                return cached
-        from .io.images import image_frames
-
-        frames = image_frames(path)  # outside the lock: two threads may both read a header
-        if not frames:
-            raise ValueError(f"{path}: has no image data")
-        with self._frames_guard:
-            self._frames_cache[path.name] = frames
-            self._frames_cache.move_to_end(path.name)
-            if len(self._frames_cache) > 64:
-                self._frames_cache.popitem(last=False)
-        return frames
-
     def _path_of(self, name: str) -> Path:
-        if name in self._position:
-            return self._order[self._position[name]]
-        for p in self._state.paths:
-            if Path(p).name == name:
-                return Path(p)
-        raise KeyError(f"{name!r} is not one of the images of this session")
+        return self._nav.path_of(name, self._state.paths)
+
+    def _name(self, image: str | os.PathLike | None) -> str:
+        return self._nav.current.name if image is None else Path(image).name
 
     # -- marks --------------------------------------------------------------------------------
 
@@ -674,94 +414,56 @@ class MarkingSession:
             Bad group, frame or position.
         """
         self._check_writable()
-        group = self._check_group(group)
-        name = self.current.name if image is None else Path(image).name
-        path = self._path_of(name)
-        info, wcs = self._frame_info(path, frame)
-        x, y = finite(x), finite(y)
-        if not (-0.5 <= x < info.width - 0.5 and -0.5 <= y < info.height - 0.5):
-            raise ValueError(
-                f"({x}, {y}) is outside {name} frame {frame} ({info.width} x {info.height} pixels)"
-            )
-        ra, dec = self._sky(wcs, x, y)
+        group = check_group(group)
+        name = self._name(image)
+        ra, dec = self._sky(name, frame, x, y)
+        x, y, label = float(x), float(y), "" if label is None else str(label)
         # From the group check to the commit under the lock: two threads must neither get
         # the same id nor both pass a group's maximum.
-        with self._change() as events:
-            same = [
-                i
-                for i in self._state.by_image.get(name, ())
-                if self._state.marks[i].group == group
-            ]
-            limit = self._state.group_max[group - 1]
-            replaces: list[int] = []
-            if limit == 1:
-                replaces = same
-            elif limit is not None and len(same) >= limit:
-                group_name = self._state.groups[group - 1]
-                raise GroupFullError(
-                    f"{name} already has {len(same)} mark(s) of group {group_name!r} "
-                    f"(maximum {limit})"
-                )
+        with self._change():
+            replaces = self._state.replaced_by(name, group)  # or GroupFullError
             mark_id = self._state.next_id
-            record = {
-                "op": "add",
-                "id": mark_id,
-                "image": name,
-                "frame": int(frame),
-                "group": group,
-                "label": "" if label is None else str(label),
-                "x": x,
-                "y": y,
-                "ra": ra,
-                "dec": dec,
-                "user": self.user,
-                "time": _now(),
-            }
+            record = dict(
+                op="add",
+                id=mark_id,
+                image=name,
+                frame=int(frame),
+                group=group,
+                label=label,
+                x=x,
+                y=y,
+                ra=ra,
+                dec=dec,
+                user=self.user,
+                time=_now(),
+            )
             if replaces:
                 record["replaces"] = replaces
-            self._commit(record)
-            data = {k: record[k] for k in ("frame", "group", "label", "x", "y", "ra", "dec")}
-            data["replaced"] = list(replaces)
-            index = self._position.get(name)
-            events.extend(SessionEvent("mark_removed", name, index, old) for old in replaces)
-            events.append(SessionEvent("mark_added", name, index, mark_id, data))
+            self._commit(record, name)
         return mark_id
 
     def remove_mark(self, mark_id: int) -> None:
         """Delete mark ``mark_id`` (KeyError if there is none)."""
-        with self._change() as events:
-            mark = self._mark(mark_id)
-            self._commit({"op": "remove", "id": int(mark_id)})
-            index = self._position.get(mark.image)
-            events.append(SessionEvent("mark_removed", mark.image, index, mark_id))
+        with self._change():
+            self._commit({"op": "remove", "id": int(mark_id)}, self._mark(mark_id).image)
 
     def move_mark(self, mark_id: int, x: float, y: float) -> None:
         """Move mark ``mark_id`` to column ``x``, row ``y`` (0-based, see :meth:`add_mark`);
         its RA/Dec are recomputed."""
         self._check_writable()
         mark = self._mark(mark_id)
-        info, wcs = self._frame_info(self._path_of(mark.image), mark.frame)
-        x, y = finite(x), finite(y)
-        if not (-0.5 <= x < info.width - 0.5 and -0.5 <= y < info.height - 0.5):
-            raise ValueError(f"({x}, {y}) is outside {mark.image} frame {mark.frame}")
-        ra, dec = self._sky(wcs, x, y)
-        record = {"op": "move", "id": int(mark_id), "x": x, "y": y, "ra": ra, "dec": dec}
-        with self._change() as events:
+        ra, dec = self._sky(mark.image, mark.frame, x, y)
+        record = dict(op="move", id=int(mark_id), x=float(x), y=float(y), ra=ra, dec=dec)
+        with self._change():
             self._mark(mark_id)  # still there
-            self._commit({**record, "time": _now()})
-            index = self._position.get(mark.image)
-            data = {"x": x, "y": y, "ra": ra, "dec": dec}
-            events.append(SessionEvent("mark_moved", mark.image, index, mark_id, data))
+            self._commit({**record, "time": _now()}, mark.image)
 
     def set_label(self, mark_id: int, label: str | None) -> None:
         """Set the own text of mark ``mark_id`` (``None`` or ``""``: none, show the group)."""
         label = "" if label is None else str(label)
-        with self._change() as events:
-            mark = self._mark(mark_id)
-            self._commit({"op": "label", "id": int(mark_id), "label": label, "time": _now()})
-            index = self._position.get(mark.image)
-            data = {"label": label}
-            events.append(SessionEvent("mark_relabelled", mark.image, index, mark_id, data))
+        with self._change():
+            record = {"op": "label", "id": int(mark_id), "label": label, "time": _now()}
+            self._commit(record, self._mark(mark_id).image)
 
     def _mark(self, mark_id: int):
         try:
@@ -769,23 +471,17 @@ class MarkingSession:
         except (KeyError, TypeError, ValueError):
             raise KeyError(f"no mark with id {mark_id!r}") from None
 
-    def _check_group(self, group: int) -> int:
-        if isinstance(group, bool) or int(group) != group or not 1 <= group <= N_GROUPS:
-            raise ValueError(f"group must be 1-{N_GROUPS}, got {group!r}")
-        return int(group)
-
-    def _frame_info(self, path: Path, frame: int):
-        from .io.image_index import frame_wcs
-
-        frames = self._frames(path)
-        if isinstance(frame, bool) or int(frame) != frame or not 0 <= frame < len(frames):
-            raise ValueError(f"{path.name} has {len(frames)} frame(s); no frame {frame!r}")
-        return frames[int(frame)], frame_wcs(frames, int(frame))
-
-    @staticmethod
-    def _sky(wcs, x: float, y: float) -> tuple[float, float]:
+    def _sky(self, name: str, frame: int, x: float, y: float) -> tuple[float, float]:
+        """RA/Dec (deg, NaN without WCS) of ``(x, y)`` in a frame; ValueError if the position
+        is not on it (within half a pixel of its edge pixels)."""
         from .wcs import pixel_to_sky
 
+        info, wcs = self._nav.frame_info(self._path_of(name), frame)
+        x, y = finite(x), finite(y)
+        if not (-0.5 <= x < info.width - 0.5 and -0.5 <= y < info.height - 0.5):
+            raise ValueError(
+                f"({x}, {y}) is outside {name} frame {frame} ({info.width} x {info.height} pixels)"
+            )
         ra, dec = pixel_to_sky(wcs, x, y)
         return float(ra), float(dec)
 
@@ -803,7 +499,7 @@ class MarkingSession:
 
     def image_marks(self, image: str | os.PathLike | None = None):
         """The marks of one image (default the current one), same columns as :attr:`marks`."""
-        name = self.current.name if image is None else Path(image).name
+        name = self._name(image)
         with self._lock:
             return self._state.marks_table(self._state.by_image.get(name, ()))
 
@@ -821,17 +517,13 @@ class MarkingSession:
             Named tuple: ``seen``, ``categories`` (1-based numbers), ``comment``,
             ``favorite``, ``seconds``, ``nothing``.
         """
-        name = self.current.name if image is None else Path(image).name
-        return self._image_state(name)
+        return self._image_state(self._name(image))
 
     def _set_image(self, image, **fields) -> None:
-        with self._change() as events:
-            name = self.current.name if image is None else Path(image).name
+        with self._change():
+            name = self._name(image)
             self._path_of(name)
-            self._commit({"op": "image", "image": name, **fields})
-            events.append(
-                SessionEvent("image_changed", name, self._position.get(name), data=fields)
-            )
+            self._commit({"op": "image", "image": name, **fields}, name)
 
     def set_categories(
         self, categories: Iterable[int | str], image: str | os.PathLike | None = None
@@ -844,32 +536,15 @@ class MarkingSession:
             Category numbers (1-5) or current names; replaces the previous set. Empty: none.
         """
         with self._change():  # names read and change written as one
-            self._set_image(image, categories=self._category_numbers(categories))
-
-    def _category_numbers(self, categories: Iterable[int | str]) -> list[int]:
-        numbers = set()
-        for c in categories:
-            if isinstance(c, str):
-                if c not in self._state.categories:
-                    raise ValueError(f"no category named {c!r} (have {self._state.categories})")
-                numbers.add(self._state.categories.index(c) + 1)
-            elif isinstance(c, bool) or int(c) != c or not 1 <= c <= N_CATEGORIES:
-                raise ValueError(f"category must be 1-{N_CATEGORIES} or a name, got {c!r}")
-            else:
-                numbers.add(int(c))
-        return sorted(numbers)
+            numbers = category_numbers(categories, self._state.categories)
+            self._set_image(image, categories=numbers)
 
     def toggle_category(self, category: int | str, image=None) -> bool:
         """Switch one category on or off; return whether it is now on."""
         with self._change():  # read and write as one change
-            name = self.current.name if image is None else Path(image).name
-            number = (
-                self._state.categories.index(category) + 1
-                if isinstance(category, str)
-                else category
-            )
-            current = set(self._image_state(name).categories)
-            current ^= {number}
+            name = self._name(image)
+            (number,) = category_numbers([category], self._state.categories)
+            current = set(self._image_state(name).categories) ^ {number}
             self.set_categories(current, name)
         return number in current
 
@@ -890,7 +565,7 @@ class MarkingSession:
             The image has marks (remove them first).
         """
         with self._change():
-            name = self.current.name if image is None else Path(image).name
+            name = self._name(image)
             n = len(self._state.by_image.get(name, ()))
             if n:
                 raise ValueError(f"{name} has {n} mark(s); remove them before marking it empty")
@@ -906,38 +581,12 @@ class MarkingSession:
         (time spent on the image), ``nothing`` ("seen, nothing here" and no marks).
         """
         with self._lock:
-            return self._images_table(self._state)
-
-    def _images_table(self, state: SessionState, mirror: bool = False):
-        import numpy as np
-        from astropy.table import Table
-
-        names = [p.name for p in self._order]
-        names += [n for n in state.images if n not in self._position]
-        rows = []
-        for name in names:
-            s = state.images.get(name, ImageState())
-            cats = "+".join(state.categories[c - 1] for c in s.categories)
-            nothing = s.nothing and not state.by_image.get(name)
-            seen = s.seen
-            if mirror:  # Image Marker drops unseen images: keep anything recorded
-                seen = seen or s != ImageState(seconds=s.seconds)
-            rows.append((name, seen, cats, s.comment, s.favorite, s.seconds, nothing))
-        dtypes = ("U", bool, "U", "U", bool, np.float64, bool)
-        columns = {
-            col: np.array([r[k] for r in rows], dtype=dt) if rows else np.zeros(0, dtype=dt)
-            for k, (col, dt) in enumerate(zip(IMAGE_COLUMNS, dtypes, strict=True))
-        }
-        if mirror:
-            columns["path"] = np.array(
-                [str(self._order[self._position[n]]) if n in self._position else "" for n in names]
-            )
-        return Table(columns)
+            return images_table(self._state, self._nav.order)
 
     @property
     def n_seen(self) -> int:
         """How many images of the session's order are seen."""
-        return sum(1 for p in self._order if self._image_state(p.name).seen)
+        return sum(1 for p in self._nav.order if self._image_state(p.name).seen)
 
     # -- names --------------------------------------------------------------------------------
 
@@ -968,50 +617,37 @@ class MarkingSession:
 
     def rename_group(self, group: int, name: str) -> None:
         """Rename group ``group`` (1-9). Marks without own label show the new name."""
-        with self._change():
-            names = list(self._state.groups)
-            names[self._check_group(group) - 1] = name
-            self._config(groups=_check_names(names, N_GROUPS, "groups", ","))
+        self._set_one("groups", check_group(group), name, check_group_names)
 
     def rename_category(self, category: int, name: str) -> None:
         """Rename category ``category`` (1-5)."""
-        if isinstance(category, bool) or not 1 <= int(category) <= N_CATEGORIES:
-            raise ValueError(f"category must be 1-{N_CATEGORIES}, got {category!r}")
-        with self._change():
-            names = list(self._state.categories)
-            names[int(category) - 1] = name
-            self._config(categories=_check_names(names, N_CATEGORIES, "categories", ",+"))
+        number = check_category(category)
+        self._set_one("categories", number, name, check_category_names)
 
     def set_group_max(self, group: int, maximum: int | None) -> None:
         """Set the most marks of ``group`` per image (None: no limit; 1: replace)."""
-        with self._change():
-            values = list(self._state.group_max)
-            values[self._check_group(group) - 1] = maximum
-            self._config(group_max=_check_max(values))
+        self._set_one("group_max", check_group(group), maximum, check_max)
 
     def set_group_color(self, group: int, color: str) -> None:
         """Set the colour of ``group`` (1-9) as ``"#rrggbb"``; Image Marker's files do not
         store colours, ours do."""
-        text = str(color).strip().lower()
-        if len(text) != 7 or text[0] != "#" or any(c not in "0123456789abcdef" for c in text[1:]):
-            raise ValueError(f"colour must be written #rrggbb, got {color!r}")
-        with self._change():
-            colors = list(self._state.group_colors)
-            colors[self._check_group(group) - 1] = text
-            self._config(group_colors=colors)
+        color = check_color(color)
+        self._set_one("group_colors", check_group(group), color, list)
 
-    def _config(self, **changes) -> None:
-        with self._change() as events:
-            self._commit({"op": "config", **changes})
-            events.append(SessionEvent("names_changed", data=changes))
+    def _set_one(self, key: str, number: int, value, check: Callable[[list], list]) -> None:
+        """Set item ``number`` (1-based) of the list ``key`` of the configuration."""
+        with self._change():
+            values = list(getattr(self._state, key))
+            values[number - 1] = value
+            self._commit({"op": "config", key: check(values)})
 
     # -- events -------------------------------------------------------------------------------
 
     def connect(self, callback: Callable[[SessionEvent], Any]) -> Callable[[SessionEvent], Any]:
         """Call ``callback(event)`` after every change and navigation (see
         :class:`SessionEvent`). Callbacks run in the thread that made the change, after it
-        is saved; an exception in a callback propagates to that caller. Returns
-        ``callback``, so this works as a decorator."""
+        is saved and the session's lock is released; an exception in a callback propagates
+        to that caller. Returns ``callback``, so this works as a decorator."""
         self._callbacks.append(callback)
         return callback
 
@@ -1043,8 +679,7 @@ class MarkingSession:
             self._worker.pause()
         try:
             self._write_snapshots()
-            if self._mirror_enabled:
-                self._write_mirror()
+            self._write_mirror()
         finally:
             if self._worker is not None:
                 self._worker.resume()
@@ -1061,17 +696,14 @@ class MarkingSession:
                 return
             try:
                 if not self.read_only:
-                    seconds = time.monotonic() - self._entered
-                    record = {"op": "image", "image": self.current.name, "add_seconds": seconds}
-                    self._commit(record)
+                    seconds = time.monotonic() - self._nav.entered
+                    name = self._nav.current.name
+                    self._store.commit({"op": "image", "image": name, "add_seconds": seconds})
                     self._write_snapshots()
-                    if self._mirror_enabled:
-                        self._write_mirror()
+                    self._write_mirror()
             finally:
                 self._closed = True
-                if self._journal is not None:
-                    self._journal.close()
-                self._file_lock.release()
+                self._store.close()
         self._emit(SessionEvent("closed"))
 
     def __enter__(self) -> MarkingSession:
@@ -1084,5 +716,5 @@ class MarkingSession:
         state = "closed" if self._closed else f"on {self.current.name!r}"
         return (
             f"<MarkingSession user={self.user!r} save_dir={str(self.save_dir)!r} "
-            f"{len(self._order)} images, {len(self._state.marks)} marks, {state}>"
+            f"{len(self)} images, {len(self._state.marks)} marks, {state}>"
         )
