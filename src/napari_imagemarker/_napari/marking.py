@@ -180,9 +180,13 @@ class MarkingBinding:
         bind_keys(viewer, self, everywhere_only=True)
         _BINDINGS[id(viewer)] = self
         session.connect(self._on_event)
-        self._show(reset_view=True)
-        self.marks.layer.mode = "add"
-        viewer.layers.selection.active = self.marks.layer
+        try:
+            self._show(reset_view=True)
+            self.marks.layer.mode = "add"
+            viewer.layers.selection.active = self.marks.layer
+        except BaseException:
+            self.close()  # unregistered, unbound, session closed (and saved)
+            raise
         for problem in session.problems:
             self.report(problem)
 

@@ -319,8 +319,9 @@ class MarkingDock(QWidget):
             raise
         try:
             self.binding = MarkingBinding(self.viewer, session, canvas_widget(self))
-        except Exception:
+        except Exception as exc:
             session.close()
+            show_error(f"Cannot show the session of {session.save_dir}: {exc}")
             raise
         self.binding.listeners.append(self._on_change)
         self._updating = True
