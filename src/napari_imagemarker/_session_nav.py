@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._session_events import CurrentImage, SessionEvent
+from ._session_state import finite
 
 __all__ = ["Navigator", "nothing_to_scan"]
 
@@ -149,6 +150,28 @@ class Navigator:
         if isinstance(frame, bool) or int(frame) != frame or not 0 <= frame < len(frames):
             raise ValueError(f"{path.name} has {len(frames)} frame(s); no frame {frame!r}")
         return frames[int(frame)], frame_wcs(frames, int(frame))
+
+    def sky(self, path: Path, frame: int, x: float, y: float) -> tuple[float, float]:
+        """RA/Dec (deg; NaN without WCS) of column ``x``, row ``y`` (0-based, our pixel
+        convention) of frame ``frame`` of ``path``.
+
+        Raises
+        ------
+        ValueError
+            No such frame, a coordinate that is not finite, or a position off the frame
+            (more than half a pixel beyond its edge pixels).
+        """
+        from .wcs import pixel_to_sky
+
+        info, wcs = self.frame_info(path, frame)
+        x, y = finite(x), finite(y)
+        if not (-0.5 <= x < info.width - 0.5 and -0.5 <= y < info.height - 0.5):
+            raise ValueError(
+                f"({x}, {y}) is outside {path.name} frame {frame} "
+                f"({info.width} x {info.height} pixels)"
+            )
+        ra, dec = pixel_to_sky(wcs, x, y)
+        return float(ra), float(dec)
 
 
 def nothing_to_scan(images, paths: Sequence[Path]) -> str:

@@ -57,7 +57,7 @@ from ._session_names import (
     opening_changes,
 )
 from ._session_nav import Navigator, nothing_to_scan
-from ._session_state import ImageState, SessionState, finite, images_table
+from ._session_state import ImageState, SessionState, images_table
 from ._session_store import SessionStore
 from ._session_worker import Worker
 from .imagelist import resolve_images, shuffled
@@ -423,20 +423,9 @@ class MarkingSession:
         with self._change():
             replaces = self._state.replaced_by(name, group)  # or GroupFullError
             mark_id = self._state.next_id
-            record = dict(
-                op="add",
-                id=mark_id,
-                image=name,
-                frame=int(frame),
-                group=group,
-                label=label,
-                x=x,
-                y=y,
-                ra=ra,
-                dec=dec,
-                user=self.user,
-                time=_now(),
-            )
+            record = {"op": "add", "id": mark_id, "image": name, "frame": int(frame)}
+            record.update(group=group, label=label, x=x, y=y, ra=ra, dec=dec, user=self.user)
+            record["time"] = _now()
             if replaces:
                 record["replaces"] = replaces
             self._commit(record, name)
@@ -472,18 +461,7 @@ class MarkingSession:
             raise KeyError(f"no mark with id {mark_id!r}") from None
 
     def _sky(self, name: str, frame: int, x: float, y: float) -> tuple[float, float]:
-        """RA/Dec (deg, NaN without WCS) of ``(x, y)`` in a frame; ValueError if the position
-        is not on it (within half a pixel of its edge pixels)."""
-        from .wcs import pixel_to_sky
-
-        info, wcs = self._nav.frame_info(self._path_of(name), frame)
-        x, y = finite(x), finite(y)
-        if not (-0.5 <= x < info.width - 0.5 and -0.5 <= y < info.height - 0.5):
-            raise ValueError(
-                f"({x}, {y}) is outside {name} frame {frame} ({info.width} x {info.height} pixels)"
-            )
-        ra, dec = pixel_to_sky(wcs, x, y)
-        return float(ra), float(dec)
+        return self._nav.sky(self._path_of(name), frame, x, y)
 
     @property
     def marks(self):
