@@ -347,7 +347,7 @@ def missing_text(values: np.ndarray) -> np.ndarray:
         return np.asarray(empty | (values == "nan") | (values == "None"), dtype=bool)
     if values.dtype.kind != "U":
         return np.zeros(len(values), dtype=bool)
-    stripped = np.strings.lower(np.strings.strip(values))
+    stripped = np.char.lower(np.char.strip(values))
     return (stripped == "") | (stripped == "nan") | (stripped == "none")
 
 

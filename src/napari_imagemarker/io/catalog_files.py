@@ -177,7 +177,7 @@ def _read_imgmarker(path: Path) -> Table:
         if name in ("x", "y", "ra", "dec") or name.startswith("size"):
             # numbers for display; "nan", "None" and text become NaN, counted when parsed
             numbers = to_float(np.asarray(table[name]))
-            if (~np.isnan(numbers)).sum() == (np.strings.lower(table[name]) != "nan").sum():
+            if (~np.isnan(numbers)).sum() == (np.char.lower(table[name]) != "nan").sum():
                 table[name] = numbers
     table.meta.update(catalog_format="imgmarker", display_xy=True)
     return table
