@@ -380,3 +380,11 @@ def test_a_named_image_that_cannot_be_found_is_an_error_not_a_guess(tmp_path):
     path.write_text("image,x,y\nnowhere.fits,1,2\n")
     with pytest.raises(ValueError, match=r"line 2, column 'image': .*'nowhere.fits' not found"):
         read_marks(path)
+
+
+def test_a_leftover_temporary_file_is_not_a_user(tmp_path):
+    from napari_imagemarker.io.imgmarker import savedir_users
+
+    (tmp_path / "tester_marks.csv").write_text("date,image,group,label,x,y,RA,DEC\r\n")
+    (tmp_path / ".tmp-123-abc-other_marks.csv").write_text("")
+    assert savedir_users(tmp_path) == ["tester"]

@@ -403,3 +403,15 @@ def test_atomic_output_keeps_suffixes_and_leaves_nothing_on_error(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.fits.gz"]
     with pytest.raises(IsADirectoryError, match="is a folder"), atomic_output(tmp_path):
         pass
+
+
+def test_natural_key_sorts_numbers_by_value_and_survives_odd_digits():
+    from napari_imagemarker.io._files import natural_key
+
+    names = ["img10.fits", "img2.fits", "IMG1.fits", "a1\u00b22.png"]
+    assert sorted(names, key=natural_key) == [
+        "a1\u00b22.png",
+        "IMG1.fits",
+        "img2.fits",
+        "img10.fits",
+    ]

@@ -105,7 +105,8 @@ def error_reason(err: BaseException) -> str:
 
 def natural_key(name: str) -> list:
     """Sort key that puts ``img2`` before ``img10`` (case-insensitive)."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+    # isdecimal, not isdigit: "²" is a digit that int() refuses
+    return [int(part) if part.isdecimal() else part.lower() for part in re.split(r"(\d+)", name)]
 
 
 def _read_umask() -> int:

@@ -219,6 +219,8 @@ def savedir_users(save_dir: str | Path) -> list[str]:
     """Users with a marks, images or config file in ``save_dir``, sorted."""
     users = set()
     for path in Path(save_dir).iterdir():
+        if path.name.startswith("."):  # e.g. the temporary file of an interrupted write
+            continue
         for suffix in ("_marks.csv", "_images.csv", "_config.txt"):
             if path.name.endswith(suffix) and len(path.name) > len(suffix):
                 users.add(path.name[: -len(suffix)])
