@@ -29,6 +29,7 @@ from qtpy.QtCore import QTimer
 from superqt.utils import ensure_main_thread
 
 from ..session import MarkingSession, SessionEvent
+from .after_paint import after_paint
 from .history import MarkHistory
 from .keys import NavigationFilter, bind_keys, unbind_keys
 from .marks_layer import MarksLayer
@@ -224,7 +225,7 @@ class MarkingBinding:
             except Exception as exc:  # a broken overlay must not stop marking
                 self.report(f"{getattr(callback, '__qualname__', callback)} failed: {exc}")
         # after the canvas has drawn: a reader thread parsing headers holds the GIL
-        QTimer.singleShot(0, partial(self._prefetch, current.index, loaded))
+        after_paint(partial(self._prefetch, current.index, loaded))
 
     def _set_image(self, loaded: LoadedFrame) -> bool:
         """Show ``loaded`` in the image layer; return whether the view should be reset."""
@@ -249,7 +250,7 @@ class MarkingBinding:
                     layer.data = data
             layer.metadata = kwargs["metadata"]
             # renamed after the canvas has drawn: the layer list repaints for a new name
-            QTimer.singleShot(0, self._restore_names)
+            after_paint(self._restore_names)
             if "contrast_limits" in kwargs:
                 lo, hi = kwargs["contrast_limits"]
                 low, high = loaded.data_range or (lo, hi)

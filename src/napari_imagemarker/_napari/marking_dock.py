@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from napari.utils.notifications import show_error
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import Qt
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -44,6 +44,7 @@ from qtpy.QtWidgets import (
 
 from ..io.marks_schema import N_GROUPS
 from ..session import N_CATEGORIES, MarkingSession
+from .after_paint import after_paint
 from .keys import help_rows
 from .marking import _FAILED, MarkingBinding, _unwrap, binding_for, canvas_widget
 from .marks_layer import SYMBOLS
@@ -398,14 +399,13 @@ class MarkingDock(QWidget):
 
     def _on_change(self, what: str) -> None:
         """The binding says ``what`` changed. The dock is brought up to date after the canvas
-        has drawn (a zero timer runs after the paint that Qt has already queued), so that
-        redrawing the dock never delays the image."""
+        has drawn, so that redrawing the dock never delays the image."""
         if what == "closed":
             self.binding = None
             self.close_session()
             return
         if not self._pending:
-            QTimer.singleShot(0, self._update)
+            after_paint(self._update)
         self._pending.add(what)
 
     def _update(self) -> None:
@@ -414,18 +414,23 @@ class MarkingDock(QWidget):
             return
         self._updating = True
         try:
-            if pending & {"names"}:
-                self._show_names()
-            if pending & {"group", "names"}:
-                self._show_group()
-            if pending & {"image", "frame"}:
-                self._show_image()
-            if pending & {"image", "frame", "state"}:
-                self._show_state()
-            if pending & {"image", "frame", "marks", "names"}:
-                self._show_marks()
+            self._show_changes(pending)
+        except RuntimeError:  # the window was closed before this deferred update ran
+            pass
         finally:
             self._updating = False
+
+    def _show_changes(self, pending: set[str]) -> None:
+        if pending & {"names"}:
+            self._show_names()
+        if pending & {"group", "names"}:
+            self._show_group()
+        if pending & {"image", "frame"}:
+            self._show_image()
+        if pending & {"image", "frame", "state"}:
+            self._show_state()
+        if pending & {"image", "frame", "marks", "names"}:
+            self._show_marks()
 
     def _show_image(self) -> None:
         session, shown = self.binding.session, self.binding.shown
@@ -568,11 +573,13 @@ class MarkingDock(QWidget):
 
 def _closer(dock: MarkingDock):
     """A callback that closes the dock's session without touching the (deleted) dock."""
-    viewer = dock.viewer
+    viewer, listener = dock.viewer, dock._on_change
 
     def close(*_):
         binding = binding_for(viewer)
         if binding is not None:
+            with contextlib.suppress(ValueError):
+                binding.listeners.remove(listener)  # its widgets are gone
             try:
                 binding.close()
             except Exception as exc:  # never raise into Qt's teardown
