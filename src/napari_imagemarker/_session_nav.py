@@ -105,7 +105,9 @@ class Navigator:
             try:
                 self.frames(path)
             except (OSError, ValueError) as exc:
-                self._report(f"{path}: skipped: {exc}")
+                # reader errors already start with the file's name
+                reason = str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
+                self._report(f"{reason} (skipped)")
                 events.append(
                     SessionEvent("image_skipped", path.name, i, data={"reason": str(exc)})
                 )
