@@ -634,3 +634,21 @@ def test_closing_the_window_closes_the_session(make_napari_viewer, images, tmp_p
     again = MarkingSession(None, tmp_path / "save", user="tester")
     assert list(again.image_marks(T0000)["group"]) == [5]
     again.close()
+
+
+def test_the_python_example_of_the_docs_runs(tmp_path, qtbot, monkeypatch):
+    import re
+
+    code = re.search(r"```python\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S).group(1)
+    monkeypatch.chdir(DOCS.parents[1])
+    code = code.replace('"spt-marks"', repr(str(tmp_path / "marks"))).replace("napari.run()", "")
+    scope: dict = {}
+    exec(code, scope)
+    viewer, session = scope["viewer"], scope["session"]
+    try:
+        settle(qtbot)
+        assert session.current.name == "SPT-CLJ2359-5051_4.92_sigma_grz_cont.tif"
+        assert binding_for(viewer).image_layer.metadata["path"] == str(session.current.path)
+        assert list(session.image_marks(T0000)["group"]) == [1]
+    finally:
+        viewer.close()
