@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 PLUGIN = "napari-imagemarker"
+FRONT = "Image Marker"
 
 
 def build_viewer(paths: list[str] | None = None):
@@ -17,8 +18,11 @@ def build_viewer(paths: list[str] | None = None):
 
     viewer = napari.Viewer(title="napari-imagemarker")
     manifest = PluginManager.instance().get_manifest(PLUGIN)
-    for widget in manifest.contributions.widgets or []:
-        viewer.window.add_plugin_dock_widget(PLUGIN, widget.display_name)
+    names = [widget.display_name for widget in manifest.contributions.widgets or []]
+    # every dock at full height, as tabs; the marking dock added last, so it is in front
+    names.sort(key=lambda name: name == FRONT)
+    for name in names:
+        viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=True)
     if paths:
         for path in paths:
             viewer.open(path, plugin=PLUGIN)
