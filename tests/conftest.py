@@ -100,3 +100,38 @@ def fits_files(tmp_path) -> dict[str, Path]:
     out["sip"] = tmp_path / "sip.fits"
     fits.PrimaryHDU(sci, header=sip_header()).writeto(out["sip"])
     return out
+
+
+class DurableWrites:
+    """Records ``os.fsync`` and ``os.replace`` calls, to check an atomic, durable write."""
+
+    def __init__(self, monkeypatch):
+        import os
+
+        self.events: list[tuple] = []
+        fsync, replace = os.fsync, os.replace
+
+        def recording_fsync(fd):
+            self.events.append(("fsync", os.fstat(fd).st_ino))
+            fsync(fd)
+
+        def recording_replace(src, dst):
+            self.events.append(("replace", os.stat(src).st_ino, Path(dst).name))
+            replace(src, dst)
+
+        monkeypatch.setattr(os, "fsync", recording_fsync)
+        monkeypatch.setattr(os, "replace", recording_replace)
+
+    def assert_durable(self, path: Path) -> None:
+        """``path`` was renamed into place after its data was fsynced, then its folder was."""
+        renamed = [event for event in self.events if event[0] == "replace"]
+        assert [event[2] for event in renamed] == [path.name]
+        at = self.events.index(renamed[0])
+        assert ("fsync", renamed[0][1]) in self.events[:at]  # the data, before the rename
+        assert ("fsync", path.parent.stat().st_ino) in self.events[at:]  # then the folder
+
+
+@pytest.fixture
+def durable_writes(monkeypatch) -> DurableWrites:
+    """Record fsync/replace calls; ``durable_writes.assert_durable(path)`` checks them."""
+    return DurableWrites(monkeypatch)

@@ -7,7 +7,6 @@ are compared with ``np.array_equal(..., equal_nan=True)``, i.e. every value must
 from __future__ import annotations
 
 import itertools
-import os
 import warnings
 from pathlib import Path
 
@@ -341,30 +340,13 @@ def test_output_file_has_the_reference_layout_and_keeps_the_header(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
 
 
-def test_output_file_is_fsynced_before_it_is_renamed_into_place(tmp_path, monkeypatch):
+def test_output_file_is_fsynced_before_it_is_renamed_into_place(tmp_path, durable_writes):
     """maskfill-batch takes an existing output as done: after a power cut the file under the
     final name must be whole, never an empty file whose data never reached the disk."""
     write_case(tmp_path)
-    events = []
-    fsync, replace = os.fsync, os.replace
-
-    def recording_fsync(fd):
-        events.append(("fsync", os.fstat(fd).st_ino))
-        fsync(fd)
-
-    def recording_replace(src, dst):
-        events.append(("replace", os.stat(src).st_ino, Path(dst).name))
-        replace(src, dst)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
-    monkeypatch.setattr(os, "replace", recording_replace)
     maskfill(tmp_path / "in.fits", tmp_path / "mask.fits", output_file=tmp_path / "out.fits")
 
-    [renamed] = [event for event in events if event[0] == "replace"]
-    _, inode, name = renamed
-    assert name == "out.fits"
-    assert ("fsync", inode) in events[: events.index(renamed)]  # the data, before the rename
-    assert ("fsync", tmp_path.stat().st_ino) in events[events.index(renamed) :]  # the folder
+    durable_writes.assert_durable(tmp_path / "out.fits")
 
 
 def test_output_file_without_smoothing_has_one_hdu(tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -391,31 +390,14 @@ def test_writer_saves_any_image_layer_with_its_wcs(viewer, tmp_path):
         assert WCS(hdul[0].header).wcs.ctype[0] == "RA---TAN"
 
 
-def test_writer_fsyncs_the_file_before_renaming_it(tmp_path, monkeypatch):
+def test_writer_fsyncs_the_file_before_renaming_it(tmp_path, durable_writes):
     """A power cut after the rename must not leave an empty file under the final name."""
     from napari_imagemarker._napari.writer import write_fits
 
-    events = []
-    fsync, replace = os.fsync, os.replace
-
-    def recording_fsync(fd):
-        events.append(("fsync", os.fstat(fd).st_ino))
-        fsync(fd)
-
-    def recording_replace(src, dst):
-        events.append(("replace", os.stat(src).st_ino, Path(dst).name))
-        replace(src, dst)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
-    monkeypatch.setattr(os, "replace", recording_replace)
     path = tmp_path / "copy.fits"
     assert write_fits(str(path), np.ones((4, 5), np.float32), {"metadata": {}}) == [str(path)]
 
-    [renamed] = [event for event in events if event[0] == "replace"]
-    _, inode, name = renamed
-    assert name == "copy.fits"
-    assert ("fsync", inode) in events[: events.index(renamed)]  # the data, before the rename
-    assert ("fsync", tmp_path.stat().st_ino) in events[events.index(renamed) :]  # the folder
+    durable_writes.assert_durable(path)
     np.testing.assert_array_equal(fits.getdata(path), np.ones((4, 5), np.float32))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy.fits"]
 
