@@ -133,9 +133,9 @@ def main() -> None:
     from qtpy.QtWidgets import QApplication
 
     from napari_imagemarker import load_catalog, read_image
-    from napari_imagemarker._napari.catalog import overlay_of
-    from napari_imagemarker.io.catalogs import make_catalog
-    from napari_imagemarker.io.images import image_frames
+    from napari_imagemarker._napari.catalogs.load import overlay_of
+    from napari_imagemarker.catalogs.build import make_catalog
+    from napari_imagemarker.images.read import image_frames
 
     def settle():
         for _ in range(3):

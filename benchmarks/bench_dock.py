@@ -68,7 +68,7 @@ def ours(
     from qtpy.QtTest import QTest
 
     from napari_imagemarker import open_session, read_frame
-    from napari_imagemarker._napari.marking import binding_for
+    from napari_imagemarker._napari.marking.binding import binding_for
 
     viewer = napari.Viewer(title="bench_dock")
     viewer.window._qt_window.resize(1300, 820)

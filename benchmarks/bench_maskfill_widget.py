@@ -80,8 +80,7 @@ class Ticker:
 def main() -> None:
     import napari
 
-    from napari_imagemarker._napari.maskfill_widget import MaskfillWidget
-    from napari_imagemarker._napari.orientation import camera
+    from napari_imagemarker._napari.maskfill.widget import MaskfillWidget
     from napari_imagemarker.maskfill import maskfill
 
     print(f"{platform.node()}: {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}, "
@@ -97,7 +96,7 @@ def main() -> None:
     for _ in range(20):
         QApplication.processEvents()
         time.sleep(0.02)
-    cam = camera(viewer)
+    cam = viewer.scene.camera
 
     with Ticker(cam) as idle:  # the cost of the panning itself: redraws of two 4k layers
         end = time.perf_counter() + 2.0

@@ -155,9 +155,9 @@ def our_open(folder: Path, save_dir: Path) -> float:
 def saved_session(folder: Path, save_dir: Path, n_marks: int) -> None:
     """Write the snapshot of a session holding ``n_marks`` marks on its first images (20 per
     image, more if needed to leave 1,000 images unseen), as if it had been closed."""
-    from napari_imagemarker._session_state import ImageState, Mark, SessionState
-    from napari_imagemarker._session_store import images_snapshot, marks_snapshot
-    from napari_imagemarker.io._files import atomic_write
+    from napari_imagemarker.files import atomic_write
+    from napari_imagemarker.marking.state import ImageState, Mark, SessionState
+    from napari_imagemarker.marking.store import images_snapshot, marks_snapshot
 
     save_dir.mkdir(parents=True)
     paths = sorted(str(p) for p in folder.glob("*.tif"))
@@ -181,7 +181,8 @@ def our_add_mark(
 ) -> tuple[list[float], float]:
     """Time ``add_mark``; ``durable=False`` replaces the journal's fdatasync by a no-op to
     show the software's own cost apart from the disk's."""
-    from napari_imagemarker import MarkingSession, _journal
+    from napari_imagemarker import MarkingSession
+    from napari_imagemarker.marking import journal as _journal
 
     real_sync = _journal._datasync
     if not durable:
@@ -234,8 +235,8 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     t0 = time.perf_counter()
-    import napari_imagemarker.io.images
-    import napari_imagemarker.session  # noqa: F401
+    import napari_imagemarker.images.read
+    import napari_imagemarker.marking.session  # noqa: F401
 
     print(f"# bench_session  {time.strftime('%Y-%m-%d')}  {platform.system()} "
           f"{os.cpu_count()} cores  Python {platform.python_version()}  "

@@ -77,7 +77,7 @@ def maskfill_m51() -> None:
     """The M51 example of maskfill filled from Layers > Filter, before and after side by side."""
     import numpy as np
 
-    from napari_imagemarker.io.images import read_image
+    from napari_imagemarker.images.read import read_image
 
     viewer = _viewer("napari-imagemarker: maskfill on M51", [])
     menu = "Fill masked pixels with maskfill (Image Marker)"
@@ -179,7 +179,7 @@ def marking() -> None:
     import numpy as np
 
     from napari_imagemarker import open_session
-    from napari_imagemarker._napari.marking import binding_for
+    from napari_imagemarker._napari.marking.binding import binding_for
 
     viewer = _viewer("napari-imagemarker: marking SPT-CLJ0000-5141", ["Image Marker"])
     viewer.window._qt_window.resize(1400, 940)

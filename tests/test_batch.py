@@ -10,8 +10,8 @@ import pytest
 from astropy.io import fits
 
 from conftest import tan_header
-from napari_imagemarker.batch import mask_path_for, plan_jobs, run_batch
 from napari_imagemarker.maskfill import maskfill
+from napari_imagemarker.maskfill.batch import mask_path_for, plan_jobs, run_batch
 
 N_FILES = 50
 

@@ -19,16 +19,16 @@ from astropy.table import MaskedColumn, Table
 from astropy.wcs import WCS
 
 from conftest import IMGMARKER, tan_header
-from napari_imagemarker.io.catalogs import (
+from napari_imagemarker.catalogs.build import make_catalog
+from napari_imagemarker.catalogs.catalog import (
     AmbiguousColumnsError,
     CatalogError,
     detect_columns,
-    make_catalog,
     parse_angles,
     read_table,
 )
-from napari_imagemarker.io.frames import FrameInfo
-from napari_imagemarker.io.images import image_frames
+from napari_imagemarker.images.frames import FrameInfo
+from napari_imagemarker.images.read import image_frames
 
 IMAGES = IMGMARKER / "images"
 IMPORTS = IMGMARKER / "savedir" / "imports"
@@ -265,7 +265,7 @@ def test_ds9_regions_image_and_sky(tmp_path, tan_frame):
 
 def test_our_marks_csv_is_recognised_whatever_its_suffix(tmp_path, tan_frame):
     """A marks CSV counting from 1 (its comment line says so), saved as .csv or .txt."""
-    from napari_imagemarker.io.marks import write_marks
+    from napari_imagemarker.marks.io import write_marks
 
     marks = Table({"image": ["synthetic.fits"], "group": [2], "x": [10.0], "y": [20.0]})
     for name in ("marks.csv", "marks.txt"):
@@ -275,7 +275,7 @@ def test_our_marks_csv_is_recognised_whatever_its_suffix(tmp_path, tan_frame):
 
 
 def test_a_registered_catalog_format_is_chosen_by_suffix_and_content(tmp_path, tan_frame):
-    from napari_imagemarker.io import catalog_files
+    from napari_imagemarker.catalogs import read as catalog_files
 
     def read_pipes(path):
         rows = [line.split("|") for line in path.read_text().split()]

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from astropy import units as u
 
-from napari_imagemarker.io.image_index import ImageIndex, array_to_display, display_to_array
-from napari_imagemarker.io.imgmarker import read_savedir, write_savedir
-from napari_imagemarker.io.marks import read_marks, write_marks
+from napari_imagemarker.images.index import ImageIndex, array_to_display, display_to_array
+from napari_imagemarker.imgmarker.savedir import read_savedir, write_savedir
+from napari_imagemarker.marks.io import read_marks, write_marks
 
 DATA = Path(__file__).parent / "data" / "imgmarker"
 SAVEDIR = DATA / "savedir"
@@ -383,7 +383,7 @@ def test_a_named_image_that_cannot_be_found_is_an_error_not_a_guess(tmp_path):
 
 
 def test_a_leftover_temporary_file_is_not_a_user(tmp_path):
-    from napari_imagemarker.io.imgmarker import savedir_users
+    from napari_imagemarker.imgmarker.savedir import savedir_users
 
     (tmp_path / "tester_marks.csv").write_text("date,image,group,label,x,y,RA,DEC\r\n")
     (tmp_path / ".tmp-123-abc-other_marks.csv").write_text("")

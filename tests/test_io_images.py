@@ -14,7 +14,7 @@ import tifffile
 from astropy.io import fits
 
 from napari_imagemarker import image_frames, read_frame, read_image
-from napari_imagemarker.io import fits as fits_io
+from napari_imagemarker.images import fits as fits_io
 
 
 def _names(layers):

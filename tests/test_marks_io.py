@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from napari_imagemarker.io.image_index import ImageIndex
-from napari_imagemarker.io.marks import (
+from napari_imagemarker.images.index import ImageIndex
+from napari_imagemarker.marks.io import (
     FORMATS,
     MarksFormat,
     read_marks,
     register_format,
     write_marks,
 )
-from napari_imagemarker.io.marks_schema import (
+from napari_imagemarker.marks.schema import (
     DEFAULT_GROUP_COLORS,
     MARK_COLUMNS,
     empty_marks,
@@ -371,7 +371,7 @@ def test_atomic_writes_are_readable_by_the_group_like_ordinary_files(tmp_path):
     import os
     import stat
 
-    from napari_imagemarker.io._files import atomic_write
+    from napari_imagemarker.files import atomic_write
 
     path = tmp_path / "shared.csv"
     atomic_write(path, b"a,b\n")
@@ -388,7 +388,7 @@ def test_atomic_output_keeps_suffixes_and_leaves_nothing_on_error(tmp_path):
     import numpy as np
     from astropy.io import fits
 
-    from napari_imagemarker.io._files import atomic_output
+    from napari_imagemarker.files import atomic_output
 
     target = tmp_path / "out.fits.gz"
     with atomic_output(target) as tmp:
@@ -406,7 +406,7 @@ def test_atomic_output_keeps_suffixes_and_leaves_nothing_on_error(tmp_path):
 
 
 def test_natural_key_sorts_numbers_by_value_and_survives_odd_digits():
-    from napari_imagemarker.io._files import natural_key
+    from napari_imagemarker.files import natural_key
 
     names = ["img10.fits", "img2.fits", "IMG1.fits", "a1\u00b22.png"]
     assert sorted(names, key=natural_key) == [

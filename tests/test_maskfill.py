@@ -17,7 +17,8 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from scipy import ndimage
 
-from napari_imagemarker import _maskfill_engine, _maskfill_reduce
+from napari_imagemarker.maskfill import engine as _maskfill_engine
+from napari_imagemarker.maskfill import kernels as _maskfill_reduce
 from napari_imagemarker.maskfill import maskfill
 
 DATA = Path(__file__).parent / "data" / "maskfill"
@@ -416,10 +417,10 @@ def test_public_name_is_the_function_even_after_the_module_is_imported():
     import types
 
     importlib.import_module("napari_imagemarker.maskfill")
-    importlib.import_module("napari_imagemarker.batch")
+    importlib.import_module("napari_imagemarker.maskfill.batch")
     import napari_imagemarker
 
     assert isinstance(napari_imagemarker.maskfill, types.FunctionType)
     from napari_imagemarker import maskfill as public
 
-    assert public.__name__ == "maskfill" and public.__module__ == "napari_imagemarker.maskfill"
+    assert public.__name__ == "maskfill" and public.__module__ == "napari_imagemarker.maskfill.fill"

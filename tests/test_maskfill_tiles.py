@@ -12,7 +12,7 @@ from astropy.io import fits
 
 from conftest import tan_header
 from napari_imagemarker.maskfill import maskfill
-from napari_imagemarker.maskfill_tiles import (
+from napari_imagemarker.maskfill.tiles import (
     TilingError,
     fill_fits_tiled,
     fill_tiled,

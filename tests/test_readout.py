@@ -9,7 +9,7 @@ from astropy.wcs import WCS
 
 from conftest import sip_header, tan_header
 from napari_imagemarker import read_frame
-from napari_imagemarker.readout import readout_at
+from napari_imagemarker.images.readout import readout_at
 
 
 def _random_positions(shape, n=100, seed=0):
@@ -56,7 +56,7 @@ def test_spt_tiff_readout_matches_imgmarker_golden_truth(spt_tiffs, golden):
 
 
 def test_spt_tiff_random_pixels_agree_with_astropy_on_the_fits_grid(spt_tiffs):
-    from napari_imagemarker.io.tiff import header_from_description
+    from napari_imagemarker.images.tiff import header_from_description
 
     for path in spt_tiffs:
         data, meta = read_frame(path)

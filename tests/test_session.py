@@ -23,15 +23,15 @@ from astropy.table import Table
 from PIL import Image
 
 from napari_imagemarker import MarkingSession, image_frames, read_marks
-from napari_imagemarker._session_store import marks_snapshot
-from napari_imagemarker.imagelist import resolve_images, shuffled
-from napari_imagemarker.io.marks_schema import MARK_COLUMNS, normalise_marks
-from napari_imagemarker.session import (
+from napari_imagemarker.images.lists import resolve_images, shuffled
+from napari_imagemarker.marking.session import (
     GroupFullError,
     ImageSkippedWarning,
     SessionEvent,
     SessionLockedError,
 )
+from napari_imagemarker.marking.store import marks_snapshot
+from napari_imagemarker.marks.schema import MARK_COLUMNS, normalise_marks
 
 DATA = Path(__file__).parent / "data" / "imgmarker"
 IMAGES = DATA / "images"

@@ -142,7 +142,7 @@ class Model:
 
 
 def _writer(images: str, save_dir: str, start: int, ack_path: str) -> None:
-    from napari_imagemarker.session import GroupFullError, MarkingSession
+    from napari_imagemarker.marking.session import GroupFullError, MarkingSession
 
     ack = os.open(ack_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     session = MarkingSession(
@@ -182,8 +182,8 @@ def zygote() -> None:
     """Import everything once, then fork one writer per ``run`` command read from stdin."""
     import tempfile
 
-    import napari_imagemarker.io.imgmarker  # noqa: F401
-    from napari_imagemarker.session import MarkingSession
+    import napari_imagemarker.imgmarker.savedir  # noqa: F401
+    from napari_imagemarker.marking.session import MarkingSession
 
     images = sys.argv[2]
     with (  # load every lazily imported module
@@ -236,7 +236,7 @@ def _make_images(folder: Path) -> Path:
 
 
 def _actual(images: Path, save_dir: Path) -> tuple[dict, dict]:
-    from napari_imagemarker.session import MarkingSession
+    from napari_imagemarker.marking.session import MarkingSession
 
     with MarkingSession(images, save_dir, user="killtest", read_only=True) as session:
         marks = {

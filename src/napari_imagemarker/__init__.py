@@ -12,23 +12,19 @@ from typing import TYPE_CHECKING
 
 # Imported eagerly (pure NumPy, cheap): the function shares its name with its module, and
 # binding it here once means a later ``import napari_imagemarker.maskfill`` cannot shadow it.
-from .maskfill import maskfill
-
-try:
-    from ._version import version as __version__
-except ImportError:  # pragma: no cover - only when running from a source tree without install
-    __version__ = "0.0.0"
+from napari_imagemarker.maskfill import maskfill
+from napari_imagemarker.version import version as __version__
 
 # public name -> module that defines it
 _EXPORTS = {
-    "read_image": "napari_imagemarker.io.images",
-    "image_frames": "napari_imagemarker.io.images",
-    "read_frame": "napari_imagemarker.io.images",
-    "read_marks": "napari_imagemarker.io.marks",
-    "write_marks": "napari_imagemarker.io.marks",
-    "MarkingSession": "napari_imagemarker.session",
-    "open_session": "napari_imagemarker._napari.marking",
-    "load_catalog": "napari_imagemarker._napari.catalog",
+    "read_image": "napari_imagemarker.images.read",
+    "image_frames": "napari_imagemarker.images.read",
+    "read_frame": "napari_imagemarker.images.read",
+    "read_marks": "napari_imagemarker.marks.io",
+    "write_marks": "napari_imagemarker.marks.io",
+    "MarkingSession": "napari_imagemarker.marking.session",
+    "open_session": "napari_imagemarker._napari.marking.binding",
+    "load_catalog": "napari_imagemarker._napari.catalogs.load",
 }
 
 __all__ = [
@@ -45,11 +41,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._napari.catalog import load_catalog
-    from ._napari.marking import open_session
-    from .io.images import image_frames, read_frame, read_image
-    from .io.marks import read_marks, write_marks
-    from .session import MarkingSession
+    from napari_imagemarker._napari.catalogs.load import load_catalog
+    from napari_imagemarker._napari.marking.binding import open_session
+    from napari_imagemarker.images.read import image_frames, read_frame, read_image
+    from napari_imagemarker.marking.session import MarkingSession
+    from napari_imagemarker.marks.io import read_marks, write_marks
 
 
 def __getattr__(name: str):

@@ -6,7 +6,7 @@ registered with its arguments by the `subcommand` decorator::
     @subcommand("convert-marks", "convert a marks file to another format",
                 arg("input", help="marks file"), arg("output", help="file to write"))
     def _convert_marks(args: argparse.Namespace) -> int:
-        from .io.marks import read_marks, write_marks  # import the work lazily
+        from napari_imagemarker.marks.io import read_marks, write_marks  # import the work lazily
         write_marks(read_marks(args.input), args.output)
         return 0
 
@@ -67,7 +67,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``imagemarker`` with every registered subcommand."""
-    from . import __version__
+    from napari_imagemarker.version import version as __version__
 
     parser = _Parser(prog=PROG, description="napari-imagemarker on the command line.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -186,7 +186,7 @@ def _extension(text: str) -> int | str:
     arg("-v", "--verbose", action="store_true", help="report progress and what is written"),
 )  # fmt: skip
 def _maskfill(args: argparse.Namespace) -> int:
-    from .maskfill import maskfill
+    from napari_imagemarker.maskfill import maskfill
 
     progress = None
     if args.verbose or sys.stderr.isatty():
@@ -242,7 +242,7 @@ def _maskfill(args: argparse.Namespace) -> int:
     arg("-v", "--verbose", action="store_true", help="report progress"),
 )  # fmt: skip
 def _maskfill_batch(args: argparse.Namespace) -> int:
-    from .batch import plan_jobs, run_batch
+    from napari_imagemarker.maskfill.batch import plan_jobs, run_batch
 
     if (args.mask_ext is None) == (args.mask_suffix is None):
         raise ValueError("give exactly one of --mask-ext NAME or --mask-suffix SUFFIX")

@@ -12,13 +12,13 @@ from qtpy.QtCore import Qt
 
 from conftest import IMGMARKER
 from napari_imagemarker import load_catalog, read_image
-from napari_imagemarker._napari import catalog as catalog_module
-from napari_imagemarker._napari import catalog_overlay
-from napari_imagemarker._napari.catalog import catalog_overlays, overlay_of, refresh_catalogs
-from napari_imagemarker._napari.catalog_colors import MISSING_COLOR, row_colors
-from napari_imagemarker._napari.marking import open_session
-from napari_imagemarker._napari.orientation import camera
-from napari_imagemarker.io.catalogs import CatalogError, make_catalog
+from napari_imagemarker._napari.catalogs import load as catalog_module
+from napari_imagemarker._napari.catalogs import overlay as catalog_overlay
+from napari_imagemarker._napari.catalogs.colors import MISSING_COLOR, row_colors
+from napari_imagemarker._napari.catalogs.load import catalog_overlays, overlay_of, refresh_catalogs
+from napari_imagemarker._napari.marking.binding import open_session
+from napari_imagemarker.catalogs.build import make_catalog
+from napari_imagemarker.catalogs.catalog import CatalogError
 
 PLUGIN = "napari-imagemarker"
 IMAGES = IMGMARKER / "images"
@@ -131,7 +131,7 @@ def test_a_placement_error_on_the_next_image_is_a_notification(
 ):
     """A catalog that cannot be placed says so itself, once, and the session moves on
     (the error does not reach the marking dock's navigation)."""
-    from napari_imagemarker._napari import marking
+    from napari_imagemarker._napari.marking import binding as marking
 
     dock_warnings: list[str] = []
     monkeypatch.setattr(marking, "show_warning", dock_warnings.append)
@@ -332,7 +332,7 @@ def test_table_rows_and_points_stay_in_step(dock, qtbot):
     # clicking a row centres the view on that point
     rect = view.visualRect(view.model().index(3, 0))
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    np.testing.assert_allclose(camera(viewer).center[-2:], layer.data[3])
+    np.testing.assert_allclose(viewer.scene.camera.center[-2:], layer.data[3])
     assert set(layer.selected_data) == {3}
     # selecting points on the canvas selects their rows
     layer.selected_data = {0, 1, 4}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from napari_imagemarker import MarkingSession
-from napari_imagemarker._napari.history import MarkHistory
+from napari_imagemarker.marking.history import MarkHistory
 
 IMAGES = Path(__file__).parents[1] / "data" / "imgmarker" / "images"
 T0000 = "SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif"

@@ -16,8 +16,8 @@ from qtpy.QtTest import QTest
 from qtpy.QtWidgets import QColorDialog
 
 from napari_imagemarker import MarkingSession, open_session, read_frame
-from napari_imagemarker._napari.keys import KEYS
-from napari_imagemarker._napari.marking import binding_for
+from napari_imagemarker._napari.marking.binding import binding_for
+from napari_imagemarker._napari.marking.keys import KEYS
 
 IMAGES = Path(__file__).parents[1] / "data" / "imgmarker" / "images"
 T0000 = "SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif"
@@ -607,7 +607,7 @@ def test_esc_in_a_name_box_drops_the_edit_and_returns_to_the_canvas(marking, qtb
 def test_dock_shuffle_with_a_seed_orders_the_images_reproducibly(
     make_napari_viewer, images, tmp_path, qtbot
 ):
-    from napari_imagemarker.imagelist import resolve_images, shuffled
+    from napari_imagemarker.images.lists import resolve_images, shuffled
 
     viewer = make_napari_viewer()
     _, dock = viewer.window.add_plugin_dock_widget("napari-imagemarker", "Image Marker")

@@ -15,14 +15,13 @@ from napari.utils.notifications import notification_manager
 from qtpy.QtWidgets import QMenu
 
 from conftest import tan_header
-from napari_imagemarker._napari import maskfill_widget
-from napari_imagemarker._napari.maskfill_widget import (
+from napari_imagemarker._napari.maskfill import widget as maskfill_widget
+from napari_imagemarker._napari.maskfill.widget import (
     ALL_PLANES,
     CURRENT_PLANE,
     NAN_PIXELS,
     MaskfillWidget,
 )
-from napari_imagemarker._napari.orientation import camera
 from napari_imagemarker.maskfill import maskfill
 
 PLUGIN = "napari-imagemarker"
@@ -226,8 +225,8 @@ def test_preview_fills_the_visible_region_only(qtbot, make_napari_viewer, tmp_pa
     image = _field(viewer, tmp_path, shape=(400, 400))
     labels = _labels(viewer, (400, 400), [(195, 200, 190, 215), (20, 25, 20, 30)])
     viewer.reset_view()
-    camera(viewer).center = (0, 200, 200)
-    camera(viewer).zoom *= 4
+    viewer.scene.camera.center = (0, 200, 200)
+    viewer.scene.camera.zoom *= 4
     qtbot.waitUntil(lambda: np.ptp(image.corner_pixels[:, -1]) < 300)
 
     worker = widget.preview(image=image, mask=labels)
@@ -405,8 +404,9 @@ def test_writer_fsyncs_the_file_before_renaming_it(tmp_path, durable_writes):
 def test_the_widget_does_not_import_the_dask_batch():
     """The preview needs the tiler only; the batch module (and dask.distributed) stay out."""
     code = (
-        "import sys, napari_imagemarker._napari.maskfill_widget as w; "
-        "print(sorted(m for m in ('napari_imagemarker.batch', 'distributed') if m in sys.modules))"
+        "import sys, napari_imagemarker._napari.maskfill.widget as w; "
+        "print(sorted(m for m in ('napari_imagemarker.maskfill.batch', 'distributed') "
+        "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

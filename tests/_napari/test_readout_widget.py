@@ -8,7 +8,6 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from conftest import sip_header, tan_header
-from napari_imagemarker._napari.orientation import camera
 
 PLUGIN = "napari-imagemarker"
 
@@ -34,7 +33,7 @@ def test_readout_agrees_with_astropy_at_100_random_positions(
     fits.PrimaryHDU(data, header=header).writeto(path)
     [layer] = viewer.open(str(path), plugin=PLUGIN)
     # FITS is shown north up by turning the camera, never by flipping the data
-    assert tuple(camera(viewer).orientation2d) == ("up", "right")
+    assert tuple(viewer.scene.camera.orientation2d) == ("up", "right")
     np.testing.assert_array_equal(layer.data, data)
     # a non-trivial layer transform: the readout must go through world -> data coordinates
     layer.scale = (2.0, 2.0)
@@ -59,7 +58,7 @@ def test_readout_on_spt_tiff_shows_true_radec_of_golden_mark(
     mark = golden["marks"][0]  # T0000 (x, y) = (100, 50) as displayed by imgmarker
     path = next(p for p in spt_tiffs if p.name == mark["image"])
     viewer.open(str(path), plugin=PLUGIN)
-    assert tuple(camera(viewer).orientation2d) == ("up", "right")
+    assert tuple(viewer.scene.camera.orientation2d) == ("up", "right")
     x, y = mark["true_wcs_pixel"]
     viewer.cursor.position = (0.0, float(y), float(x))
     assert widget.labels["Array index"].text() == f"[0, {y}, {x}]"

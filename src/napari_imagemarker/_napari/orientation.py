@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 
-def camera(viewer):
-    """The viewer's camera (``viewer.scene.camera`` from napari 0.9, ``viewer.camera`` before)."""
-    scene = getattr(viewer, "scene", None)
-    return scene.camera if scene is not None else viewer.camera
-
-
 def orient_for(viewer, y_up: bool) -> None:
     """Set the camera's ``orientation2d`` for an image of this orientation.
 
@@ -19,7 +13,14 @@ def orient_for(viewer, y_up: bool) -> None:
     if viewer is None:
         return
     if y_up:
-        camera(viewer).orientation2d = ("up", "right")
+        viewer.scene.camera.orientation2d = ("up", "right")
         return
     if not any(layer.metadata.get("y_up") for layer in viewer.layers):
-        camera(viewer).orientation2d = ("down", "right")
+        viewer.scene.camera.orientation2d = ("down", "right")
+
+
+def orient_current_viewer(y_up: bool) -> None:
+    """Orient napari's current viewer (the one a reader or sample hook is loading into)."""
+    from napari import current_viewer
+
+    orient_for(current_viewer(), y_up)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from napari.utils.notifications import show_warning
 
-from ..io.images import image_format, image_frames, read_image
-from .orientation import orient_for
+from napari_imagemarker._napari.orientation import orient_current_viewer
+from napari_imagemarker.images.read import image_format, image_frames, read_image
 
 _OURS = ("fits", "tiff")
 
@@ -42,11 +42,5 @@ def _read_paths(path):
             show_warning(str(err))
     if not layers:
         return None
-    _orient_current_viewer(any(kw["metadata"].get("y_up") for _, kw, _ in layers))
+    orient_current_viewer(any(kw["metadata"].get("y_up") for _, kw, _ in layers))
     return layers
-
-
-def _orient_current_viewer(y_up: bool) -> None:
-    from napari import current_viewer
-
-    orient_for(current_viewer(), y_up)

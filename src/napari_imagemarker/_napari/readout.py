@@ -5,7 +5,7 @@ from __future__ import annotations
 from napari.layers import Image
 from qtpy.QtWidgets import QComboBox, QFormLayout, QLabel, QWidget
 
-from ..readout import Readout, readout_at
+from napari_imagemarker.images.readout import Readout, readout_at
 
 _FIELDS = ("Layer", "FITS pixel", "Array index", "Value", "RA, Dec (deg)", "RA, Dec")
 

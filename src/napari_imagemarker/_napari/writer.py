@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from astropy.io import fits
 
-from ..io._files import atomic_output
-from ..maskfill_io import output_header
+from napari_imagemarker.files import atomic_output
+from napari_imagemarker.maskfill.files import output_header
 
 _DESCRIPTIONS = {
     "filled": "Filled Image (no smoothing)",
@@ -31,7 +31,7 @@ def write_fits(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     ----------
     path : str
         The file to write (``.fits``, ``.fit`` or ``.fts``); replaced atomically (see
-        :func:`napari_imagemarker.io._files.atomic_output`).
+        :func:`napari_imagemarker.files.atomic_output`).
     data : array-like
         The layer's data: 2-D, a cube, or RGB(A) (written as a cube of channels).
     attributes : dict

@@ -1,0 +1,1 @@
+"""napari layers and dock for catalog overlays."""

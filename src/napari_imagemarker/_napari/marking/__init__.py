@@ -1,0 +1,1 @@
+"""napari binding and dock of the marking session."""

@@ -1,0 +1,587 @@
+"""A marking session bound to a napari viewer: the image, the marks, the keys.
+
+:func:`open_session` is the Python entry point (``napari_imagemarker.open_session``); the
+"Image Marker" dock calls it too. :class:`MarkingBinding` is the thin layer between a
+:class:`~napari_imagemarker.MarkingSession` and the viewer: it shows the session's current
+image in one reused Image layer and its marks in one Points layer, turns keys and clicks into
+session calls, and follows the session's events, so a script driving the session moves the
+viewer too.
+
+Speed: the next and previous images are read in a background thread
+(:class:`~napari_imagemarker.marking.prefetch.Prefetcher`), the layers are reused (their
+``data`` is replaced), and nothing done per image depends on how many images were seen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from napari.layers import Image
+from napari.utils.notifications import show_info, show_warning
+from qtpy.QtCore import QTimer
+from superqt.utils import ensure_main_thread
+
+from napari_imagemarker._napari.after_paint import after_paint
+from napari_imagemarker._napari.marking.keys import NavigationFilter, bind_keys, unbind_keys
+from napari_imagemarker._napari.marking.marks_layer import MarksLayer
+from napari_imagemarker._napari.viewers import (
+    bind_session,
+    session_binding,
+    unbind_session,
+    unwrap,
+)
+from napari_imagemarker.marking.history import MarkHistory
+from napari_imagemarker.marking.prefetch import LoadedFrame, Prefetcher, load_frame
+from napari_imagemarker.marking.session import MarkingSession, SessionEvent
+
+__all__ = ["MarkingBinding", "ShownImage", "binding_for", "open_session"]
+
+PLUGIN = "napari-imagemarker"
+DOCK = "Image Marker"
+#: A press and release closer than this (screen pixels) is a click, not a drag.
+CLICK_DISTANCE = 5
+
+#: What :meth:`MarkingBinding.guard` returns when the session refused a change.
+FAILED = object()
+
+
+@dataclass(frozen=True)
+class ShownImage:
+    """What is on the canvas, passed to :attr:`MarkingBinding.image_shown` callbacks.
+
+    Attributes
+    ----------
+    index : int
+        Position in the session's order.
+    name : str
+        File name.
+    path : Path
+    frame : int
+        Frame shown (TIFF page, FITS image extension), 0-based.
+    n_frames : int
+    layer : napari.layers.Image
+        The image layer; ``layer.metadata`` holds ``wcs``, ``header``, ``path``, ``frame``
+        and ``y_up`` (DESIGN.md).
+    """
+
+    index: int
+    name: str
+    path: Path
+    frame: int
+    n_frames: int
+    layer: Image
+
+    @property
+    def wcs(self):
+        """The frame's celestial WCS, or None."""
+        return self.layer.metadata.get("wcs")
+
+
+def binding_for(viewer) -> MarkingBinding | None:
+    """The marking session bound to ``viewer``, if any."""
+    return session_binding(viewer)
+
+
+def open_session(
+    viewer,
+    images: str | os.PathLike | list | None,
+    save_dir: str | os.PathLike,
+    **kwargs: Any,
+) -> MarkingSession:
+    """Open a marking session and show it in ``viewer`` with the "Image Marker" dock.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+    images : folder, glob, list file, list of paths, or None
+        As for :class:`~napari_imagemarker.MarkingSession`; None resumes the saved list (or
+        an Image Marker save folder's images).
+    save_dir : path-like
+        Where the session is saved.
+    **kwargs
+        Passed to :class:`~napari_imagemarker.MarkingSession` (``user``, ``groups``,
+        ``categories``, ``shuffle_seed``, ``group_max``, ...).
+
+    Returns
+    -------
+    MarkingSession
+        The session, bound to the viewer: calling its methods moves the viewer, and what is
+        done in the viewer is made through it. A session already bound to this viewer is
+        closed first (everything it holds is saved).
+
+    Raises
+    ------
+    ValueError, OSError, SessionLockedError
+        As :class:`~napari_imagemarker.MarkingSession` does (no images, save folder not
+        writable, session open elsewhere); the message says what to do.
+    """
+    _, dock = viewer.window.add_plugin_dock_widget(PLUGIN, DOCK)
+    return dock.open_session(images, save_dir, **kwargs)
+
+
+class MarkingBinding:
+    """Binds a :class:`~napari_imagemarker.MarkingSession` to a napari viewer.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+    session : MarkingSession
+        Open for writing; closed by :meth:`close`.
+    canvas : QWidget, optional
+        The canvas widget, which gets Tab, arrows, Space (see :class:`~.keys.NavigationFilter`).
+
+    Attributes
+    ----------
+    image_layer : napari.layers.Image
+        The current frame (reused from image to image).
+    marks : MarksLayer
+        The marks of the current image (``marks.layer`` is the Points layer).
+    history : MarkHistory
+        Undo/redo of mark changes.
+    active_group : int
+        Group placed by a left click (1-9).
+    frame : int
+        Frame shown.
+    image_shown : list of callable
+        Called with a :class:`ShownImage` after each image or frame is on the canvas, e.g.
+        to move catalog overlays along. Append to it; exceptions are reported, not raised.
+    listeners : list of callable
+        Called with what changed: ``"image"``, ``"frame"``, ``"group"``, ``"state"``
+        (categories, comment, favourite of the current image), ``"marks"``, ``"names"``,
+        ``"closed"``. The dock listens here.
+    """
+
+    def __init__(self, viewer, session: MarkingSession, canvas=None) -> None:
+        viewer = unwrap(viewer)
+        if binding_for(viewer) is not None:
+            raise RuntimeError("this viewer already shows a marking session; close it first")
+        self.viewer = viewer
+        self.session = session
+        self.history = MarkHistory(session)
+        self.prefetcher = Prefetcher(partial(load_frame, frames_of=session.image_frames))
+        self.active_group = 1
+        self.frame = 0
+        self.image_layer: Image | None = None
+        self.image_shown: list[Callable[[ShownImage], Any]] = []
+        self.listeners: list[Callable[[str], Any]] = []
+        self.shown: ShownImage | None = None
+        self._clipboard: list[tuple[float, float, int, str]] = []
+        self._paths = session.paths  # fixed for the session's life
+        self._seen = _seen_names(session)  # once; then kept up to date from the events
+        self._y_up: bool | None = None
+        self._closed = False
+        self.marks = MarksLayer(viewer, session, self.history, self.report)
+        self._key_filter = NavigationFilter(self)
+        self._canvas = canvas
+        if canvas is not None:
+            canvas.installEventFilter(self._key_filter)
+        bind_keys(self.marks.layer, self)
+        bind_keys(viewer, self, everywhere_only=True)
+        bind_session(viewer, self)
+        session.connect(self._on_event)
+        try:
+            self._show(reset_view=True)
+            self.marks.layer.mode = "add"
+            viewer.layers.selection.active = self.marks.layer
+        except BaseException:
+            self.close()  # unregistered, unbound, session closed (and saved)
+            raise
+        for problem in session.problems:
+            self.report(problem)
+
+    # -- showing ------------------------------------------------------------------------------
+
+    def _show(self, reset_view: bool = False) -> None:
+        """Put the session's current image (frame ``self.frame``) on the canvas."""
+        current = self.session.current
+        try:
+            loaded = self.prefetcher.get(current.path, self.frame)
+        except (OSError, ValueError) as exc:
+            self.report(
+                f"Cannot show {current.name}: {exc}. Its marks and notes are kept; "
+                "press Tab for the next image."
+            )
+            loaded = self._placeholder(current.path)
+        reset_view = self._set_image(loaded) or reset_view
+        if reset_view:
+            self.viewer.reset_view()
+        info = loaded.info
+        self.marks.ensure_in(self.viewer)
+        self.marks.show(current.name, self.frame, info.height, info.width)
+        if info.y_up != self._y_up:
+            # the session's image decides, whatever else is in the viewer (DESIGN.md)
+            self.viewer.scene.camera.orientation2d = ("up" if info.y_up else "down", "right")
+            self._y_up = info.y_up
+        self.shown = ShownImage(
+            current.index, current.name, current.path, self.frame, len(loaded.frames),
+            self.image_layer,
+        )  # fmt: skip
+        self._tell("image")
+        for callback in list(self.image_shown):
+            try:
+                callback(self.shown)
+            except Exception as exc:  # a broken overlay must not stop marking
+                self.report(f"{getattr(callback, '__qualname__', callback)} failed: {exc}")
+        # after the canvas has drawn: a reader thread parsing headers holds the GIL
+        after_paint(partial(self._prefetch, current.index, loaded))
+
+    def _set_image(self, loaded: LoadedFrame) -> bool:
+        """Show ``loaded`` in the image layer; return whether the view should be reset."""
+        kwargs = dict(loaded.kwargs)
+        self._image_name = kwargs["name"]
+        layer = self.image_layer
+        data = loaded.data
+        if (
+            layer is not None
+            and layer in self.viewer.layers
+            and layer.rgb == kwargs["rgb"]
+            and layer.data.ndim == np.ndim(data)
+        ):
+            reset = layer.data.shape != data.shape
+            if reset or layer.data.dtype != data.dtype:
+                layer.data = data
+            else:
+                # Same shape and type: the viewer listens to ``events.data`` only to work
+                # out its dimensions again, which halves the cost of showing the next image
+                # for nothing. Others learn of the new image from ``image_shown``.
+                with layer.events.data.blocker():
+                    layer.data = data
+            layer.metadata = kwargs["metadata"]
+            # renamed after the canvas has drawn: the layer list repaints for a new name
+            after_paint(self._restore_names)
+            if "contrast_limits" in kwargs:
+                lo, hi = kwargs["contrast_limits"]
+                low, high = loaded.data_range or (lo, hi)
+                layer.contrast_limits_range = (min(low, lo), max(high, hi))
+                layer.contrast_limits = (lo, hi)
+            return reset
+        new = Image(data, **kwargs)
+        new.mouse_drag_callbacks.append(self._click_to_add)
+        new.events.help.connect(_image_help)
+        bind_keys(new, self)
+        # In the old one's place, else under the marks, else on top of what was there. The
+        # new layer goes in before the old one goes out: removing an Image layer and adding
+        # one in the same turn of the event loop can crash vispy (seen with Mesa).
+        layers = self.viewer.layers
+        if layer in layers:
+            index = layers.index(layer)
+        elif self.marks.layer in layers:
+            index = layers.index(self.marks.layer)
+        else:
+            index = len(layers)
+        self.viewer.layers.insert(index, new)
+        if layer is not None and layer in self.viewer.layers:
+            self.viewer.layers.remove(layer)
+        self.image_layer = new
+        return True
+
+    def _restore_names(self) -> None:
+        """Give the layers their names (napari adds " [1]" to a name that is taken)."""
+        if self._closed:
+            return
+        self.marks.layer.name = self.marks.name
+        if self.image_layer is not None:
+            self.image_layer.name = self._image_name
+
+    def _placeholder(self, path: Path) -> LoadedFrame:
+        """An empty frame of the right size for an image whose pixels cannot be read."""
+        frames = self.session.frames
+        info = frames[min(self.frame, len(frames) - 1)]
+        data = np.zeros(info.shape, dtype=np.uint8)
+        kwargs = {
+            "name": f"{path.name} (unreadable)",
+            "metadata": {"path": str(path), "frame": info.index, "y_up": info.y_up},
+            "rgb": info.rgb,
+        }
+        if info.wcs is not None:
+            kwargs["metadata"]["wcs"] = info.wcs
+        if not info.rgb:
+            kwargs.update(colormap="gray", contrast_limits=(0.0, 1.0))
+        return LoadedFrame(path, info.index, frames, data, kwargs)
+
+    def _prefetch(self, index: int, loaded: LoadedFrame) -> None:
+        wanted = []
+        if index + 1 < len(self._paths):
+            wanted.append((self._paths[index + 1], 0))
+        if len(loaded.frames) > 1:
+            wanted.append((loaded.path, (self.frame + 1) % len(loaded.frames)))
+        if index > 0:
+            wanted.append((self._paths[index - 1], 0))
+        self.prefetcher.want(wanted)
+
+    # -- session events -----------------------------------------------------------------------
+
+    @ensure_main_thread
+    def _on_event(self, event: SessionEvent) -> None:
+        """Follow the session, whoever changed it (the dock, a key, a script)."""
+        if self._closed:
+            return
+        kind = event.type
+        shown = self.shown.name if self.shown is not None else None
+        if kind == "navigated":
+            self.frame = 0
+            self._show()
+        elif kind.startswith("mark_"):
+            if event.image == shown:
+                self.marks.refresh()
+                self._tell("marks")
+        elif kind == "image_changed":
+            if event.data.get("seen"):
+                self._seen.add(event.image)
+            if event.image == shown:
+                self._tell("state")
+        elif kind == "names_changed":
+            self.marks.refresh()
+            self._tell("names")
+        elif kind == "image_skipped":
+            self.report(
+                f"Skipped {event.image}: {event.data.get('reason', 'cannot be read')}. "
+                "Its saved marks are kept; fix or remove the file and reopen the session."
+            )
+        elif kind == "closed":
+            self.close()
+
+    def _tell(self, what: str) -> None:
+        for listener in list(self.listeners):
+            listener(what)
+
+    def report(self, message: str) -> None:
+        """Show ``message`` as a napari notification (a warning)."""
+        show_warning(message)
+
+    def guard(self, action: Callable, *args) -> Any:
+        """Run a session change; a refusal or a failed save becomes a notification."""
+        try:
+            return action(*args)
+        except (ValueError, KeyError, IndexError) as exc:
+            self.report(str(exc).strip("'\""))
+        except OSError as exc:
+            self.report(
+                f"Could not save to {self.session.save_dir}: {exc}. That change was not "
+                "made; everything saved before is safe. Free space or fix permissions, "
+                "then do it again."
+            )
+        except RuntimeError as exc:  # closed session
+            self.report(str(exc))
+        return FAILED
+
+    # -- actions (keys, clicks and the dock call these) ----------------------------------------
+
+    def set_active_group(self, group: int) -> None:
+        """Make ``group`` (1-9) the one a left click places."""
+        if not 1 <= int(group) <= 9:
+            raise ValueError(f"group must be 1-9, got {group!r}")
+        self.active_group = int(group)
+        self.marks.set_group(self.active_group)
+        self._tell("group")
+
+    def add_mark_at(self, row: float, col: float, group: int | None = None) -> int | None:
+        """Add a mark at data position (``row``, ``col``) of the shown frame; return its id
+        (None if refused, with a notification)."""
+        group = self.active_group if group is None else int(group)
+        mark_id = self.guard(
+            self.history.add, float(col), float(row), group, None, self.frame, self.shown.name
+        )
+        return None if mark_id is FAILED else mark_id
+
+    def add_mark_at_cursor(self, group: int) -> int | None:
+        """Add a mark of ``group`` where the mouse points (keys 1-9)."""
+        if self.image_layer is None or not getattr(self.viewer, "mouse_over_canvas", True):
+            self.report(f"Point at the feature on the image, then press {group}.")
+            return None
+        row, col = self.image_layer.world_to_data(self.viewer.cursor.position)[-2:]
+        info = self.image_layer.data.shape
+        height, width = (info[-3], info[-2]) if self.image_layer.rgb else info[-2:]
+        if not (-0.5 <= row < height - 0.5 and -0.5 <= col < width - 0.5):
+            self.report(f"The cursor is off the image: point at the feature and press {group}.")
+            return None
+        return self.add_mark_at(row, col, group)
+
+    def _click_to_add(self, layer, event):
+        """Mouse callback of the image layer: a click (not a drag) adds a mark of the
+        active group; a drag pans as usual."""
+        if event.button != 1 or event.modifiers or layer.mode != "pan_zoom":
+            return
+        start = np.asarray(event.pos)
+        yield
+        while event.type == "mouse_move":
+            yield
+        if np.linalg.norm(np.asarray(event.pos) - start) < CLICK_DISTANCE:
+            row, col = layer.world_to_data(event.position)[-2:]
+            self.add_mark_at(row, col)
+
+    def delete_selected(self) -> None:
+        """Remove the selected marks (Delete / Backspace)."""
+        ids = self.marks.selected_ids
+        if ids:
+            self.guard(self.history.remove, ids, self.shown.name)
+
+    def undo(self) -> None:
+        """Undo the last mark change, going to its image first if needed (Ctrl+Z)."""
+        self._step(self.history.undo_target(), self.history.undo, "undo")
+
+    def redo(self) -> None:
+        """Redo the last undone mark change (Ctrl+Shift+Z)."""
+        self._step(self.history.redo_target(), self.history.redo, "redo")
+
+    def _step(self, target, action, what: str) -> None:
+        if target is None:
+            show_info(f"Nothing to {what}.")
+            return
+        image, frame = target
+        if image != self.shown.name:
+            self.guard(self.session.goto, image)
+        if frame != self.frame:
+            self.show_frame(frame)
+        self.guard(action)
+
+    def next_image(self) -> None:
+        """Go to the next image (Tab, →, ↓); the one left is marked seen."""
+        self.guard(self.session.next)
+
+    def previous_image(self) -> None:
+        """Go to the previous image (Shift+Tab, ←, ↑)."""
+        self.guard(self.session.previous)
+
+    def goto(self, image: int | str) -> None:
+        """Go to an image by position (0-based) or file name."""
+        self.guard(self.session.goto, image)
+
+    def next_frame(self) -> None:
+        """Show the next frame of the image, cycling (Space)."""
+        n = self.shown.n_frames if self.shown is not None else 1
+        if n > 1:
+            self.show_frame((self.frame + 1) % n)
+
+    def show_frame(self, frame: int) -> None:
+        """Show frame ``frame`` of the current image."""
+        self.frame = int(frame)
+        self._show()
+        self._tell("frame")
+
+    def toggle_favorite(self) -> None:
+        """Favourite on/off (F)."""
+        self.guard(self.session.set_favorite, not self.state().favorite)
+
+    def toggle_category(self, category: int) -> None:
+        """Category ``category`` (1-5) on/off (Ctrl+1 ... Ctrl+5)."""
+        self.guard(self.session.toggle_category, int(category))
+
+    def set_comment(self, text: str) -> None:
+        """Store the comment of the current image."""
+        self.guard(self.session.set_comment, text)
+
+    def nothing_here(self) -> None:
+        """Record "seen, nothing here" and go to the next image (N). Refused, with a
+        notification, while the image has marks."""
+        if self.guard(self.session.mark_nothing) is not FAILED:
+            self.next_image()
+
+    def copy_selected(self) -> None:
+        """Remember the selected marks (Ctrl+C)."""
+        layer = self.marks.layer
+        groups, labels = layer.features["group"], layer.features["label"]
+        self._clipboard = [
+            (
+                float(layer.data[i][-1]),
+                float(layer.data[i][-2]),
+                int(groups.iloc[i]),
+                labels.iloc[i],
+            )
+            for i in sorted(layer.selected_data)
+        ]
+        if self._clipboard:
+            show_info(f"Copied {len(self._clipboard)} mark(s); Ctrl+V puts them on an image.")
+
+    def paste(self) -> None:
+        """Add the copied marks to the current image at the same positions (Ctrl+V)."""
+        for x, y, group, label in self._clipboard:
+            self.guard(self.history.add, x, y, group, label or None, self.frame, self.shown.name)
+
+    def state(self):
+        """What is recorded about the current image: ``seen``, ``categories`` (numbers),
+        ``comment``, ``favorite``, ``nothing``."""
+        return self.session.image_state(self.shown.name)
+
+    @property
+    def n_seen(self) -> int:
+        """How many images of the session's order are seen."""
+        return len(self._seen)
+
+    def bind_layer(self, layer) -> None:
+        """Give another layer (e.g. a catalog overlay) the marking keys, so they work while
+        it is selected."""
+        bind_keys(layer, self)
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop following the viewer, close the session (everything is saved) and remove
+        the two layers. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        unbind_session(self.viewer, self)
+        with contextlib.suppress(ValueError):
+            self.session.disconnect(self._on_event)
+        self.prefetcher.close()
+        with contextlib.suppress(RuntimeError):  # the canvas may be deleted already
+            if self._canvas is not None:
+                self._canvas.removeEventFilter(self._key_filter)
+        with contextlib.suppress(Exception):  # the viewer may be half torn down already
+            unbind_keys(self.viewer, everywhere_only=True)
+        try:
+            self.session.close()
+        finally:
+            layers = [self.marks.layer, self.image_layer]
+            for layer in layers:
+                if layer is not None:
+                    layer.visible = False
+            # Removed at the next turn of the event loop, after whatever is added now (a
+            # session opened next): see _set_image.
+            QTimer.singleShot(0, partial(_remove_layers, self.viewer, layers))
+            self._tell("closed")
+
+
+#: Status-bar hint while the image layer is selected (napari's names its digit keys).
+IMAGE_HELP = "click: add a mark of the active group, 1-9: add at the cursor, Tab: next image"
+
+
+def _image_help(event) -> None:
+    layer = event.source
+    if layer.help != IMAGE_HELP:
+        layer.help = IMAGE_HELP
+
+
+def _remove_layers(viewer, layers) -> None:
+    with contextlib.suppress(Exception):  # the viewer may be gone
+        for layer in layers:
+            if layer is not None and layer in viewer.layers:
+                viewer.layers.remove(layer)
+        follower = binding_for(viewer)
+        if follower is not None:  # a session opened meanwhile got "marks [1]": the name is free
+            follower._restore_names()
+
+
+def _seen_names(session: MarkingSession) -> set[str]:
+    """File names of the seen images of the session's order (read once, at opening)."""
+    table = session.images
+    n = len(session)
+    return {str(name) for name, seen in zip(table["image"][:n], table["seen"][:n]) if seen}
+
+
+def canvas_widget(widget):
+    """The canvas of the napari window that holds ``widget`` (where key presses arrive), or
+    None."""
+    from napari.qt import QtViewer
+
+    window = widget.window() if widget is not None else None
+    qt_viewer = window.findChild(QtViewer) if window is not None else None
+    return qt_viewer.canvas.native if qt_viewer is not None else None

@@ -1,0 +1,651 @@
+"""The "Image Marker" dock: open a session, see where you are, set groups, categories,
+comments and favourites, and list this image's marks.
+
+The dock holds no state of its own: it shows what the session and the
+:class:`~napari_imagemarker._napari.marking.binding.MarkingBinding` hold and calls them.
+Its buttons
+take no keyboard focus, so the keys keep working on the canvas; text boxes hand the focus
+back to the canvas when Enter is pressed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import sys
+from pathlib import Path
+
+from napari.utils.notifications import show_error
+from qtpy.QtCore import Qt
+from qtpy.QtGui import QColor
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from napari_imagemarker._napari.after_paint import after_paint
+from napari_imagemarker._napari.marking.binding import (
+    FAILED,
+    MarkingBinding,
+    binding_for,
+    canvas_widget,
+)
+from napari_imagemarker._napari.marking.keys import help_rows
+from napari_imagemarker._napari.marking.marks_layer import SYMBOLS
+from napari_imagemarker._napari.viewers import unwrap
+from napari_imagemarker.imgmarker.config import N_CATEGORIES
+from napari_imagemarker.marking.session import MarkingSession
+from napari_imagemarker.marks.schema import N_GROUPS
+
+__all__ = ["MarkingDock"]
+
+
+def _no_focus(widget):
+    widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return widget
+
+
+class _LineEdit(QLineEdit):
+    """A line edit that stores on Enter, reverts on Esc, and then gives the focus back to the
+    canvas."""
+
+    def __init__(self, dock: MarkingDock, store, placeholder: str = "") -> None:
+        super().__init__()
+        self._dock, self._store = dock, store
+        self.setPlaceholderText(placeholder)
+        self.returnPressed.connect(self._enter)
+        self.editingFinished.connect(self._finish)
+        self.shown_text = ""
+
+    def show_text(self, text: str) -> None:
+        self.shown_text = text
+        if not self.hasFocus() or not self.isModified():
+            self.setText(text)
+            self.setModified(False)
+
+    def _enter(self) -> None:
+        self._finish()
+        self._dock.focus_canvas()
+
+    def _finish(self) -> None:
+        if self.text() != self.shown_text:
+            self.shown_text = self.text()
+            self._store(self.text())
+        self.setModified(False)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.setText(self.shown_text)
+            self.setModified(False)
+            self._dock.focus_canvas()
+            return
+        super().keyPressEvent(event)
+
+
+class MarkingDock(QWidget):
+    """Dock widget for marking sessions (npe2 widget "Image Marker").
+
+    Parameters
+    ----------
+    napari_viewer : napari.Viewer
+    """
+
+    def __init__(self, napari_viewer) -> None:
+        super().__init__()
+        self.viewer = unwrap(napari_viewer)
+        self.binding: MarkingBinding | None = None
+        self._updating = False
+        self._pending: set[str] = set()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer.addWidget(scroll)
+        body = QWidget()
+        scroll.setWidget(body)
+        self._layout = QVBoxLayout(body)
+        self._build_open()
+        self._build_status()
+        self._build_groups()
+        self._build_image()
+        self._build_marks()
+        self._build_help()
+        self._layout.addStretch(1)
+        self._set_enabled(False)
+        self.session_toggle.hide()
+        # the session is closed (and saved) when the window goes
+        self.destroyed.connect(_closer(self))
+
+    # -- building -----------------------------------------------------------------------------
+
+    def _build_open(self) -> None:
+        # folded away while a session is open, to leave the room to marking
+        self.session_toggle = _no_focus(QToolButton())
+        self.session_toggle.setCheckable(True)
+        self.session_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.session_toggle.setStyleSheet("text-align: left;")
+        self.session_toggle.toggled.connect(lambda shown: self.session_box.setVisible(shown))
+        self._layout.addWidget(self.session_toggle)
+        box = self.session_box = QGroupBox("Session")
+        form = QFormLayout(box)
+        self.images_edit = QLineEdit()
+        self.images_edit.setPlaceholderText("folder, glob or list file (empty: resume)")
+        self.save_edit = QLineEdit()
+        self.save_edit.setPlaceholderText("save folder (or an Image Marker save folder)")
+        self.user_edit = QLineEdit(_login())
+        form.addRow("Images", _with_button(self.images_edit, self._browse_images))
+        form.addRow("Save to", _with_button(self.save_edit, self._browse_save))
+        form.addRow("User", self.user_edit)
+        self.shuffle_check = QCheckBox("shuffle, seed")
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        row = QHBoxLayout()
+        row.addWidget(self.shuffle_check)
+        row.addWidget(self.seed_spin)
+        row.addStretch(1)
+        form.addRow("Order", row)
+        buttons = QHBoxLayout()
+        self.open_button = QPushButton("Open")
+        self.open_button.clicked.connect(self._open_clicked)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close_session)
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.close_button)
+        form.addRow(buttons)
+        self._layout.addWidget(box)
+
+    def _build_status(self) -> None:
+        self.progress_label = QLabel("No session open")
+        self.progress_label.setStyleSheet("font-weight: bold;")
+        self.name_label = QLabel("")
+        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.name_label.setWordWrap(True)
+        self.frame_label = QLabel("")
+        row = QHBoxLayout()
+        self.previous_button = _no_focus(QPushButton("◀ Previous"))
+        self.previous_button.clicked.connect(lambda: self._navigate("previous_image"))
+        self.next_button = _no_focus(QPushButton("Next ▶"))
+        self.next_button.clicked.connect(lambda: self._navigate("next_image"))
+        self.undo_button = _no_focus(QPushButton("Undo"))
+        self.undo_button.clicked.connect(lambda: self._call("undo"))
+        self.redo_button = _no_focus(QPushButton("Redo"))
+        self.redo_button.clicked.connect(lambda: self._call("redo"))
+        for button in (self.previous_button, self.next_button, self.undo_button, self.redo_button):
+            row.addWidget(button)
+        for widget in (self.progress_label, self.name_label, self.frame_label):
+            self._layout.addWidget(widget)
+        self._layout.addLayout(row)
+
+    def _build_groups(self) -> None:
+        box = QGroupBox("Groups (keys 1-9; left click places the active group)")
+        grid = QGridLayout(box)
+        self.active_label = QLabel("")
+        self.active_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.active_label.setMinimumHeight(34)
+        grid.addWidget(self.active_label, 0, 0, 1, 5)
+        for col, title in enumerate(("", "name", "", "symbol", "max")):
+            grid.addWidget(QLabel(title), 1, col)
+        self.group_buttons: list[QPushButton] = []
+        self.group_names: list[_LineEdit] = []
+        self.group_symbols: list[QComboBox] = []
+        self.group_max: list[QSpinBox] = []
+        self.group_colors: list[QToolButton] = []
+        self._group_choice = QButtonGroup(self)
+        for g in range(1, N_GROUPS + 1):
+            button = _no_focus(QPushButton(str(g)))
+            button.setCheckable(True)
+            button.setFixedWidth(36)
+            button.setToolTip(f"Make group {g} the active group (key {g} places it at the cursor)")
+            self._group_choice.addButton(button, g)
+            name = _LineEdit(self, lambda text, g=g: self._rename_group(g, text))
+            color = _no_focus(QToolButton())
+            color.setText("■")
+            color.setFixedWidth(22)
+            color.setToolTip(f"Choose the colour of group {g}")
+            color.clicked.connect(lambda _=False, g=g: self._choose_color(g))
+            symbol = QComboBox()
+            symbol.addItems(SYMBOLS)
+            symbol.setMaximumWidth(96)
+            symbol.currentTextChanged.connect(lambda s, g=g: self._set_symbol(g, s))
+            maximum = QSpinBox()
+            maximum.setRange(0, 999)
+            maximum.setSpecialValueText("∞")
+            maximum.setMaximumWidth(76)
+            maximum.setToolTip(
+                "Most marks of this group per image (∞: no limit); 1 means a new mark replaces"
+            )
+            maximum.valueChanged.connect(lambda v, g=g: self._set_max(g, v))
+            for col, widget in enumerate((button, name, color, symbol, maximum)):
+                grid.addWidget(widget, g + 1, col)
+            self.group_buttons.append(button)
+            self.group_colors.append(color)
+            self.group_names.append(name)
+            self.group_symbols.append(symbol)
+            self.group_max.append(maximum)
+        self._group_choice.idClicked.connect(self._choose_group)
+        self._layout.addWidget(box)
+
+    def _build_image(self) -> None:
+        box = QGroupBox("This image")
+        grid = QGridLayout(box)
+        self.category_checks: list[QCheckBox] = []
+        self.category_names: list[_LineEdit] = []
+        for c in range(1, N_CATEGORIES + 1):
+            check = _no_focus(QCheckBox())
+            check.setToolTip(f"Category {c} on/off (Ctrl+{c})")
+            check.clicked.connect(lambda _=False, c=c: self._toggle_category(c))
+            name = _LineEdit(self, lambda text, c=c: self._rename_category(c, text))
+            grid.addWidget(check, c - 1, 0)
+            grid.addWidget(name, c - 1, 1)
+            grid.addWidget(QLabel(f"Ctrl+{c}"), c - 1, 2)
+            self.category_checks.append(check)
+            self.category_names.append(name)
+        self.comment_edit = _LineEdit(
+            self, self._store_comment, "comment (Enter stores it and returns to the image)"
+        )
+        grid.addWidget(self.comment_edit, N_CATEGORIES, 0, 1, 3)
+        row = QHBoxLayout()
+        self.favorite_button = _no_focus(QPushButton("☆ Favourite (F)"))
+        self.favorite_button.setCheckable(True)
+        self.favorite_button.clicked.connect(lambda: self._call("toggle_favorite"))
+        self.nothing_button = _no_focus(QPushButton("Nothing here (N)"))
+        self.nothing_button.setToolTip("Record 'seen, nothing here' and go to the next image")
+        self.nothing_button.clicked.connect(lambda: self._navigate("nothing_here"))
+        row.addWidget(self.favorite_button)
+        row.addWidget(self.nothing_button)
+        grid.addLayout(row, N_CATEGORIES + 1, 0, 1, 3)
+        self._layout.addWidget(box)
+
+    def _build_marks(self) -> None:
+        box = QGroupBox("Marks on this image")
+        layout = QVBoxLayout(box)
+        self.marks_table = QTableWidget(0, 4)
+        self.marks_table.setHorizontalHeaderLabels(["group", "label", "x", "y"])
+        self.marks_table.verticalHeader().setVisible(False)
+        self.marks_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        header = self.marks_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.marks_table.setMinimumHeight(120)
+        self.marks_table.itemChanged.connect(self._label_edited)
+        self.marks_table.itemSelectionChanged.connect(self._row_selected)
+        remove = _no_focus(QPushButton("Remove selected (Delete)"))
+        remove.clicked.connect(lambda: self._call("delete_selected"))
+        layout.addWidget(self.marks_table)
+        layout.addWidget(remove)
+        self._layout.addWidget(box)
+
+    def _build_help(self) -> None:
+        toggle = _no_focus(QToolButton())
+        toggle.setText("Keys")
+        toggle.setCheckable(True)
+        toggle.setChecked(True)
+        toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        rows = "".join(
+            f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>"
+            for keys, what in help_rows()
+        )
+        self.help_label = QLabel(f"<table>{rows}</table>")
+        self.help_label.setWordWrap(True)
+        self.help_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        toggle.toggled.connect(self.help_label.setVisible)
+        self._layout.addWidget(toggle)
+        self._layout.addWidget(self.help_label)
+
+    # -- opening and closing ------------------------------------------------------------------
+
+    def open_session(self, images, save_dir, **kwargs) -> MarkingSession:
+        """Close the open session (if any), open a new one and show it.
+
+        Raises what :class:`MarkingSession` raises, after a notification saying what to do.
+        """
+        self.close_session()
+        try:
+            session = MarkingSession(images, save_dir, **kwargs)
+        except Exception as exc:
+            show_error(_advice(exc, images, save_dir))
+            raise
+        try:
+            self.binding = MarkingBinding(self.viewer, session, canvas_widget(self))
+        except Exception as exc:
+            session.close()
+            show_error(f"Cannot show the session of {session.save_dir}: {exc}")
+            raise
+        self.binding.listeners.append(self._on_change)
+        self._updating = True
+        try:
+            self.images_edit.setText("" if images is None else _shown_path(images))
+            self.save_edit.setText(str(session.save_dir))
+            self.user_edit.setText(session.user)
+            self.shuffle_check.setChecked(session.shuffle_seed is not None)
+            if session.shuffle_seed is not None:
+                self.seed_spin.setValue(int(session.shuffle_seed))
+        finally:
+            self._updating = False
+        for g, box in enumerate(self.group_symbols, start=1):
+            self.binding.marks.symbols[g - 1] = box.currentText()
+        self.binding.marks.refresh()
+        self._set_enabled(True)
+        self.session_toggle.setText(f"▸ session: {session.user} in {session.save_dir.name}/")
+        self.session_toggle.setToolTip(
+            f"{session.save_dir}\nClick to show the session form (open another, close)"
+        )
+        self.session_toggle.setChecked(False)
+        self.session_box.hide()
+        self.session_toggle.show()
+        self._pending.update({"names", "group", "image"})
+        self._update()
+        self.focus_canvas()
+        return session
+
+    def close_session(self) -> None:
+        """Close the session shown here; everything is saved."""
+        binding, self.binding = self.binding, None
+        if binding is not None:
+            binding.close()
+        self._set_enabled(False)
+        self.session_toggle.hide()
+        self.session_box.show()
+        self.progress_label.setText("No session open")
+        self.name_label.setText("")
+        self.frame_label.setText("")
+
+    def _open_clicked(self) -> None:
+        images = self.images_edit.text().strip() or None
+        save_dir = self.save_edit.text().strip()
+        if not save_dir:
+            show_error("Choose a save folder: where the marks are saved (may be new).")
+            return
+        kwargs = {"user": self.user_edit.text().strip() or None}
+        if self.shuffle_check.isChecked():
+            kwargs["shuffle_seed"] = self.seed_spin.value()
+        with contextlib.suppress(Exception):  # already notified, with advice
+            self.open_session(images, save_dir, **kwargs)
+
+    def _browse_images(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of images")
+        if folder:
+            self.images_edit.setText(folder)
+
+    def _browse_save(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Save folder")
+        if folder:
+            self.save_edit.setText(folder)
+
+    # -- showing ------------------------------------------------------------------------------
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for widget in (
+            *self.group_buttons, *self.group_names, *self.group_symbols, *self.group_max,
+            *self.group_colors,
+            *self.category_checks, *self.category_names, self.comment_edit,
+            self.favorite_button, self.nothing_button, self.marks_table, self.previous_button,
+            self.next_button, self.undo_button, self.redo_button, self.close_button,
+        ):  # fmt: skip
+            widget.setEnabled(enabled)
+
+    def _on_change(self, what: str) -> None:
+        """The binding says ``what`` changed. The dock is brought up to date after the canvas
+        has drawn, so that redrawing the dock never delays the image."""
+        if what == "closed":
+            self.binding = None
+            self.close_session()
+            return
+        if not self._pending:
+            after_paint(self._update)
+        self._pending.add(what)
+
+    def _update(self) -> None:
+        pending, self._pending = self._pending, set()
+        if self.binding is None:
+            return
+        self._updating = True
+        try:
+            self._show_changes(pending)
+        except RuntimeError:  # the window was closed before this deferred update ran
+            pass
+        finally:
+            self._updating = False
+
+    def _show_changes(self, pending: set[str]) -> None:
+        if pending & {"names"}:
+            self._show_names()
+        if pending & {"group", "names"}:
+            self._show_group()
+        if pending & {"image", "frame"}:
+            self._show_image()
+        if pending & {"image", "frame", "state"}:
+            self._show_state()
+        if pending & {"image", "frame", "marks", "names"}:
+            self._show_marks()
+
+    def _show_image(self) -> None:
+        session, shown = self.binding.session, self.binding.shown
+        self.progress_label.setText(
+            f"Image {shown.index + 1} of {len(session)} ({self.binding.n_seen} seen)"
+        )
+        self.name_label.setText(shown.name)
+        if shown.n_frames > 1:
+            name = shown.layer.name.rsplit("[", 1)[-1].rstrip("]")
+            self.frame_label.setText(
+                f"frame {shown.frame + 1} of {shown.n_frames}: {name} (Space)"
+            )
+        else:
+            self.frame_label.setText("")
+
+    def _show_state(self) -> None:
+        state = self.binding.state()
+        for c, check in enumerate(self.category_checks, start=1):
+            check.setChecked(c in state.categories)
+        self.comment_edit.show_text(state.comment)
+        self.favorite_button.setChecked(state.favorite)
+        self.favorite_button.setText(("★" if state.favorite else "☆") + " Favourite (F)")
+
+    def _show_names(self) -> None:
+        session = self.binding.session
+        for g, (name, maximum) in enumerate(zip(self.group_names, self.group_max), start=1):
+            name.show_text(session.groups[g - 1])
+            maximum.setValue(session.group_max[g - 1] or 0)
+            color = session.group_colors[g - 1]
+            self.group_buttons[g - 1].setStyleSheet(_swatch(color))
+            self.group_colors[g - 1].setStyleSheet(f"color: {color};")
+        for c, name in enumerate(self.category_names, start=1):
+            name.show_text(session.categories[c - 1])
+
+    def _show_group(self) -> None:
+        g = self.binding.active_group
+        session = self.binding.session
+        self.group_buttons[g - 1].setChecked(True)
+        color = session.group_colors[g - 1]
+        self.active_label.setText(f"Active group {g}: {session.groups[g - 1]}")
+        self.active_label.setStyleSheet(
+            _swatch(color) + "font-size: 15px; font-weight: bold; border-radius: 4px;"
+        )
+
+    def _show_marks(self) -> None:
+        layer = self.binding.marks.layer
+        features = layer.features
+        names = self.binding.session.groups
+        table = self.marks_table
+        table.setRowCount(len(layer.data))
+        for i, (row, col) in enumerate(layer.data[:, -2:]):
+            g = int(features["group"].iloc[i])
+            cells = (
+                f"{g} {names[g - 1]}",
+                str(features["label"].iloc[i]),
+                f"{col:.1f}",
+                f"{row:.1f}",
+            )
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if j != 1:
+                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                item.setData(Qt.ItemDataRole.UserRole, int(features["id"].iloc[i]))
+                table.setItem(i, j, item)
+            table.item(i, 0).setBackground(QColor(self.binding.session.group_colors[g - 1]))
+
+    # -- a person's edits ---------------------------------------------------------------------
+
+    def focus_canvas(self) -> None:
+        """Give the keyboard focus back to the image."""
+        canvas = canvas_widget(self)
+        if canvas is not None:
+            canvas.setFocus()
+
+    def _call(self, action: str) -> None:
+        if self.binding is not None:
+            getattr(self.binding, action)()
+
+    def _navigate(self, action: str) -> None:
+        if self.binding is None:
+            return
+        if self.comment_edit.text() != self.comment_edit.shown_text:
+            self.comment_edit._finish()  # a comment being typed belongs to this image
+        getattr(self.binding, action)()
+
+    def _choose_group(self, g: int) -> None:
+        if self.binding is not None:
+            self.binding.set_active_group(g)
+
+    def _rename_group(self, g: int, name: str) -> None:
+        if self.binding is not None and not self._updating:
+            renamed = self.binding.guard(self.binding.session.rename_group, g, name.strip())
+            if renamed is FAILED:
+                self._on_change("names")  # refused: show the name it still has
+
+    def _rename_category(self, c: int, name: str) -> None:
+        if self.binding is not None and not self._updating:
+            renamed = self.binding.guard(self.binding.session.rename_category, c, name.strip())
+            if renamed is FAILED:
+                self._on_change("names")
+
+    def _choose_color(self, g: int) -> None:
+        if self.binding is None:
+            return
+        old = QColor(self.binding.session.group_colors[g - 1])
+        color = QColorDialog.getColor(old, self, f"Colour of group {g}")
+        if color.isValid():
+            self.binding.guard(self.binding.session.set_group_color, g, color.name())
+
+    def _set_max(self, g: int, value: int) -> None:
+        if self.binding is not None and not self._updating:
+            self.binding.guard(self.binding.session.set_group_max, g, value or None)
+
+    def _set_symbol(self, g: int, symbol: str) -> None:
+        if self.binding is not None and not self._updating:
+            self.binding.marks.set_symbol(g, symbol)
+
+    def _toggle_category(self, c: int) -> None:
+        if self.binding is not None and not self._updating:
+            self.binding.toggle_category(c)
+
+    def _store_comment(self, text: str) -> None:
+        if self.binding is not None and not self._updating:
+            self.binding.set_comment(text)
+
+    def _label_edited(self, item: QTableWidgetItem) -> None:
+        if self.binding is None or self._updating or item.column() != 1:
+            return
+        mark_id = item.data(Qt.ItemDataRole.UserRole)
+        self.binding.guard(self.binding.history.relabel, mark_id, item.text().strip())
+        self.focus_canvas()
+
+    def _row_selected(self) -> None:
+        if self.binding is None or self._updating:
+            return
+        rows = {index.row() for index in self.marks_table.selectedIndexes()}
+        ids = [self.marks_table.item(r, 0).data(Qt.ItemDataRole.UserRole) for r in rows]
+        self.binding.marks.select(ids)
+
+
+def _closer(dock: MarkingDock):
+    """A callback that closes the dock's session without touching the (deleted) dock."""
+    viewer, listener = dock.viewer, dock._on_change
+
+    def close(*_):
+        binding = binding_for(viewer)
+        if binding is not None:
+            with contextlib.suppress(ValueError):
+                binding.listeners.remove(listener)  # its widgets are gone
+            try:
+                binding.close()
+            except Exception as exc:  # never raise into Qt's teardown
+                print(f"napari-imagemarker: closing the marking session: {exc}", file=sys.stderr)
+
+    return close
+
+
+def _with_button(edit: QLineEdit, browse) -> QWidget:
+    widget = QWidget()
+    row = QHBoxLayout(widget)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(edit)
+    button = QToolButton()
+    button.setText("…")
+    button.clicked.connect(browse)
+    row.addWidget(button)
+    return widget
+
+
+def _swatch(color: str) -> str:
+    text = "black" if QColor(color).lightness() > 110 else "white"
+    return f"background-color: {color}; color: {text};"
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers)
+        return ""
+
+
+def _shown_path(images) -> str:
+    if isinstance(images, (str, Path)):
+        return str(images)
+    return f"{len(images)} files"
+
+
+def _advice(exc: Exception, images, save_dir) -> str:
+    """What went wrong opening a session, and what to do about it."""
+    from napari_imagemarker.marking.session import SessionLockedError
+
+    if isinstance(exc, SessionLockedError):
+        return (
+            f"{exc}. Close the session in the other viewer (or process) first, or use "
+            "another user name. Nothing was changed."
+        )
+    if isinstance(exc, PermissionError):
+        return (
+            f"Cannot write in the save folder {save_dir}: {exc}. Choose a folder you can "
+            "write to. Nothing was changed."
+        )
+    if isinstance(exc, OSError):
+        return f"Cannot open the session in {save_dir}: {exc}. Nothing was changed."
+    text = str(exc)
+    if "no image" in text.lower() or "no such folder" in text.lower():
+        return (
+            f"{text}. Choose a folder (or list file) with FITS, TIFF, PNG or JPEG images, "
+            "or leave Images empty to resume the save folder."
+        )
+    return f"Cannot open the session: {text}"

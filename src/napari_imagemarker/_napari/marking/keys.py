@@ -1,0 +1,151 @@
+"""The marking keys: one table that binds them, lists them in the dock's help and in
+docs/marking.md.
+
+Keys are bound on the *instances* of our layers (the image and the marks), whose keymaps
+napari consults before the layer classes' and the viewer's. That is how 1-9 win over what
+napari gives them on a Points layer (1 deletes the selection, 2-5 switch modes) and on an
+Image layer (1-2 switch modes), and Space over "hold to pan". Keys that make sense whichever
+layer is active (navigation, favourite, undo) are bound on the viewer instance as well.
+
+Tab and Shift+Tab never reach napari's keymaps: Qt uses them to move the keyboard focus, and
+vispy has no name for Shift+Tab. :class:`NavigationFilter` catches them on the canvas (with
+the arrows and Space, for speed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qtpy.QtCore import QEvent, QObject, Qt
+
+__all__ = ["KEYS", "Key", "NavigationFilter", "bind_keys", "help_rows", "unbind_keys"]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One binding: napari key names, how people read them, what they do.
+
+    ``action`` names a method of
+    :class:`~napari_imagemarker._napari.marking.binding.MarkingBinding` called with
+    ``args``; ``everywhere`` also binds it on the viewer (any active layer).
+    """
+
+    keys: tuple[str, ...]
+    shown: str
+    description: str
+    action: str
+    args: tuple = ()
+    everywhere: bool = False
+
+
+_NAV = {"everywhere": True}
+
+KEYS: tuple[Key, ...] = (
+    *(
+        Key(
+            (str(g),), str(g), f"add a mark of group {g} at the cursor", "add_mark_at_cursor", (g,)
+        )
+        for g in range(1, 10)
+    ),
+    Key(
+        (),
+        "left click",
+        "add a mark of the active group (marks layer in add mode: P, or the image layer selected)",
+        "",
+    ),
+    Key((), "drag a mark", "move it (marks layer in select mode: S)", ""),
+    Key(
+        ("Delete", "Backspace"),
+        "Delete / Backspace",
+        "remove the selected marks",
+        "delete_selected",
+    ),
+    Key(("Control-Z",), "Ctrl+Z", "undo the last mark change", "undo", **_NAV),
+    Key(("Control-Shift-Z", "Control-Y"), "Ctrl+Shift+Z / Ctrl+Y", "redo", "redo", **_NAV),
+    Key(("Right", "Down"), "Tab / → / ↓", "next image", "next_image", **_NAV),
+    Key(("Left", "Up"), "Shift+Tab / ← / ↑", "previous image", "previous_image", **_NAV),
+    Key(("Space",), "Space", "next frame (TIFF page, FITS image extension)", "next_frame", **_NAV),
+    Key(("F",), "F", "favourite on/off", "toggle_favorite", **_NAV),
+    Key(("N",), "N", "seen, nothing here (and go to the next image)", "nothing_here", **_NAV),
+    *(
+        Key(
+            (f"Control-{c}",), f"Ctrl+{c}", f"category {c} on/off", "toggle_category", (c,), **_NAV
+        )
+        for c in range(1, 6)
+    ),
+    Key(("Control-C",), "Ctrl+C", "copy the selected marks", "copy_selected"),
+    Key(("Control-V",), "Ctrl+V", "paste copied marks on this image", "paste"),
+    Key((), "Enter (comment box)", "store the comment and go back to the image", ""),
+    Key((), "Esc (comment box)", "drop the edit and go back to the image", ""),
+)
+
+
+def help_rows() -> list[tuple[str, str]]:
+    """``(keys, what they do)`` for every binding, in the order of :data:`KEYS`."""
+    return [(key.shown, key.description) for key in KEYS]
+
+
+def _caller(target, key: Key) -> Callable:
+    def call(_provider) -> None:
+        getattr(target, key.action)(*key.args)
+
+    call.__doc__ = key.description
+    return call
+
+
+def bind_keys(provider, target, everywhere_only: bool = False) -> None:
+    """Bind the marking keys on ``provider`` (a layer or a viewer instance) to ``target``
+    (a :class:`MarkingBinding`), replacing whatever the instance had bound there."""
+    for key in KEYS:
+        if everywhere_only and not key.everywhere:
+            continue
+        for name in key.keys:
+            provider.bind_key(name, _caller(target, key), overwrite=True)
+
+
+def unbind_keys(provider, everywhere_only: bool = False) -> None:
+    """Remove what :func:`bind_keys` bound on ``provider``."""
+    for key in KEYS:
+        if everywhere_only and not key.everywhere:
+            continue
+        for name in key.keys:
+            provider.bind_key(name, None)
+
+
+class NavigationFilter(QObject):
+    """Tab, Shift+Tab, the arrow keys and Space on the canvas, handled before Qt and napari.
+
+    Tab and Shift+Tab must be caught here (see the module's docstring). The arrows and Space
+    are caught too, for speed: napari rebuilds its whole chain of keymaps on every key press
+    (about 2 ms here), a fifth of the time budget of a key-to-image switch. They stay bound in
+    the keymaps as well, for key presses napari forwards from its other widgets.
+    """
+
+    _NEXT = (Qt.Key.Key_Tab, Qt.Key.Key_Right, Qt.Key.Key_Down)
+    _PREVIOUS = (Qt.Key.Key_Backtab, Qt.Key.Key_Left, Qt.Key.Key_Up)
+
+    def __init__(self, target, parent=None) -> None:
+        super().__init__(parent)
+        self.target = target
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() != QEvent.Type.KeyPress:
+            return False
+        key, modifiers = event.key(), event.modifiers()
+        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+            modifiers &= ~Qt.KeyboardModifier.ShiftModifier  # Shift+Tab: previous image
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                key = Qt.Key.Key_Backtab
+        if modifiers != Qt.KeyboardModifier.NoModifier:
+            return False
+        if key in self._NEXT:
+            self.target.next_image()
+        elif key in self._PREVIOUS:
+            self.target.previous_image()
+        elif key == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self.target.next_frame()
+        else:
+            return False
+        return True

@@ -1,0 +1,1 @@
+"""napari dock and layers for maskfill."""

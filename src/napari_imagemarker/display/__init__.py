@@ -1,0 +1,1 @@
+"""Display model (no Qt): how pixel values become what the screen shows."""

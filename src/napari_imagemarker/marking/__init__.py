@@ -1,0 +1,1 @@
+"""The marking session: state, journal, store, lock, navigation, events, writer, undo, prefetch."""

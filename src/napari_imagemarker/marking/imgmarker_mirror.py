@@ -1,0 +1,133 @@
+"""Image Marker save folders in a session: imported on first open, kept current after.
+
+Reading and writing Image Marker's files is :mod:`napari_imagemarker.imgmarker.savedir`; this
+module turns its :class:`~napari_imagemarker.imgmarker.savedir.SaveDir` into the session's state
+(:func:`import_saved`), and the session's state back into its files (:class:`Mirror`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from napari_imagemarker.images.lists import resolve_images
+from napari_imagemarker.marking.names import check_max
+from napari_imagemarker.marking.state import ImageState, SessionState, images_table
+
+__all__ = [
+    "Mirror",
+    "has_imgmarker_files",
+    "import_saved",
+    "mirror_images_table",
+    "read_imgmarker",
+]
+
+
+def has_imgmarker_files(save_dir: Path, user: str) -> bool:
+    """Whether ``save_dir`` holds Image Marker's marks or images file for ``user``."""
+    return any((save_dir / f"{user}_{s}").is_file() for s in ("marks.csv", "images.csv"))
+
+
+def read_imgmarker(save_dir: Path, user: str, images) -> dict[str, Any]:
+    """Read the folder; ``paths``: the image list given, else its configured image folder."""
+    from napari_imagemarker.imgmarker.config import image_search_dirs, read_config
+    from napari_imagemarker.imgmarker.savedir import read_savedir
+
+    given = None if images is None else [str(p) for p in resolve_images(images)]
+    saved = read_savedir(save_dir, user, images=given)
+    paths = given
+    if paths is None:
+        config = read_config(save_dir / f"{user}_config.txt")
+        folder = next((d for d in image_search_dirs(save_dir, config) if d.is_dir()), None)
+        paths = [str(p) for p in resolve_images(folder)] if folder is not None else None
+    return {"saved": saved, "paths": paths}
+
+
+def import_saved(state: SessionState, saved) -> None:
+    """Fill an empty ``state`` from a :class:`~napari_imagemarker.imgmarker.savedir.SaveDir`:
+    marks (ids 1, 2, ... in file order), names, group maxima and image states."""
+    state.groups = list(saved.groups)
+    state.categories = list(saved.categories)
+    state.group_max = check_max(saved.group_max)
+    for row in saved.marks:
+        values = {name: _py(row[name]) for name in row.colnames}
+        state._apply_add({"id": state.next_id, **values})
+    names = list(state.categories)
+    for row in saved.images:
+        cats = str(row["categories"])
+        numbers = [names.index(c) + 1 for c in cats.split("+") if c in names] if cats else []
+        image = ImageState(
+            seen=bool(row["seen"]),
+            categories=tuple(sorted(numbers)),
+            comment=str(row["comment"]),
+            favorite=bool(row["favorite"]),
+        )
+        if image != ImageState():
+            state.images[str(row["image"])] = image
+    state.unresolved = list(saved.unresolved)
+
+
+def _py(value):
+    """numpy scalar -> Python scalar (for JSON)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+class Mirror:
+    """Image Marker's files of ``user`` in ``save_dir`` (``<user>_marks.csv``,
+    ``_images.csv``, ``_favorites.csv``, ``_config.txt``), rewritten from a session's state.
+
+    Parameters
+    ----------
+    save_dir : Path
+    user : str
+    order : sequence of Path
+        The session's images in order: where Image Marker's files say the images are, and
+        whose headers give its display y.
+    """
+
+    def __init__(self, save_dir: Path, user: str, order: Sequence[Path]) -> None:
+        self.save_dir = save_dir
+        self.user = user
+        self.order = list(order)
+        self._index = None  # an ImageIndex: reads each image's header once per session
+
+    def write(self, state: SessionState) -> None:
+        """Rewrite the files (each atomically) from ``state``, a copy nobody else changes:
+        this takes time in proportion to the number of marks."""
+        from napari_imagemarker.images.index import ImageIndex
+        from napari_imagemarker.imgmarker.savedir import write_savedir
+
+        state.index_images()
+        if self._index is None:
+            self._index = ImageIndex([str(p) for p in self.order])
+        write_savedir(
+            self.save_dir,
+            self.user,
+            state.marks_table(),
+            mirror_images_table(state, self.order),
+            state.groups,
+            state.categories,
+            group_max=state.group_max,
+            randomize_order=state.seed is not None,
+            image_dir=str(self.order[0].parent) if self.order else None,
+            image_paths=self._index,
+            unresolved=state.unresolved,
+        )
+
+
+def mirror_images_table(state: SessionState, order: Sequence[Path]):
+    """The session's images table as Image Marker's files need it: ``seen`` also where
+    anything is recorded (Image Marker drops unseen images), and a ``path`` column."""
+    table = images_table(state, order)
+    names = table["image"].tolist()
+    recorded = []
+    for name in names:
+        s = state.images.get(name)
+        recorded.append(s is not None and s != ImageState(seconds=s.seconds))
+    table["seen"] |= np.array(recorded, dtype=bool)
+    paths = {p.name: str(p) for p in order}
+    table["path"] = np.array([paths.get(n, "") for n in names], dtype="U")
+    return table

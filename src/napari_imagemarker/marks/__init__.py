@@ -1,0 +1,1 @@
+"""The marks table (one schema) and one small module per file format behind one registry."""

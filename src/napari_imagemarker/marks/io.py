@@ -1,0 +1,229 @@
+"""Read and write marks tables in every supported format through one entry point.
+
+``read_marks(path)`` and ``write_marks(table, path)`` pick the format from ``format=`` or the
+path, like ``astropy.table.Table.read`` and ``regions.Regions.read``. Each format is a small
+module; :func:`register_format` adds one.
+
+=================  ======================  ==============================================
+format             file                    what
+=================  ======================  ==============================================
+ecsv               ``.ecsv``               native: every column and the meta, exactly
+csv                ``.csv`` (see below)    plain CSV, ``# pixel_origin: N`` comment line
+votable            ``.xml .vot .votable``  VOTable with units and UCDs; reads Image
+                                           Marker's VOTable export too
+ds9                ``.reg``                DS9 regions (points, colour per group)
+imgmarker          ``.csv .txt``           Image Marker's marks CSV and the mark files it
+                                           imports (display pixels, group names)
+imgmarker-savedir  a folder                an Image Marker save folder (its user's marks)
+=================  ======================  ==============================================
+
+A ``.csv`` or ``.txt`` file is read as ``csv`` when it states its ``pixel_origin`` in a
+comment line before the header (as we write it), otherwise as ``imgmarker``. Writing a
+``.csv`` writes ``csv``; pass ``format="imgmarker"`` for Image Marker's layout.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from astropy.table import Table
+
+from napari_imagemarker.images.index import ImagesLike
+from napari_imagemarker.imgmarker import marks_file as marks_imgmarker
+from napari_imagemarker.marks import csv as marks_csv
+from napari_imagemarker.marks import ds9 as marks_ds9
+from napari_imagemarker.marks import ecsv as marks_ecsv
+from napari_imagemarker.marks import votable as marks_votable
+
+__all__ = ["FORMATS", "MarksFormat", "read_marks", "register_format", "write_marks"]
+
+
+@dataclass(frozen=True)
+class MarksFormat:
+    """A marks file format.
+
+    Attributes
+    ----------
+    name : str
+        What ``format=`` takes.
+    suffixes : tuple of str
+        File name endings it claims (lower case, with the dot); ``("/",)`` for folders.
+    reader : callable or None
+        ``reader(path, *, images=None, **kwargs) -> Table`` in our schema.
+    writer : callable or None
+        ``writer(table, path, *, images=None, **kwargs) -> None``.
+    identify : callable or None
+        ``identify(path) -> bool`` to choose between formats sharing a suffix on reading.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    reader: Callable[..., Table] | None = None
+    writer: Callable[..., None] | None = None
+    identify: Callable[[Path], bool] | None = None
+
+
+#: Registered formats by name, in the order they are tried.
+FORMATS: dict[str, MarksFormat] = {}
+
+
+def register_format(fmt: MarksFormat) -> None:
+    """Add (or replace) a format."""
+    FORMATS[fmt.name] = fmt
+
+
+def _no_images(function):
+    """Adapt a reader or writer that needs no images to the common signature."""
+
+    def adapted(*args, images=None, **kwargs):
+        return function(*args, **kwargs)
+
+    adapted.__doc__ = function.__doc__
+    return adapted
+
+
+def _read_savedir(path, *, images=None, user=None) -> Table:
+    from napari_imagemarker.imgmarker.savedir import read_savedir
+
+    saved = read_savedir(path, user=user, images=images)
+    for problem in saved.problems:
+        warnings.warn(problem, stacklevel=3)
+    return saved.marks
+
+
+def _write_savedir(table, path, *, images=None, user=None, **kwargs) -> None:
+    from napari_imagemarker.imgmarker.savedir import empty_images, write_savedir
+
+    users = sorted({str(u) for u in table["user"] if str(u)}) if "user" in table.colnames else []
+    if user is None:
+        if len(users) != 1:
+            raise ValueError(f"{path}: pass user= (the table has users {users or 'none'})")
+        user = users[0]
+    Path(path).mkdir(parents=True, exist_ok=True)
+    write_savedir(path, user, table, empty_images(), image_paths=images, **kwargs)
+
+
+register_format(
+    MarksFormat("ecsv", (".ecsv",), _no_images(marks_ecsv.read), _no_images(marks_ecsv.write))
+)
+register_format(
+    MarksFormat(
+        "csv",
+        (".csv", ".txt"),
+        _no_images(marks_csv.read),
+        _no_images(marks_csv.write),
+        identify=marks_csv.identify,
+    )
+)
+register_format(
+    MarksFormat("imgmarker", (".csv", ".txt"), marks_imgmarker.read, marks_imgmarker.write)
+)
+register_format(
+    MarksFormat(
+        "votable",
+        (".xml", ".vot", ".votable"),
+        marks_votable.read,
+        _no_images(marks_votable.write),
+    )
+)
+register_format(MarksFormat("ds9", (".reg",), marks_ds9.read, _no_images(marks_ds9.write)))
+register_format(MarksFormat("imgmarker-savedir", ("/",), _read_savedir, _write_savedir))
+
+
+def _choose(path: Path, format: str | None, reading: bool) -> MarksFormat:
+    if format is not None:
+        try:
+            return FORMATS[format]
+        except KeyError:
+            raise ValueError(
+                f"{path}: unknown marks format {format!r} (known: {', '.join(FORMATS)})"
+            ) from None
+    if path.is_dir() or (not reading and not path.suffix):
+        candidates = [f for f in FORMATS.values() if "/" in f.suffixes]
+    else:
+        name = path.name.lower()
+        candidates = [f for f in FORMATS.values() if name.endswith(f.suffixes)]
+    for fmt in candidates:  # in registration order; on reading, the first that identifies
+        if not reading or fmt.identify is None or fmt.identify(path):
+            return fmt
+    raise ValueError(
+        f"{path}: cannot tell the marks format from the name; pass format= "
+        f"(one of {', '.join(FORMATS)})"
+    )
+
+
+def read_marks(
+    path: str | Path, format: str | None = None, images: ImagesLike | None = None, **kwargs: Any
+) -> Table:
+    """Read a marks file into our marks table.
+
+    Parameters
+    ----------
+    path : str or Path
+        A marks file, or an Image Marker save folder.
+    format : str, optional
+        One of :data:`FORMATS` (``"ecsv"``, ``"csv"``, ``"votable"``, ``"ds9"``,
+        ``"imgmarker"``, ``"imgmarker-savedir"``); default from the path (see module doc).
+    images : folder, image path, list of paths, or ImageIndex, optional
+        The images the marks are on, to convert Image Marker's display pixels and compute
+        RA/Dec or x/y from the WCS (headers only are read). Image Marker files fall back to
+        their config's ``image_dir`` and to ``images/`` beside the file's folder.
+    **kwargs
+        Passed to the format's reader: ``encoding`` (text formats), ``groups`` (imgmarker,
+        votable, ds9), ``user`` (imgmarker, imgmarker-savedir), ``group_colors`` and
+        ``frame`` (ds9).
+
+    Returns
+    -------
+    astropy.table.Table
+        Columns image, frame, group, label, x, y, ra, dec, user, time (x = column, y = row,
+        0-based, of the array as our reader returns it); meta ``pixel_origin`` 0, ``groups``,
+        ``group_colors``. Columns a file has beyond these (e.g. ``size``) follow them.
+
+    Raises
+    ------
+    ValueError
+        Unknown format, or bad content; the message names the file, the line and the column.
+    """
+    path = Path(path)
+    fmt = _choose(path, format, reading=True)
+    if fmt.reader is None:
+        raise ValueError(f"{path}: format {fmt.name!r} cannot be read")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    return fmt.reader(path, images=images, **kwargs)
+
+
+def write_marks(
+    table: Table,
+    path: str | Path,
+    format: str | None = None,
+    images: ImagesLike | None = None,
+    **kwargs: Any,
+) -> None:
+    """Write a marks table; every file is replaced atomically.
+
+    Parameters
+    ----------
+    table : astropy.table.Table
+        Our marks schema (see :func:`read_marks`).
+    path : str or Path
+    format : str, optional
+        Default from the suffix: ``.ecsv`` ecsv, ``.csv`` csv, ``.xml``/``.vot`` votable,
+        ``.reg`` ds9, a folder imgmarker-savedir.
+    images : folder, list of paths, or ImageIndex, optional
+        Needed for Image Marker's layouts (their x/y are display pixels, which depend on the
+        image's height and orientation).
+    **kwargs
+        Passed to the format's writer: ``pixel_origin`` (csv), ``coordsys`` (ds9: "image",
+        "icrs", "fk5"), ``date`` and ``groups`` (imgmarker), ``user`` (imgmarker-savedir).
+    """
+    path = Path(path)
+    fmt = _choose(path, format, reading=False)
+    if fmt.writer is None:
+        raise ValueError(f"{path}: format {fmt.name!r} cannot be written")
+    fmt.writer(table, path, images=images, **kwargs)

@@ -1,0 +1,281 @@
+"""The maskfill iteration on one 2-D plane, with work proportional to the frontier.
+
+The image is copied once into a NaN-padded buffer and addressed by flat index, so that a
+window or a neighbourhood is a fixed set of index offsets.  Each iteration touches only the
+frontier (the unfilled pixels with a valid 8-neighbour): their windows are gathered from
+the buffer as it stood at the start of the iteration, reduced, and written back.  The next
+frontier is the unfilled neighbours of the pixels just filled, plus any frontier pixel whose
+window gave NaN; a boolean buffer marks the unfilled pixels not yet in a frontier.
+
+Large frontiers are processed in bounded chunks with vectorised sorting networks; small
+ones (the many last iterations of a big masked area) with as few NumPy calls as possible,
+because there the per-call overhead dominates.  Both give the same numbers; the thresholds
+below only choose the faster way (the tests move them to cover every path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from napari_imagemarker.maskfill.kernels import nanmean_windows, nanmedian_windows, window_means
+
+#: Called after each iteration with (iteration, pixels filled so far, current image view).
+IterationCallback = Callable[[int, int, np.ndarray], None]
+
+#: Fewest window values per chunk (chunks are a quarter image otherwise, to bound memory).
+MIN_CHUNK = 1 << 14
+#: Up to this many window values are gathered with one fancy index, else row by row.
+GATHER_AT_ONCE = 8192
+#: 3x3 medians of up to this many windows are sorted, else go through a sorting network.
+SORT_MEDIANS = 768
+
+
+def _window_offsets(row_len: int, half: int, centre: bool = True) -> np.ndarray:
+    """Flat-index offsets of a (2 half + 1)^2 window, row-major, in a buffer of row_len."""
+    steps = np.arange(-half, half + 1)
+    offsets = (steps[:, None] * row_len + steps[None, :]).reshape(-1)
+    return offsets if centre else offsets[offsets != 0]
+
+
+class PlaneFiller:
+    """Fill the masked and NaN pixels of one 2-D image.
+
+    Parameters
+    ----------
+    plane : ndarray, shape (ny, nx)
+        The image.  Its values are cast to ``dtype``.
+    masked : ndarray of bool, shape (ny, nx)
+        Pixels to fill in addition to the NaN pixels of ``plane``.
+    size : int
+        Odd window size, at least 3.
+    dtype : numpy dtype
+        Native float32 or float64: the dtype of all arithmetic and of the results.
+
+    Notes
+    -----
+    Besides the results, memory holds the padded buffer, a boolean buffer of the same
+    shape, and chunks of window values of about a quarter image (``budget`` values).
+    """
+
+    def __init__(self, plane: np.ndarray, masked: np.ndarray, size: int, dtype: np.dtype) -> None:
+        ny, nx = plane.shape
+        h = size // 2
+        self.padded = np.empty((ny + 2 * h, nx + 2 * h), dtype=dtype)
+        for border in _borders(h):
+            self.padded[border] = np.nan
+        self.inner = self.padded[h : h + ny, h : h + nx]
+        self.inner[...] = plane
+        np.copyto(self.inner, np.nan, where=masked)
+        self.masked = masked
+        self.half = h
+        self.row_len = nx + 2 * h
+        self.flat = self.padded.reshape(-1)
+        self.offsets = _window_offsets(self.row_len, h)
+        # Each window position as a view of the buffer: a gather then needs no index sums.
+        shift = int(self.offsets[0])
+        self._shift = shift
+        self._views = [self.flat[o - shift :] for o in self.offsets]
+        # Window values per chunk, to bound the temporary memory.
+        self.budget = max(MIN_CHUNK, plane.size // 4)
+        # Unfilled pixels not yet in a frontier (the border stays False).
+        self._todo = np.zeros(self.padded.shape, dtype=bool)
+        np.isnan(self.inner, out=self._todo[h : h + ny, h : h + nx])
+        self.n_unfilled = int(np.count_nonzero(self._todo))
+
+    def fill(self, operator: str, on_iteration: IterationCallback | None = None) -> None:
+        """Fill all unfilled pixels, iteration by iteration.
+
+        Parameters
+        ----------
+        operator : {"median", "mean"}
+            Statistic of the window that fills a pixel.
+        on_iteration : callable, optional
+            Called after each iteration, see `IterationCallback`.
+
+        Raises
+        ------
+        ValueError
+            If the image has no valid pixel, or filling stops making progress because the
+            windows of the remaining frontier only give NaN.
+        """
+        if self.n_unfilled == self.inner.size:
+            raise ValueError("the image has no valid pixel to fill from (all masked or NaN)")
+        todo, self._todo = self._todo, None
+        if self.n_unfilled == 0:
+            return
+        # inf - inf and overflow give NaN or inf, as in the reference: no warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._iterate(todo, operator, on_iteration)
+
+    def _iterate(
+        self, todo: np.ndarray, operator: str, on_iteration: IterationCallback | None
+    ) -> None:
+        todo_flat = todo.reshape(-1)
+        frontier = self._first_frontier(todo)
+        todo_flat[frontier] = False
+        neighbours = _window_offsets(self.row_len, 1, centre=False)
+        iteration = 0
+        n_filled = 0
+        while frontier.size:
+            iteration += 1
+            values = self._reduce(frontier, operator)
+            self.flat[frontier] = values
+            ok = values == values
+            filled = frontier if ok.all() else frontier[ok]
+            if not filled.size:
+                raise ValueError(
+                    f"{frontier.size} pixel(s) can never be filled: every {operator} of "
+                    "their windows is NaN (for example only +inf and -inf values)"
+                )
+            candidates = _unfilled_neighbours(filled, neighbours, todo_flat)
+            if filled is not frontier:  # the NaN results stay in the frontier
+                candidates = np.concatenate([frontier[~ok], candidates])
+            frontier = candidates
+            n_filled += filled.size
+            if on_iteration is not None:
+                on_iteration(iteration, n_filled, self.inner)
+        if n_filled != self.n_unfilled:  # pragma: no cover - the pixel grid is connected
+            raise RuntimeError("maskfill stopped with unfilled pixels left")
+
+    def results(
+        self,
+        smooth: bool,
+        unsmoothed: np.ndarray | None = None,
+        smoothed: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The filled image and, with ``smooth``, the smoothed one; call after `fill`.
+
+        Smoothing replaces each masked pixel by the mean of its window in the filled image,
+        ignoring the part of the window outside the image.  ``unsmoothed`` and ``smoothed``
+        are optional C-contiguous output arrays of the image's shape.
+        """
+        if smooth:
+            with np.errstate(over="ignore", invalid="ignore"):
+                smoothed = self._smoothed(smoothed)
+        if unsmoothed is None:
+            unsmoothed = self.inner.copy()
+        else:
+            unsmoothed[...] = self.inner
+        return unsmoothed, smoothed if smooth else None
+
+    def _smoothed(self, out: np.ndarray | None) -> np.ndarray:
+        if out is None:
+            out = self.inner.copy()
+        else:
+            out[...] = self.inner
+        out_flat = out.reshape(-1)
+        ny, nx = self.masked.shape
+        h = self.half
+        # np.nanmean sums NaN as 0, so a zero border gives the same sums, and the number
+        # of valid values is the part of the window inside the image.
+        for border in _borders(h):
+            self.padded[border] = 0
+        dtype = self.flat.dtype
+        inside_y = _inside(np.arange(ny), ny, h).astype(dtype)
+        inside_x = _inside(np.arange(nx), nx, h).astype(dtype)
+        step = max(1, self.budget // len(self.offsets))
+        for pos in _masked_positions(self.masked, self.budget, step):
+            rows, cols = np.divmod(pos, nx)
+            values = self._gather((rows + h) * self.row_len + (cols + h))
+            out_flat[pos] = window_means(values, inside_y[rows] * inside_x[cols])
+        return out
+
+    def _first_frontier(self, todo: np.ndarray) -> np.ndarray:
+        """Flat positions of the NaN pixels with at least one non-NaN 8-neighbour."""
+        nan = todo.copy()  # todo is the image's NaN map here; the border is NaN too
+        for border in _borders(self.half):
+            nan[border] = True
+        nan_flat = nan.reshape(-1)
+        offsets = _window_offsets(self.row_len, 1, centre=False)
+        band = max(1, self.budget // self.row_len)
+        parts = []
+        for r0 in range(0, todo.shape[0], band):
+            pos = np.flatnonzero(todo[r0 : r0 + band])
+            if r0:
+                pos += r0 * self.row_len
+            all_nan = nan_flat[pos + offsets[0]]
+            for offset in offsets[1:]:
+                all_nan &= nan_flat[pos + offset]
+            parts.append(pos[~all_nan])
+        return np.concatenate(parts)
+
+    def _reduce(self, positions: np.ndarray, operator: str) -> np.ndarray:
+        """The statistic of the window around each flat position, in bounded chunks."""
+        k = len(self.offsets)
+        # 3x3 medians of many windows go through a sorting network, all others are sorted.
+        sort = k != 9 or positions.size <= SORT_MEDIANS
+        step = max(1, self.budget // k)
+        result = None
+        for start in range(0, positions.size, step):
+            values = self._gather(positions[start : start + step], by_window=sort)
+            if operator == "mean":
+                chunk_result = nanmean_windows(values)
+            else:
+                chunk_result = nanmedian_windows(values, sort=sort)
+            if positions.size <= step:
+                return chunk_result
+            if result is None:
+                result = np.empty(positions.size, dtype=self.flat.dtype)
+            result[start : start + values.shape[1]] = chunk_result
+        return result
+
+    def _gather(self, positions: np.ndarray, by_window: bool = False) -> np.ndarray:
+        """Window values around flat positions, shape ``(k, n)``: row ``j`` holds window
+        position ``j`` (row-major) of every window.
+
+        With ``by_window`` the result is the transpose of a C-contiguous ``(n, k)`` array.
+        """
+        k = len(self.offsets)
+        n = positions.size
+        if by_window and n * k <= GATHER_AT_ONCE:
+            return self.flat[positions[:, None] + self.offsets].T
+        dtype = self.flat.dtype
+        values = np.empty((n, k), dtype).T if by_window else np.empty((k, n), dtype)
+        base = positions + self._shift
+        for view, row in zip(self._views, values, strict=True):
+            view.take(base, out=row, mode="clip")  # in bounds by construction
+        return values
+
+
+def _unfilled_neighbours(
+    filled: np.ndarray, neighbours: np.ndarray, todo_flat: np.ndarray
+) -> np.ndarray:
+    """The pixels still to do among the 8-neighbours of ``filled``, each once; they are
+    cleared from ``todo_flat``."""
+    # One offset at a time a pixel cannot come twice (position -> position + offset is
+    # one-to-one), and clearing todo at once keeps it out of the later offsets.  (Faster
+    # than all offsets at once and removing repeats, except for a few dozen pixels.)
+    parts = []
+    for offset in neighbours.tolist():
+        candidates = filled + offset
+        candidates = candidates[todo_flat[candidates]]
+        todo_flat[candidates] = False
+        parts.append(candidates)
+    return np.concatenate(parts)
+
+
+def _borders(half: int) -> tuple:
+    """Index expressions of the border strips of width ``half`` of a padded buffer."""
+    return np.s_[:half], np.s_[-half:], np.s_[:, :half], np.s_[:, -half:]
+
+
+def _masked_positions(masked: np.ndarray, scan: int, step: int) -> Iterator[np.ndarray]:
+    """Flat positions of the masked pixels, at most ``step`` at a time.
+
+    Bands of about ``scan`` pixels are searched at once, to bound the index memory.
+    """
+    nx = masked.shape[1]
+    band = max(1, scan // nx)
+    for r0 in range(0, masked.shape[0], band):
+        pos = np.flatnonzero(masked[r0 : r0 + band])
+        if r0:
+            pos += r0 * nx
+        for start in range(0, pos.size, step):
+            yield pos[start : start + step]
+
+
+def _inside(index: np.ndarray, length: int, half: int) -> np.ndarray:
+    """How many of ``index - half .. index + half`` lie in ``0 .. length - 1``."""
+    return np.minimum(index, half) + np.minimum(length - 1 - index, half) + 1
