@@ -2,7 +2,13 @@
 #   make run    create .venv if missing, install the plugin with PyQt6, open napari with it
 #   make test   create .venv if missing, install the test extra (and, as root on Debian, the
 #               system packages headless Qt needs), run the whole suite under a virtual X display
-PYTHON ?= python3
+# A Python >= 3.12, 3.12 first (the AIDA conformance suite needs it): on PATH, else under
+# pyenv), else python3 (the plugin itself needs >= 3.10).
+PYTHON ?= $(shell for p in python3.12 python3.13; do \
+            $$p -c 'import sys' >/dev/null 2>&1 && { command -v $$p; exit 0; }; done; \
+          for p in $$(pyenv root 2>/dev/null)/versions/3.12*/bin/python3 \
+                   $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3; do \
+            [ -x "$$p" ] && { echo "$$p"; exit 0; }; done; echo python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # Debian packages a fresh machine lacks for Qt's xcb platform under Xvfb.

@@ -21,7 +21,7 @@ from napari_imagemarker.maskfill import engine as _maskfill_engine
 from napari_imagemarker.maskfill import kernels as _maskfill_reduce
 from napari_imagemarker.maskfill import maskfill
 
-DATA = Path(__file__).parent / "data" / "maskfill"
+DATA = Path(__file__).parents[1] / "data" / "maskfill"
 SIZES = (3, 5, 7, 9, 11, 13, 15)
 DTYPES = ("<f4", "<f8", ">f4", ">f8")
 

@@ -125,7 +125,7 @@ def test_tiles_are_exact_whenever_they_are_accepted(seed):
 
 
 def test_required_overlap_of_m51_is_enough_for_any_tiles():
-    data = Path(__file__).parent / "data" / "maskfill"
+    data = Path(__file__).parents[1] / "data" / "maskfill"
     image = fits.getdata(data / "m51_with_cosmicrays.fits")
     mask = fits.getdata(data / "m51_mask.fits")
     needed = required_overlap(mask, 3, image)

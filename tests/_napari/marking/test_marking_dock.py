@@ -19,11 +19,11 @@ from napari_imagemarker import MarkingSession, open_session, read_frame
 from napari_imagemarker._napari.marking.binding import binding_for
 from napari_imagemarker._napari.marking.keys import KEYS
 
-IMAGES = Path(__file__).parents[1] / "data" / "imgmarker" / "images"
+IMAGES = Path(__file__).parents[2] / "data" / "imgmarker" / "images"
 T0000 = "SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif"
 PNG = "synth_gray8_120x80_nowcs.png"
 FITS = "synth_mef_300x200_tan.fits"
-DOCS = Path(__file__).parents[2] / "docs" / "marking.md"
+DOCS = Path(__file__).parents[3] / "docs" / "marking.md"
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from napari_imagemarker.marking.session import (
 from napari_imagemarker.marking.store import marks_snapshot
 from napari_imagemarker.marks.schema import MARK_COLUMNS, normalise_marks
 
-DATA = Path(__file__).parent / "data" / "imgmarker"
+DATA = Path(__file__).parents[1] / "data" / "imgmarker"
 IMAGES = DATA / "images"
 T0000 = "SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif"
 T2347 = "SPT-CLJ2347-5101_4.39_sigma_grz_cont.tif"

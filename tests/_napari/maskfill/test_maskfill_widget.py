@@ -26,7 +26,7 @@ from napari_imagemarker.maskfill import maskfill
 
 PLUGIN = "napari-imagemarker"
 WIDGET = "Fill masked pixels with maskfill"
-M51 = Path(__file__).parents[1] / "data" / "maskfill"  # the reference's example
+M51 = Path(__file__).parents[2] / "data" / "maskfill"  # the reference's example
 
 
 @pytest.fixture

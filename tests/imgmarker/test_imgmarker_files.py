@@ -18,7 +18,7 @@ from napari_imagemarker.images.index import ImageIndex, array_to_display, displa
 from napari_imagemarker.imgmarker.savedir import read_savedir, write_savedir
 from napari_imagemarker.marks.io import read_marks, write_marks
 
-DATA = Path(__file__).parent / "data" / "imgmarker"
+DATA = Path(__file__).parents[1] / "data" / "imgmarker"
 SAVEDIR = DATA / "savedir"
 IMAGES = DATA / "images"
 MARK_FILES = DATA / "mark_files"

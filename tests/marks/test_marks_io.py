@@ -24,7 +24,7 @@ from napari_imagemarker.marks.schema import (
     normalise_marks,
 )
 
-IMAGES = Path(__file__).parent / "data" / "imgmarker" / "images"
+IMAGES = Path(__file__).parents[1] / "data" / "imgmarker" / "images"
 FITS = IMAGES / "synth_mef_300x200_tan.fits"
 GROUPS = ["BCG", "2", "Arc", "4", "5", "6", "7", "8", "9"]
 
