@@ -200,7 +200,13 @@ def test_tiff_pages_of_different_shapes_are_separate_layers(tmp_path):
 
 
 def test_png_has_no_wcs_and_is_as_stored():
-    path = Path(__file__).parents[1] / "data" / "imgmarker" / "images" / "synth_gray8_120x80_nowcs.png"
+    path = (
+        Path(__file__).parents[1]
+        / "data"
+        / "imgmarker"
+        / "images"
+        / "synth_gray8_120x80_nowcs.png"
+    )
     [(data, kw, _)] = read_image(path)
     assert data.shape == (80, 120) and data.dtype == np.uint8
     assert data[10, 20] == data[60, 100] == data[0, 0] == data[79, 119] == 255

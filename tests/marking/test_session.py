@@ -676,3 +676,29 @@ def test_when_no_image_can_be_read_the_error_gives_the_first_reason(tmp_path):
     assert message.startswith("none of the 1 images can be read")
     assert f"{folder / 'bad.png'}: not a readable PNG/JPEG image" in message
     assert not (tmp_path / "save" / ".imagemarker" / "ann.lock").exists()
+
+
+def test_n_seen_follows_every_way_an_image_becomes_seen_and_survives_resume(tmp_path):
+    with _reopen(tmp_path) as s:
+        assert s.n_seen == 0
+        s.next()
+        s.next()  # T0000, T2347 left: seen
+        assert s.n_seen == 2
+        s.previous()  # T2359 left: seen; T2347 already was
+        assert s.n_seen == 3
+        s.mark_nothing(FITS)  # "seen, nothing here" without visiting it
+        assert s.n_seen == 4 == int(s.images["seen"].sum())
+    with _reopen(tmp_path) as s:
+        assert s.n_seen == 4
+        assert s.current.name == PNG  # the first image not seen
+
+
+def test_mark_records_are_the_marks_of_one_image_by_id(session):
+    a = session.add_mark(10.0, 20.0, 2, "bcg")
+    b = session.add_mark(5.5, 6.5, 1)
+    session.add_mark(1.0, 1.0, 1, image=T2359)
+    records = session.mark_records()
+    assert list(records) == [a, b]
+    assert (records[a].group, records[a].label, records[a].x, records[a].y) == (2, "bcg", 10, 20)
+    assert records[b].image == T0000 and records[b].frame == 0
+    assert list(session.mark_records(T2359).values())[0].x == 1.0

@@ -10,13 +10,13 @@ import itertools
 import warnings
 from pathlib import Path
 
-import maskfill as reference
 import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 from scipy import ndimage
 
+import maskfill as reference
 from napari_imagemarker.maskfill import engine as _maskfill_engine
 from napari_imagemarker.maskfill import kernels as _maskfill_reduce
 from napari_imagemarker.maskfill import maskfill
@@ -423,4 +423,6 @@ def test_public_name_is_the_function_even_after_the_module_is_imported():
     assert isinstance(napari_imagemarker.maskfill, types.FunctionType)
     from napari_imagemarker import maskfill as public
 
-    assert public.__name__ == "maskfill" and public.__module__ == "napari_imagemarker.maskfill.fill"
+    assert (
+        public.__name__ == "maskfill" and public.__module__ == "napari_imagemarker.maskfill.fill"
+    )

@@ -109,13 +109,6 @@ class ImageIndex:
             raise ValueError(f"image {name!r} has {len(frames)} frame(s); no frame {index}")
         return frames[index]
 
-    def try_frame(self, name: str, index: int = 0) -> tuple[FrameInfo | None, str | None]:
-        """Like :meth:`frame` but returns ``(None, message)`` instead of raising."""
-        try:
-            return self.frame(name, index), None
-        except (OSError, ValueError) as err:
-            return None, str(err)
-
 
 ImagesLike = str | Path | Sequence[str | Path] | Mapping[str, Sequence[FrameInfo]] | ImageIndex
 

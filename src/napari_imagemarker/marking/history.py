@@ -12,32 +12,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from napari_imagemarker.marking.state import Mark
+
 __all__ = ["MarkHistory"]
 
 
-@dataclass(frozen=True)
-class _Mark:
-    """What it takes to place a mark again (0-based ``x`` = column, ``y`` = row)."""
-
-    id: int
-    image: str
-    frame: int
-    group: int
-    label: str
-    x: float
-    y: float
-
-    @classmethod
-    def from_row(cls, row) -> _Mark:
-        return cls(
-            int(row["id"]),
-            str(row["image"]),
-            int(row["frame"]),
-            int(row["group"]),
-            str(row["label"]),
-            float(row["x"]),
-            float(row["y"]),
-        )
+#: A mark as the session records it (state.Mark), with the id it had when recorded.
+IdMark = tuple[int, Mark]
 
 
 @dataclass
@@ -47,8 +28,8 @@ class _Entry:
     what: str
     image: str
     frame: int
-    added: list[_Mark] = field(default_factory=list)
-    removed: list[_Mark] = field(default_factory=list)
+    added: list[IdMark] = field(default_factory=list)
+    removed: list[IdMark] = field(default_factory=list)
     # mark id -> (before, after); values are (x, y) for moves, the label for relabels
     moved: dict[int, tuple[Any, Any]] = field(default_factory=dict)
     relabelled: dict[int, tuple[str, str]] = field(default_factory=dict)
@@ -93,10 +74,11 @@ class MarkHistory:
         same_group = self._marks(image, lambda m: m.group == group)
         mark_id = self.session.add_mark(x, y, group, label, frame, image=image)
         # a group whose maximum is 1 replaces its mark: remember it, to put it back on undo
-        now = self._ids(image)
-        replaced = [m for m in same_group if m.id not in now]
-        mark = _Mark(mark_id, image, int(frame), int(group), label or "", float(x), float(y))
-        self._push(_Entry("add", image, int(frame), added=[mark], removed=replaced))
+        now = self.session.mark_records(image)
+        replaced = [(i, m) for i, m in same_group if i not in now]
+        self._push(
+            _Entry("add", image, int(frame), added=[(mark_id, now[mark_id])], removed=replaced)
+        )
         return mark_id
 
     def remove(self, mark_ids, image: str | None = None) -> None:
@@ -106,9 +88,10 @@ class MarkHistory:
         if not mark_ids:
             return
         marks = self._lookup(mark_ids, image)
-        for mark in marks:
-            self.session.remove_mark(mark.id)
-        self._push(_Entry("remove", marks[0].image, marks[0].frame, removed=marks))
+        for mark_id, _ in marks:
+            self.session.remove_mark(mark_id)
+        first = marks[0][1]
+        self._push(_Entry("remove", first.image, first.frame, removed=marks))
 
     def move(self, mark_id: int, x: float, y: float, image: str | None = None) -> None:
         """Move a mark of ``image`` (default the current one) to column ``x``, row ``y``."""
@@ -121,7 +104,7 @@ class MarkHistory:
         id -> (x, y)."""
         if not positions:
             return
-        marks = {m.id: m for m in self._lookup(list(positions), image)}
+        marks = dict(self._lookup(list(positions), image))
         moved = {}
         for mark_id, (x, y) in positions.items():
             self.session.move_mark(int(mark_id), x, y)
@@ -132,18 +115,14 @@ class MarkHistory:
 
     def relabel(self, mark_id: int, label: str | None, image: str | None = None) -> None:
         """Set the own label of a mark of ``image`` (``""`` or None: none)."""
-        [old] = self._lookup([mark_id], image)
+        [(old_id, old)] = self._lookup([mark_id], image)
         label = label or ""
         if label == old.label:
             return
-        self.session.set_label(old.id, label)
-        self._push(_Entry("label", old.image, old.frame, relabelled={old.id: (old.label, label)}))
+        self.session.set_label(old_id, label)
+        self._push(_Entry("label", old.image, old.frame, relabelled={old_id: (old.label, label)}))
 
     # -- undo / redo --------------------------------------------------------------------------
-
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo)
 
     @property
     def can_redo(self) -> bool:
@@ -190,15 +169,15 @@ class MarkHistory:
     def _apply(self, entry: _Entry, reverse: bool) -> None:
         gone, back = (entry.added, entry.removed) if reverse else (entry.removed, entry.added)
         present = self._ids(entry.image)
-        for mark in gone:
-            current = self._resolve(mark.id)
+        for mark_id, _ in gone:
+            current = self._resolve(mark_id)
             if current in present:
                 self.session.remove_mark(current)
-        for mark in back:
+        for mark_id, mark in back:
             new_id = self.session.add_mark(
                 mark.x, mark.y, mark.group, mark.label, mark.frame, image=mark.image
             )
-            self._alias[mark.id] = new_id
+            self._alias[mark_id] = new_id
         for mark_id, (before, after) in entry.moved.items():
             x, y = before if reverse else after
             self.session.move_mark(self._resolve(mark_id), x, y)
@@ -210,17 +189,17 @@ class MarkHistory:
             mark_id = self._alias[mark_id]
         return mark_id
 
-    def _marks(self, image: str, keep=lambda m: True) -> list[_Mark]:
-        return [m for m in map(_Mark.from_row, self.session.image_marks(image)) if keep(m)]
+    def _marks(self, image: str, keep=lambda m: True) -> list[IdMark]:
+        return [(i, m) for i, m in self.session.mark_records(image).items() if keep(m)]
 
     def _ids(self, image: str) -> set[int]:
-        return {int(i) for i in self.session.image_marks(image)["id"]}
+        return set(self.session.mark_records(image))
 
-    def _lookup(self, mark_ids: list[int], image: str | None) -> list[_Mark]:
+    def _lookup(self, mark_ids: list[int], image: str | None) -> list[IdMark]:
         """The marks ``mark_ids`` of ``image`` (KeyError naming a missing one)."""
         image = self.session.current.name if image is None else image
-        found = {m.id: m for m in self._marks(image)}
+        found = self.session.mark_records(image)
         missing = [i for i in mark_ids if int(i) not in found]
         if missing:
             raise KeyError(f"{image} has no mark with id {missing[0]}")
-        return [found[int(i)] for i in mark_ids]
+        return [(int(i), found[int(i)]) for i in mark_ids]

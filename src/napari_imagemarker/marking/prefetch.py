@@ -137,11 +137,6 @@ class Prefetcher:
                     continue
             self._store(key, self._pool.submit(self._loader, Path(path), int(index)))
 
-    def busy(self) -> bool:
-        """Whether a background read is queued or running."""
-        with self._guard:
-            return any(not f.done() for f in self._cache.values())
-
     def wait(self, timeout: float | None = None) -> None:
         """Wait until every background read has finished."""
         with self._guard:

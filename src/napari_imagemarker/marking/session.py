@@ -64,7 +64,7 @@ from napari_imagemarker.marking.names import (
     opening_changes,
 )
 from napari_imagemarker.marking.navigation import Navigator, nothing_to_scan
-from napari_imagemarker.marking.state import ImageState, SessionState, images_table
+from napari_imagemarker.marking.state import ImageState, Mark, SessionState, images_table
 from napari_imagemarker.marking.store import SessionStore
 from napari_imagemarker.marking.writer import Worker
 
@@ -220,6 +220,8 @@ class MarkingSession:
         self._nav = Navigator(
             shuffled(present, seed) if seed is not None else present, self._report
         )
+        # counted once here, then kept by _commit: n_seen is O(1) for the views
+        self._n_seen = sum(1 for p in self._nav.order if self._image_state(p.name).seen)
         if self._mirror_enabled:
             self._mirror = Mirror(self.save_dir, self.user, self._nav.order)
         if not self.read_only:
@@ -286,7 +288,13 @@ class MarkingSession:
         """Journal ``record`` durably, apply it, and queue the events that announce it
         (inside :meth:`_change`; ``image``: the image concerned, or the mark's)."""
         assert self._events is not None, "commit inside a change"
+        newly_seen = (
+            record.get("seen") is True
+            and image in self._nav.position
+            and not self._image_state(image).seen
+        )
         self._store.commit(record)
+        self._n_seen += newly_seen
         self._events.extend(record_events(record, image, self._nav.position.get(image)))
         if self._worker is not None:
             self._worker.touched(changed=True)
@@ -494,6 +502,17 @@ class MarkingSession:
         with self._lock:
             return self._state.marks_table(self._state.by_image.get(name, ()))
 
+    def mark_records(self, image: str | os.PathLike | None = None) -> dict[int, Mark]:
+        """The marks of one image (default the current one) as records, by mark id.
+
+        Each is a :class:`~napari_imagemarker.marking.state.Mark` named tuple (``image``,
+        ``frame``, ``group``, ``label``, ``x``, ``y`` (0-based column, row), ``ra``, ``dec``,
+        ``user``, ``time``), in the order they were placed; cheaper than :meth:`image_marks`.
+        """
+        name = self._name(image)
+        with self._lock:
+            return {i: self._state.marks[i] for i in self._state.by_image.get(name, ())}
+
     # -- per-image state ----------------------------------------------------------------------
 
     def _image_state(self, name: str) -> ImageState:
@@ -576,8 +595,8 @@ class MarkingSession:
 
     @property
     def n_seen(self) -> int:
-        """How many images of the session's order are seen."""
-        return sum(1 for p in self._nav.order if self._image_state(p.name).seen)
+        """How many images of the session's order are seen (kept as they become seen)."""
+        return self._n_seen
 
     # -- names --------------------------------------------------------------------------------
 

@@ -174,7 +174,6 @@ class MarkingBinding:
         self.shown: ShownImage | None = None
         self._clipboard: list[tuple[float, float, int, str]] = []
         self._paths = session.paths  # fixed for the session's life
-        self._seen = _seen_names(session)  # once; then kept up to date from the events
         self._y_up: bool | None = None
         self._closed = False
         self.marks = MarksLayer(viewer, session, self.history, self.report)
@@ -333,8 +332,6 @@ class MarkingBinding:
                 self.marks.refresh()
                 self._tell("marks")
         elif kind == "image_changed":
-            if event.data.get("seen"):
-                self._seen.add(event.image)
             if event.image == shown:
                 self._tell("state")
         elif kind == "names_changed":
@@ -513,7 +510,7 @@ class MarkingBinding:
     @property
     def n_seen(self) -> int:
         """How many images of the session's order are seen."""
-        return len(self._seen)
+        return self.session.n_seen
 
     def bind_layer(self, layer) -> None:
         """Give another layer (e.g. a catalog overlay) the marking keys, so they work while
@@ -568,13 +565,6 @@ def _remove_layers(viewer, layers) -> None:
         follower = binding_for(viewer)
         if follower is not None:  # a session opened meanwhile got "marks [1]": the name is free
             follower._restore_names()
-
-
-def _seen_names(session: MarkingSession) -> set[str]:
-    """File names of the seen images of the session's order (read once, at opening)."""
-    table = session.images
-    n = len(session)
-    return {str(name) for name, seen in zip(table["image"][:n], table["seen"][:n]) if seen}
 
 
 def canvas_widget(widget):
