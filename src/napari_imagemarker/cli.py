@@ -168,6 +168,18 @@ def _extension(text: str) -> int | str:
     return int(text) if text.lstrip("-").isdigit() else text
 
 
+#: maskfill's own flags (those of the reference's command line), shared by both subcommands.
+FILL_OPTIONS = (
+    arg("-e", "--extension", type=_extension, default=0, metavar="EXT",
+        help="extension (index or name) of the image, and of the mask when it is a file of "
+        "its own (default 0)"),
+    arg("-s", "--size", type=int, default=3, help="odd window size, >= 3 (default 3)"),
+    arg("-o", "--operator", choices=("median", "mean"), default="median",
+        help="statistic that fills a pixel (default median)"),
+    arg("-n", "--nosmooth", action="store_true", help="skip the final boxcar smoothing"),
+)  # fmt: skip
+
+
 @subcommand(
     "maskfill",
     "fill the masked pixels of a FITS image (van Dokkum & Pasha 2024); OUT has the "
@@ -175,12 +187,7 @@ def _extension(text: str) -> int | str:
     arg("input", metavar="IN", help="FITS image"),
     arg("mask", metavar="MASK", help="FITS mask: non-zero (or NaN) pixels are filled"),
     arg("output", metavar="OUT", help="FITS file to write (replaced if it exists)"),
-    arg("-e", "--extension", type=_extension, default=0, metavar="EXT",
-        help="extension (index or name) of the data in IN and MASK (default 0)"),
-    arg("-s", "--size", type=int, default=3, help="odd window size, >= 3 (default 3)"),
-    arg("-o", "--operator", choices=("median", "mean"), default="median",
-        help="statistic that fills a pixel (default median)"),
-    arg("-n", "--nosmooth", action="store_true", help="skip the final boxcar smoothing"),
+    *FILL_OPTIONS,
     arg("-w", "--writesteps", action="store_true",
         help="write the image after each iteration as _iter_<n>.fits"),
     arg("-v", "--verbose", action="store_true", help="report progress and what is written"),
@@ -226,12 +233,7 @@ def _maskfill(args: argparse.Namespace) -> int:
         help="local worker processes (default: one per CPU)"),
     arg("--scheduler", metavar="ADDRESS",
         help="use the dask.distributed cluster at ADDRESS (tcp://host:8786) instead"),
-    arg("-e", "--extension", type=_extension, default=0, metavar="EXT",
-        help="extension of the image (and of mask files) (default 0)"),
-    arg("-s", "--size", type=int, default=3, help="odd window size, >= 3 (default 3)"),
-    arg("-o", "--operator", choices=("median", "mean"), default="median",
-        help="statistic that fills a pixel (default median)"),
-    arg("-n", "--nosmooth", action="store_true", help="skip the final boxcar smoothing"),
+    *FILL_OPTIONS,
     arg("--tile", type=int, default=None, metavar="N",
         help="fill in N x N tiles (default: only planes over 8192 x 8192, in 4096 tiles; "
         "0: never)"),

@@ -282,13 +282,10 @@ def test_a_registered_catalog_format_is_chosen_by_suffix_and_content(tmp_path, t
         return Table(rows=[[float(v) for v in r] for r in rows[1:]], names=rows[0])
 
     pipes = catalog_files.CatalogFormat(
-        "pipes", (".txt",), read_pipes, lambda p: p.read_text().startswith("x|y")
+        "pipes", (".txt",), read_pipes, identify=lambda p: p.read_text().startswith("x|y")
     )
-    formats = dict(catalog_files.FORMATS)
     try:
-        catalog_files.FORMATS.clear()
-        catalog_files.register_format(pipes)
-        catalog_files.FORMATS.update({k: v for k, v in formats.items() if k != "pipes"})
+        catalog_files.register_format(pipes, first=True)
         (tmp_path / "p.txt").write_text("x|y\n3|4\n")
         (tmp_path / "q.txt").write_text("x,y\n5,6\n")
         assert make_catalog(tmp_path / "p.txt").place_frame(tan_frame).col[0] == 3.0
@@ -296,8 +293,8 @@ def test_a_registered_catalog_format_is_chosen_by_suffix_and_content(tmp_path, t
         with pytest.raises(CatalogError, match=r"q.txt: cannot be read as a pipes table"):
             read_table(tmp_path / "q.txt", format="pipes")  # format= is obeyed
     finally:
-        catalog_files.FORMATS.clear()
-        catalog_files.FORMATS.update(formats)
+        catalog_files.FORMATS.unregister("pipes")
+    assert "pipes" not in catalog_files.FORMATS
 
 
 def test_sextractor_catalog_counts_pixels_from_one(tmp_path):

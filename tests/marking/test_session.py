@@ -701,4 +701,5 @@ def test_mark_records_are_the_marks_of_one_image_by_id(session):
     assert list(records) == [a, b]
     assert (records[a].group, records[a].label, records[a].x, records[a].y) == (2, "bcg", 10, 20)
     assert records[b].image == T0000 and records[b].frame == 0
-    assert list(session.mark_records(T2359).values())[0].x == 1.0
+    [other] = session.mark_records(T2359).values()
+    assert other.x == 1.0

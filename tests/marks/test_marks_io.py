@@ -283,7 +283,7 @@ def test_a_registered_format_is_dispatched_by_suffix(marks, tmp_path):
     try:
         write_marks(marks, tmp_path / "m.tsv")
     finally:
-        del FORMATS["test-tsv"]
+        FORMATS.unregister("test-tsv")
     assert written == [(3, "m.tsv")]
 
 

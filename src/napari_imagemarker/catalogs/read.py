@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import astropy.units as u
@@ -24,6 +22,7 @@ import pandas as pd
 from astropy.table import Table
 
 from napari_imagemarker.catalogs.columns import to_float
+from napari_imagemarker.formats import FileFormat, FormatRegistry
 from napari_imagemarker.marks import csv as marks_csv
 
 __all__ = [
@@ -50,42 +49,17 @@ class AmbiguousColumnsError(CatalogError):
         self.candidates = candidates
 
 
-@dataclass(frozen=True)
-class CatalogFormat:
-    """A catalog file format.
-
-    Attributes
-    ----------
-    name : str
-        What ``format=`` takes.
-    suffixes : tuple of str
-        File name endings it claims (lower case, with the dot); empty: any file.
-    reader : callable
-        ``reader(path) -> Table``.
-    identify : callable or None
-        ``identify(path) -> bool``, for formats that share suffixes: whether the file is
-        this format (from its first lines).
-    """
-
-    name: str
-    suffixes: tuple[str, ...]
-    reader: Callable[[Path], Table]
-    identify: Callable[[Path], bool] | None = None
-
-    def claims(self, path: Path) -> bool:
-        """Whether this format reads ``path`` when no format is given."""
-        if self.suffixes and not path.name.lower().endswith(self.suffixes):
-            return False
-        return self.identify is None or self.identify(path)
-
+#: A catalog file format: ``reader(path) -> Table``; no writer.
+CatalogFormat = FileFormat
 
 #: Registered formats by name, in the order they are tried.
-FORMATS: dict[str, CatalogFormat] = {}
+FORMATS = FormatRegistry("catalog")
 
 
-def register_format(fmt: CatalogFormat) -> None:
-    """Add (or replace) a format; a new one is tried after those already there."""
-    FORMATS[fmt.name] = fmt
+def register_format(fmt: CatalogFormat, first: bool = False) -> None:
+    """Add (or replace) a format; a new one is tried after those already there, or before
+    them with ``first=True``."""
+    FORMATS.register(fmt, first)
 
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
@@ -244,9 +218,11 @@ register_format(CatalogFormat("fits", FITS_SUFFIXES, _read_fits))
 register_format(CatalogFormat("votable", (".xml", ".vot", ".votable"), _read_votable))
 register_format(CatalogFormat("ecsv", (".ecsv",), _read_ecsv))
 register_format(CatalogFormat("ipac", (".tbl", ".ipac"), _read_ipac))
-register_format(CatalogFormat("marks", (".csv", ".txt"), _read_marks_csv, marks_csv.identify))
-register_format(CatalogFormat("imgmarker", (), _read_imgmarker, _is_imgmarker))
-register_format(CatalogFormat("csv", (), _read_csv, _is_csv))
+register_format(
+    CatalogFormat("marks", (".csv", ".txt"), _read_marks_csv, identify=marks_csv.identify)
+)
+register_format(CatalogFormat("imgmarker", (), _read_imgmarker, identify=_is_imgmarker))
+register_format(CatalogFormat("csv", (), _read_csv, identify=_is_csv))
 register_format(CatalogFormat("ascii", (), _read_ascii))
 
 
@@ -255,7 +231,10 @@ def _choose(path: Path, format: str | None) -> CatalogFormat:
         if format in FORMATS:
             return FORMATS[format]
         return CatalogFormat(format, (), lambda p: Table.read(p, format=format))
-    return next(fmt for fmt in FORMATS.values() if fmt.claims(path))
+    fmt = FORMATS.choose(path)
+    if fmt is None:
+        raise CatalogError(f"{path}: a folder, not a catalog file")
+    return fmt
 
 
 def read_table(path: str | Path, format: str | None = None) -> Table:

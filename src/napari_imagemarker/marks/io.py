@@ -25,13 +25,12 @@ comment line before the header (as we write it), otherwise as ``imgmarker``. Wri
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from astropy.table import Table
 
+from napari_imagemarker.formats import FOLDER, FileFormat, FormatRegistry
 from napari_imagemarker.images.index import ImagesLike
 from napari_imagemarker.imgmarker import marks_file as marks_imgmarker
 from napari_imagemarker.marks import csv as marks_csv
@@ -42,38 +41,18 @@ from napari_imagemarker.marks import votable as marks_votable
 __all__ = ["FORMATS", "MarksFormat", "read_marks", "register_format", "write_marks"]
 
 
-@dataclass(frozen=True)
-class MarksFormat:
-    """A marks file format.
-
-    Attributes
-    ----------
-    name : str
-        What ``format=`` takes.
-    suffixes : tuple of str
-        File name endings it claims (lower case, with the dot); ``("/",)`` for folders.
-    reader : callable or None
-        ``reader(path, *, images=None, **kwargs) -> Table`` in our schema.
-    writer : callable or None
-        ``writer(table, path, *, images=None, **kwargs) -> None``.
-    identify : callable or None
-        ``identify(path) -> bool`` to choose between formats sharing a suffix on reading.
-    """
-
-    name: str
-    suffixes: tuple[str, ...]
-    reader: Callable[..., Table] | None = None
-    writer: Callable[..., None] | None = None
-    identify: Callable[[Path], bool] | None = None
-
+#: A marks file format: ``reader(path, *, images=None, **kwargs) -> Table`` in our schema,
+#: ``writer(table, path, *, images=None, **kwargs) -> None``.
+MarksFormat = FileFormat
 
 #: Registered formats by name, in the order they are tried.
-FORMATS: dict[str, MarksFormat] = {}
+FORMATS = FormatRegistry("marks")
 
 
-def register_format(fmt: MarksFormat) -> None:
-    """Add (or replace) a format."""
-    FORMATS[fmt.name] = fmt
+def register_format(fmt: MarksFormat, first: bool = False) -> None:
+    """Add (or replace) a format; a new one is tried after those already there, or before
+    them with ``first=True``."""
+    FORMATS.register(fmt, first)
 
 
 def _no_images(function):
@@ -131,29 +110,19 @@ register_format(
     )
 )
 register_format(MarksFormat("ds9", (".reg",), marks_ds9.read, _no_images(marks_ds9.write)))
-register_format(MarksFormat("imgmarker-savedir", ("/",), _read_savedir, _write_savedir))
+register_format(MarksFormat("imgmarker-savedir", (FOLDER,), _read_savedir, _write_savedir))
 
 
 def _choose(path: Path, format: str | None, reading: bool) -> MarksFormat:
     if format is not None:
-        try:
-            return FORMATS[format]
-        except KeyError:
-            raise ValueError(
-                f"{path}: unknown marks format {format!r} (known: {', '.join(FORMATS)})"
-            ) from None
-    if path.is_dir() or (not reading and not path.suffix):
-        candidates = [f for f in FORMATS.values() if "/" in f.suffixes]
-    else:
-        name = path.name.lower()
-        candidates = [f for f in FORMATS.values() if name.endswith(f.suffixes)]
-    for fmt in candidates:  # in registration order; on reading, the first that identifies
-        if not reading or fmt.identify is None or fmt.identify(path):
-            return fmt
-    raise ValueError(
-        f"{path}: cannot tell the marks format from the name; pass format= "
-        f"(one of {', '.join(FORMATS)})"
-    )
+        return FORMATS.named(format, path)
+    fmt = FORMATS.choose(path, reading)
+    if fmt is None:
+        raise ValueError(
+            f"{path}: cannot tell the marks format from the name; pass format= "
+            f"(one of {', '.join(FORMATS)})"
+        )
+    return fmt
 
 
 def read_marks(

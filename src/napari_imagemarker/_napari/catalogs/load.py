@@ -81,18 +81,11 @@ def load_catalog(
     target,
     table_or_path,
     *,
-    ra: str | None = None,
-    dec: str | None = None,
-    x: str | None = None,
-    y: str | None = None,
-    pixel_origin: int | str | None = None,
-    size: str | float | None = None,
-    size_unit: str | None = None,
     color: str | None = None,
     color_by: str | None = None,
     name: str | None = None,
     colormap: str = "viridis",
-    format: str | None = None,
+    **read_options: Any,
 ) -> Points:
     """Overlay a catalog on an image as a Points layer that follows the image shown.
 
@@ -108,21 +101,14 @@ def load_catalog(
         a DS9 region file or an Image Marker mark file; or a
         :class:`~napari_imagemarker.catalogs.catalog.Catalog` already made (the column and
         size arguments are then not used).
-    ra, dec : str, optional
-        RA and Dec columns; default detected by name (``ra/dec``, ``RAJ2000/DEJ2000``,
-        ``ALPHA_J2000/DELTA_J2000``, ...). Degrees, sexagesimal text or any angle unit.
-    x, y : str, optional
-        Pixel columns (``x`` = column, ``y`` = row of the image array).
-    pixel_origin : {0, 1, "imgmarker"}, optional
-        Whether x/y count from 0 (numpy, our files) or 1 (FITS, DS9, SExtractor), or are
-        Image Marker's display pixels (top-left, y down). Default: what the file says (our
-        marks files, DS9 regions, Image Marker files, ``X_IMAGE`` columns), else 0.
-    size : str or float, optional
-        Size column or one size for all (marker diameter); default a column called
-        ``size``, ``size(arcsec)``, ``radius``, ... else ``min(H, W) / 40`` pixels.
-    size_unit : {"pix", "arcsec", "arcmin", "deg"}, optional
-        Default: the column's unit or name, else ``"pix"``. Angular sizes use each image's
-        pixel scale.
+    **read_options
+        How to read the table, passed to
+        :func:`~napari_imagemarker.catalogs.build.make_catalog` (see there): ``ra``,
+        ``dec`` (columns; default detected by name), ``x``, ``y`` (pixel columns: ``x`` =
+        column, ``y`` = row of the image array), ``pixel_origin`` (0, 1 or
+        ``"imgmarker"``; default what the file says, else 0), ``size`` (column or one
+        diameter for all), ``size_unit`` (``"pix"``, ``"arcsec"``, ...), ``format``.
+        Not used when ``table_or_path`` is a ``Catalog``.
     color : str, optional
         One colour for the catalog; default a different one per catalog.
     color_by : str, optional
@@ -132,8 +118,6 @@ def load_catalog(
         Layer name; default the file name.
     colormap : str
         For numeric ``color_by``.
-    format : str, optional
-        File format, see :func:`napari_imagemarker.catalogs.catalog.read_table`.
 
     Returns
     -------
@@ -153,18 +137,7 @@ def load_catalog(
     catalog = (
         table_or_path
         if isinstance(table_or_path, Catalog)
-        else make_catalog(
-            table_or_path,
-            ra=ra,
-            dec=dec,
-            x=x,
-            y=y,
-            pixel_origin=pixel_origin,
-            size=size,
-            size_unit=size_unit,
-            name=name,
-            format=format,
-        )
+        else make_catalog(table_or_path, name=name, **read_options)
     )
     index = len(catalog_overlays(viewer)) if viewer is not None else 0
     first = image if image is not None else pick_image(viewer)
