@@ -18,16 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from napari_imagemarker.maskfill.kernels import nanmean_windows, nanmedian_windows, window_means
 
 #: Called after each iteration with (iteration, pixels filled so far, current image view).
 IterationCallback = Callable[[int, int, np.ndarray], None]
 
-#: Fewest window values per chunk (chunks are a quarter image otherwise, to bound memory).
-MIN_CHUNK = 1 << 14
-#: Up to this many window values are gathered with one fancy index, else row by row.
-GATHER_AT_ONCE = 8192
+#: Fewest window values per chunk (chunks are 1/16 image otherwise, to bound memory).
+MIN_CHUNK = 1 << 16
 #: 3x3 medians of up to this many windows are sorted, else go through a sorting network.
 SORT_MEDIANS = 768
 
@@ -78,10 +77,20 @@ class PlaneFiller:
         self._shift = shift
         self._views = [self.flat[o - shift :] for o in self.offsets]
         # Window values per chunk, to bound the temporary memory.
-        self.budget = max(MIN_CHUNK, plane.size // 4)
-        # Unfilled pixels not yet in a frontier (the border stays False).
+        self.budget = MIN_CHUNK
+        # Rows of windows: row r of the window around flat position p is
+        # self._rows[p + self._row_starts[r]], so a gather indexes size, not size**2, values.
+        self._rows = sliding_window_view(self.flat, size)
+        self._row_starts = (np.arange(size) - h) * self.row_len - h
+        # Unfilled pixels not yet in a frontier (the border stays False).  Written through a
+        # temporary: np.isnan(..., out=<strided view>) writes nothing for an N x 1 view on
+        # some NumPy builds.
         self._todo = np.zeros(self.padded.shape, dtype=bool)
-        np.isnan(self.inner, out=self._todo[h : h + ny, h : h + nx])
+        band = max(1, self.budget // max(nx, 1))
+        for r0 in range(0, ny, band):
+            self._todo[h + r0 : h + min(r0 + band, ny), h : h + nx] = np.isnan(
+                self.inner[r0 : r0 + band]
+            )
         self.n_unfilled = int(np.count_nonzero(self._todo))
 
     def fill(self, operator: str, on_iteration: IterationCallback | None = None) -> None:
@@ -104,6 +113,7 @@ class PlaneFiller:
             raise ValueError("the image has no valid pixel to fill from (all masked or NaN)")
         todo, self._todo = self._todo, None
         if self.n_unfilled == 0:
+            self._check_filled()
             return
         # inf - inf and overflow give NaN or inf, as in the reference: no warnings.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -136,8 +146,23 @@ class PlaneFiller:
             n_filled += filled.size
             if on_iteration is not None:
                 on_iteration(iteration, n_filled, self.inner)
-        if n_filled != self.n_unfilled:  # pragma: no cover - the pixel grid is connected
-            raise RuntimeError("maskfill stopped with unfilled pixels left")
+        self._check_filled()
+
+    def _check_filled(self) -> None:
+        """Raise if any pixel is still NaN: never hand back (or write) unfilled pixels.
+
+        The last line of defence (a pass over the image, in bands): the N x 1 images of
+        issue 15 came back with NaN because the first frontier was silently empty.
+        """
+        band = max(1, self.budget // max(self.inner.shape[1], 1))
+        left = 0
+        for r0 in range(0, self.inner.shape[0], band):
+            left += int(np.count_nonzero(np.isnan(self.inner[r0 : r0 + band])))
+        if left:
+            raise ValueError(
+                f"maskfill left {left} pixel(s) unfilled (NaN), which it must never do; "
+                "nothing was returned or written. Please report this with the image and mask"
+            )
 
     def results(
         self,
@@ -176,9 +201,10 @@ class PlaneFiller:
         inside_y = _inside(np.arange(ny), ny, h).astype(dtype)
         inside_x = _inside(np.arange(nx), nx, h).astype(dtype)
         step = max(1, self.budget // len(self.offsets))
+        by_window = len(self.offsets) > 9  # summed by NumPy itself, row by row
         for pos in _masked_positions(self.masked, self.budget, step):
             rows, cols = np.divmod(pos, nx)
-            values = self._gather((rows + h) * self.row_len + (cols + h))
+            values = self._gather((rows + h) * self.row_len + (cols + h), by_window)
             out_flat[pos] = window_means(values, inside_y[rows] * inside_x[cols])
         return out
 
@@ -206,10 +232,12 @@ class PlaneFiller:
         k = len(self.offsets)
         # 3x3 medians of many windows go through a sorting network, all others are sorted.
         sort = k != 9 or positions.size <= SORT_MEDIANS
+        # Means of big windows are summed by NumPy along each window, as the reference does.
+        by_window = sort if operator == "median" else k > 9
         step = max(1, self.budget // k)
         result = None
         for start in range(0, positions.size, step):
-            values = self._gather(positions[start : start + step], by_window=sort)
+            values = self._gather(positions[start : start + step], by_window=by_window)
             if operator == "mean":
                 chunk_result = nanmean_windows(values)
             else:
@@ -229,10 +257,11 @@ class PlaneFiller:
         """
         k = len(self.offsets)
         n = positions.size
-        if by_window and n * k <= GATHER_AT_ONCE:
-            return self.flat[positions[:, None] + self.offsets].T
+        if by_window:
+            windows = self._rows[positions[:, None] + self._row_starts]  # (n, size, size)
+            return windows.reshape(n, k).T
         dtype = self.flat.dtype
-        values = np.empty((n, k), dtype).T if by_window else np.empty((k, n), dtype)
+        values = np.empty((k, n), dtype)
         base = positions + self._shift
         for view, row in zip(self._views, values, strict=True):
             view.take(base, out=row, mode="clip")  # in bounds by construction

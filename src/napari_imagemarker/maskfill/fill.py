@@ -85,9 +85,11 @@ def maskfill(
     unsmoothed : ndarray or None
         The unsmoothed image when ``smooth``, else None.
 
-        Both have the input's shape and are float32 for float32 (or float16) input and
-        float64 otherwise (integer images included), in native byte order.  Pixel
-        positions are numpy's ``(row, col)`` of the input array.
+        Both have the input's shape.  A float32 or float64 input gives results of
+        exactly its dtype, byte order included (big-endian FITS data stay big-endian), in
+        its memory layout (C or Fortran), as the reference's; float16 input gives float32
+        and anything else real (integers, bool) float64.  An empty image gives empty
+        results.  Pixel positions are numpy's ``(row, col)`` of the input array.
 
     Raises
     ------
@@ -96,7 +98,8 @@ def maskfill(
         cannot be read; ``size`` not an odd integer >= 3; an unknown ``operator``; a mask
         whose shape does not match the image; an image that is not 2-D or 3-D or not real;
         an image (or cube plane) with no valid pixel at all; pixels whose windows can only
-        ever give NaN (for example only +inf and -inf values).
+        ever give NaN (for example only +inf and -inf values); and, as a last guard that
+        never lets a NaN pixel through, a fill that ended with pixels still NaN.
     """
     size = _check_size(size)
     if operator not in _OPERATORS:
@@ -128,12 +131,16 @@ def maskfill(
         check_output(output_file)  # before the work, not after it
     report = _Reporter(verbose, writesteps, progress, cube=image.ndim == 3)
     try:
-        if image.ndim == 2:
+        if image.size == 0:  # nothing to fill: empty results, as the reference returns
+            empty = np.empty(image.shape, dtype)
+            result = (empty, empty.copy()) if smooth else (empty, None)
+        elif image.ndim == 2:
             result = _fill_plane(image, masked, size, operator, smooth, dtype, report)
         else:
             result = _fill_cube(image, masked, size, operator, smooth, dtype, report)
     except ValueError as exc:
         raise ValueError(_in_file(image_file, exc)) from None
+    result = tuple(None if r is None else _as_reference_dtype(r, image.dtype) for r in result)
     if output_file is not None:
         from napari_imagemarker.maskfill.files import history_text, write_result
 
@@ -151,11 +158,17 @@ def _fill_plane(
     dtype: np.dtype,
     report: _Reporter,
 ) -> tuple[np.ndarray, np.ndarray | None]:
+    flip = _sums_by_column(image)
+    if flip:  # fill the transpose, whose rows are the reference's order, and turn back
+        image, masked = image.T, masked.T
+        report.transposed = True
     filler = PlaneFiller(image, masked, size, dtype)
     report.start(filler.n_unfilled, size, operator)
     filler.fill(operator, report.iteration)
     unsmoothed, smoothed = filler.results(smooth)
     report.done()
+    if flip:
+        unsmoothed, smoothed = unsmoothed.T, None if smoothed is None else smoothed.T
     return (smoothed, unsmoothed) if smooth else (unsmoothed, None)
 
 
@@ -173,13 +186,20 @@ def _fill_cube(
     n_masked = int(np.count_nonzero(masked)) * (len(cube) if masked.ndim == 2 else 1)
     report.start(n_masked + _count_extra_nan(cube, masked), size, operator)
     for index, plane in enumerate(cube):
-        filler = PlaneFiller(plane, masked[index] if masked.ndim == 3 else masked, size, dtype)
+        plane_mask = masked[index] if masked.ndim == 3 else masked
+        flip = _sums_by_column(plane)
+        outputs = [unsmoothed[index], None if smoothed is None else smoothed[index]]
+        if flip:
+            plane, plane_mask = plane.T, plane_mask.T
+            outputs = [None if out is None else out.T for out in outputs]
+        report.transposed = flip
+        filler = PlaneFiller(plane, plane_mask, size, dtype)
         report.plane = index
         try:
             filler.fill(operator, report.iteration)
         except ValueError as exc:
             raise ValueError(f"plane {index} of the cube: {exc}") from None
-        filler.results(smooth, unsmoothed[index], None if smoothed is None else smoothed[index])
+        filler.results(smooth, *outputs)
         report.plane_done(filler.n_unfilled)
     report.done()
     return (smoothed, unsmoothed) if smooth else (unsmoothed, None)
@@ -196,6 +216,7 @@ class _Reporter:
         self.progress = progress
         self.cube = cube
         self.plane = 0
+        self.transposed = False  # the plane being filled is the image's transpose
         self.total = 0
         self.before = 0  # pixels filled in earlier planes
 
@@ -215,7 +236,11 @@ class _Reporter:
             name = f"_iter_{step}.fits"
             from astropy.io import fits
 
-            fits.writeto(name, np.ascontiguousarray(current), overwrite=True)
+            fits.writeto(
+                name,
+                np.ascontiguousarray(current.T if self.transposed else current),
+                overwrite=True,
+            )
             self.say(f"Intermediate image written to {name}.")
         if self.progress is not None:
             self.progress(self.before + n_filled, self.total)
@@ -227,6 +252,29 @@ class _Reporter:
         if self.progress is not None:
             self.progress(self.total, self.total)
         self.say("Filling complete.")
+
+
+def _sums_by_column(plane: np.ndarray) -> bool:
+    """Whether the reference sums this plane's windows column by column.
+
+    The reference copies the image with ``np.copy`` (which keeps the memory layout, order
+    'K'), pads it with ``np.pad`` (Fortran order when the copy is Fortran- and not
+    C-contiguous) and takes each window's ``np.nanmean`` from a copy in that order: the
+    sums then run down the columns.  A copy of a 2 x 2 corner has the layout a copy of the
+    whole plane would have (the strides decide it; a length-1 axis stays length 1).
+    """
+    corner = np.copy(plane[:2, :2])
+    return corner.flags.f_contiguous and not corner.flags.c_contiguous
+
+
+def _as_reference_dtype(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The result (our own array) in the input's float dtype, byte order included, as the
+    reference returns it (it fills a copy of the input): big-endian FITS data stay
+    big-endian.  Swapped in place, without a copy."""
+    if dtype.kind == "f" and dtype.itemsize == result.dtype.itemsize and dtype != result.dtype:
+        result.byteswap(inplace=True)
+        return result.view(dtype)
+    return result
 
 
 def _in_file(path: str | None, exc: ValueError) -> str:

@@ -79,7 +79,9 @@ def nanmedian_windows(values: np.ndarray, sort: bool = False) -> np.ndarray:
         hi = lower[hi_pos * n + window]
     else:
         rows = values.T  # (n, k)
-        rows.sort(axis=1)  # NaN sorts last
+        # NaN -> +inf as above; NumPy's vectorised sort is several times faster without NaN.
+        np.fmin(rows, np.inf, out=rows)
+        rows.sort(axis=1)
         flat = rows.reshape(-1)  # a view when the caller allocated (n, k)
         window = np.arange(0, n * k, k)
         lo = flat[window + lo_pos]
@@ -110,8 +112,13 @@ def _network(rows: list[np.ndarray], network: list[tuple[int, int, bool, bool]])
 
 
 def _nan_count(values: np.ndarray) -> np.ndarray:
-    """Number of NaN in each column of a ``(k, n)`` array with ``k < 256``."""
-    return np.isnan(values).sum(axis=0, dtype=np.uint8)
+    """Number of NaN in each column of a ``(k, n)`` array."""
+    return np.isnan(values).sum(axis=0, dtype=_count_dtype(values.shape[0]))
+
+
+def _count_dtype(k: int) -> type:
+    """The smallest unsigned type that counts up to ``k`` (window sizes reach 961 and more)."""
+    return np.uint8 if k < 256 else np.uint16 if k < 65536 else np.uint64
 
 
 def nanmean_windows(values: np.ndarray) -> np.ndarray:
@@ -130,7 +137,7 @@ def nanmean_windows(values: np.ndarray) -> np.ndarray:
         undefined (+inf and -inf).
     """
     valid = ~np.isnan(values)
-    count = valid.sum(axis=0, dtype=np.uint8)
+    count = valid.sum(axis=0, dtype=_count_dtype(values.shape[0]))
     # NaN -> +0.0 by multiplying the bit pattern by 0 or 1: much faster than a masked copy.
     bits = values.view(np.uint32 if values.itemsize == 4 else np.uint64)
     np.multiply(bits, valid.view(np.uint8), out=bits)
@@ -153,9 +160,14 @@ def window_means(values: np.ndarray, count: np.ndarray) -> np.ndarray:
         ``np.nanmean`` of the original windows, in the dtype of ``values``.  Callers
         silence the floating-point warnings with ``np.errstate``.
     """
-    total = _pairwise_sum(values, 0, values.shape[0])
-    # NumPy's add.reduce starts from the identity 0 (this turns -0.0 into +0.0).
-    total += values.dtype.type(0)
+    if values.T.flags.c_contiguous:
+        # One window per row in memory: NumPy's own sum along it is the reference's np.sum
+        # of the window's contiguous copy, step for step.
+        total = values.T.sum(axis=1)
+    else:
+        total = _pairwise_sum(values, 0, values.shape[0])
+        # NumPy's add.reduce starts from the identity 0 (this turns -0.0 into +0.0).
+        total += values.dtype.type(0)
     # Division in the dtype equals NumPy's float64 division rounded back: both are the
     # correctly rounded quotient.
     total /= count.astype(values.dtype)
