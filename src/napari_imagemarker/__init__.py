@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-# Imported eagerly (pure NumPy, cheap): the function shares its name with its module, and
-# binding it here once means a later ``import napari_imagemarker.maskfill`` cannot shadow it.
+# Imported eagerly (pure NumPy, cheap): these functions share their names with their
+# packages, and binding them here once means a later ``import napari_imagemarker.maskfill``
+# (or ``.agreement``) cannot shadow them.
+from napari_imagemarker.agreement import agreement
 from napari_imagemarker.maskfill import maskfill
 from napari_imagemarker.version import version as __version__
 
@@ -30,6 +32,7 @@ _EXPORTS = {
 __all__ = [
     "MarkingSession",
     "__version__",
+    "agreement",
     "image_frames",
     "load_catalog",
     "maskfill",

@@ -281,5 +281,74 @@ def _maskfill_batch(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
+_USERS_HELP = "comma-separated users to compare (default: everyone with files in SAVE_DIR)"
+_RADIUS_HELP = (
+    "how far a mark may lie from the feature it marks: pixels (3) or an angle (1arcsec, "
+    "then marks are compared by RA/Dec); two users' marks of one feature are at most twice "
+    "this apart (default 3)"
+)
+_MIN_USERS_HELP = (
+    "a consensus mark needs at least K users (default: more than half of those who saw "
+    "the image, and at least 2)"
+)
+
+
+@subcommand(
+    "agreement",
+    "how far several users agree: kappas per category, consensus marks, precision and "
+    "recall, self-consistency on repeated images, a gold standard; prints tables",
+    arg("save_dir", metavar="SAVE_DIR",
+        help="save folder with several users' sessions (ours or Image Marker's)"),
+    arg("--users", metavar="A,B,...", help=_USERS_HELP),
+    arg("--radius", default="3", metavar="R", help=_RADIUS_HELP),
+    arg("--gold", action="append", metavar="FILE",
+        help="marks file and/or categories file taken as the truth (may be repeated)"),
+    arg("--min-users", type=int, metavar="K", help=_MIN_USERS_HELP),
+    arg("--json", metavar="OUT.json", help="write every number as JSON"),
+    arg("--report", metavar="OUT.html", help="write a self-contained HTML page with plots"),
+    arg("--top", type=int, default=10, metavar="N",
+        help="disputed images listed (default 10)"),
+)  # fmt: skip
+def _agreement(args: argparse.Namespace) -> int:
+    from napari_imagemarker.agreement import agreement
+
+    report = agreement(
+        args.save_dir, users=args.users, radius=args.radius, gold=args.gold,
+        min_users=args.min_users,
+    )  # fmt: skip
+    print(report.tables(top=args.top))
+    if args.json:
+        report.to_json(args.json)
+        print(f"numbers written to {args.json}")
+    if args.report:
+        report.write_html(args.report, top=max(args.top, 30))
+        print(f"report written to {args.report}")
+    return 0
+
+
+@subcommand(
+    "consensus",
+    "write the consensus marks of several users (clusters of marks they agree on) as a "
+    "marks file: .ecsv, .csv, .reg (DS9), .xml (VOTable)",
+    arg("save_dir", metavar="SAVE_DIR", help="save folder with several users' sessions"),
+    arg("output", metavar="OUT", help="marks file to write (format from the suffix)"),
+    arg("--min-users", type=int, metavar="K", help=_MIN_USERS_HELP),
+    arg("--users", metavar="A,B,...", help=_USERS_HELP),
+    arg("--radius", default="3", metavar="R", help=_RADIUS_HELP),
+)  # fmt: skip
+def _consensus(args: argparse.Namespace) -> int:
+    from napari_imagemarker.agreement import agreement
+    from napari_imagemarker.marks.io import write_marks
+
+    report = agreement(
+        args.save_dir, users=args.users, radius=args.radius, min_users=args.min_users
+    )
+    table = report.consensus_marks()
+    write_marks(table, args.output)
+    images = len(set(table["image"].tolist()))
+    print(f"{len(table)} consensus mark(s) on {images} image(s) written to {args.output}")
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

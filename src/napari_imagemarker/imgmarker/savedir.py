@@ -49,6 +49,7 @@ from napari_imagemarker.marks.schema import (
 from napari_imagemarker.wcs import pixel_to_sky
 
 __all__ = [
+    "DUPLICATE",
     "IMAGES_HEADER",
     "SaveDir",
     "empty_images",
@@ -57,6 +58,9 @@ __all__ = [
     "write_savedir",
 ]
 
+#: Label Image Marker gives marks placed on an image shown again (a duplicate); a mark with
+#: its own label gets ``<label>, DUPLICATE``.
+DUPLICATE = "DUPLICATE"
 #: Header of ``<user>_images.csv`` and ``<user>_favorites.csv``.
 IMAGES_HEADER = ("date", "image", "RA", "DEC", "categories", "comment")
 
@@ -93,6 +97,11 @@ class SaveDir:
     imports : list of Path
         The mark files Image Marker imported (``imports/``), for catalog overlays; their
         marks are not in ``marks``.
+    repeats : list of dict
+        Later rows of ``<user>_images.csv`` for an image already listed (``image``,
+        ``categories``, ``comment`` as written, ``None`` for none): what was done on Image
+        Marker's duplicates. ``images`` keeps each image's first row. Marks placed on a
+        duplicate are in ``marks``, labelled ``DUPLICATE`` or ``<label>, DUPLICATE``.
     """
 
     user: str
@@ -107,6 +116,7 @@ class SaveDir:
     problems: list[str] = field(default_factory=list)
     unresolved: list[dict] = field(default_factory=list)
     imports: list[Path] = field(default_factory=list)
+    repeats: list[dict] = field(default_factory=list)
 
 
 def empty_images() -> Table:
@@ -209,7 +219,13 @@ def read_savedir(
     image_rows = _read_images_file(save_dir / f"{user}_images.csv")
     favorites = {r["image"] for r in _read_images_file(save_dir / f"{user}_favorites.csv")}
 
-    info = {r["image"]: r for r in image_rows}
+    info: dict[str, dict] = {}
+    repeats: list[dict] = []
+    for r in image_rows:  # a later row for an image: what was done on its duplicate
+        if r["image"] in info:
+            repeats.append({k: r.get(k, NONE) for k in ("image", "categories", "comment")})
+        else:
+            info[r["image"]] = r
     seen = list(dict.fromkeys([*info, *parsed.seen]))
     seen_set = set(seen)
     unseen = [n for n in index.names() if n not in seen_set]
@@ -237,6 +253,7 @@ def read_savedir(
         problems=parsed.problems,
         unresolved=parsed.unresolved,
         imports=sorted(p for p in (save_dir / "imports").glob("*") if p.is_file()),
+        repeats=repeats,
     )
 
 

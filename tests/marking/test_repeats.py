@@ -1,0 +1,202 @@
+"""Repeats (Image Marker's duplicates): which images are shown again and where, and how a
+session shows them, stores them apart and writes them to Image Marker's files."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from napari_imagemarker import MarkingSession, agreement, read_marks
+from napari_imagemarker.marking.repeats import (
+    MIN_GAP,
+    REPEAT_ID_START,
+    check_fraction,
+    repeat_schedule,
+)
+from napari_imagemarker.marking.state import ImageState
+
+
+def test_schedule_is_fixed_by_seed_and_names():
+    names = [f"img{i:03d}.fits" for i in range(200)]
+    plan = repeat_schedule(names, 0.1, seed=7)
+    assert len(plan) == 20
+    assert plan == repeat_schedule(names, 0.1, seed=7)
+    assert plan != repeat_schedule(names, 0.1, seed=8)
+    assert len({name for _, name in plan}) == 20
+    for after, name in plan:
+        i = names.index(name)
+        assert after >= min(i + MIN_GAP, len(names) - 1)
+        assert after < len(names)
+    assert [a for a, _ in plan] == sorted(a for a, _ in plan)
+    # adding images keeps most of the chosen ones
+    more = repeat_schedule([*names, "extra.fits"], 0.1, seed=7)
+    assert len({n for _, n in plan} & {n for _, n in more}) >= 18
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7])
+def test_any_number_of_images(n):
+    names = [f"i{k}.png" for k in range(n)]
+    plan = repeat_schedule(names, 1.0, seed=1)
+    assert sorted(name for _, name in plan) == sorted(names)  # every image repeated
+    for after, name in plan:
+        assert names.index(name) <= after < n
+
+
+def test_fraction_is_checked():
+    assert check_fraction(0.25) == 0.25
+    for bad in (-0.1, 1.5, "ten", float("nan")):
+        with pytest.raises(ValueError, match="repeats must be a fraction"):
+            check_fraction(bad)
+
+
+# -- repeats in a session ------------------------------------------------------------------------
+
+
+def _images(folder: Path, n: int) -> Path:
+    folder.mkdir()
+    for k in range(n):
+        Image.fromarray(np.full((40, 60), k, np.uint8)).save(folder / f"img{k:02d}.png")
+    return folder
+
+
+def _walk(session: MarkingSession, steps: int | None = None) -> list[tuple[str, bool]]:
+    """Press Next until the end (or ``steps`` times): (image, repeat?) of each image shown."""
+    shown = [(session.current.name, session.on_repeat)]
+    for _ in range(steps if steps is not None else 10_000):
+        before = (session.current, session.on_repeat)
+        session.next()
+        if (session.current, session.on_repeat) == before:
+            break
+        shown.append((session.current.name, session.on_repeat))
+    return shown
+
+
+def test_repeats_come_later_look_new_and_are_stored_apart(tmp_path):
+    images = _images(tmp_path / "images", 12)
+    save = tmp_path / "save"
+    events = []
+    with MarkingSession(images, save, user="ann", repeats=0.25, repeat_seed=5) as s:
+        s.connect(events.append)
+        assert s.repeats == 0.25 and s.repeat_seed == 5
+        plan = repeat_schedule([p.name for p in s.paths], 0.25, 5)
+        assert len(plan) == 3
+        repeated = {name for _, name in plan}
+        shown = [(s.current.name, s.on_repeat)]
+        while True:
+            name, on_repeat = s.current.name, s.on_repeat
+            if not on_repeat:  # the first look: a mark, a category, a comment
+                s.add_mark(10, 20, 1)
+                s.set_categories([1])
+                s.set_comment("first look")
+            else:  # looks new: nothing of the first look is shown
+                assert len(s.image_marks()) == 0
+                assert s.image_state() == ImageState()
+                mark = s.add_mark(12, 21, 2, label="again")
+                assert mark >= REPEAT_ID_START
+                s.set_categories([2])
+            s.next()
+            if (s.current.name, s.on_repeat) == (name, on_repeat):
+                break
+            shown.append((s.current.name, s.on_repeat))
+        firsts = [n for n, r in shown if not r]
+        repeats = [n for n, r in shown if r]
+        assert firsts == [p.name for p in s.paths]
+        assert sorted(repeats) == sorted(repeated)
+        for name in repeats:  # at least MIN_GAP images after the first look, where possible
+            first, again = shown.index((name, False)), shown.index((name, True))
+            gap = sum(1 for n, r in shown[first + 1 : again] if not r)
+            assert gap >= min(MIN_GAP, 12 - 1 - firsts.index(name))
+        # the first look is untouched; the repeats' work is apart
+        assert len(s.marks) == 12 and set(s.marks["group"]) == {1}
+        assert sorted(s.repeat_marks["image"]) == sorted(repeated)
+        assert set(s.repeat_marks["group"]) == {2} and set(s.repeat_marks["label"]) == {"again"}
+        for name in repeated:
+            assert s.image_state(name).categories == (1,)
+            assert s.image_state(name).comment == "first look"
+        again = s.repeat_images
+        assert sorted(again["image"]) == sorted(repeated)
+        assert set(again["categories"]) == {"2"} and all(again["seen"])
+        navigated = [e.image for e in events if e.type == "navigated"]
+        assert navigated == [n for n, _ in shown[1:]]
+
+    # on disk: our files apart, Image Marker's files as it writes duplicates
+    assert (save / "repeats" / "ann_marks.ecsv").is_file()
+    assert len(read_marks(save / "ann_marks.ecsv")) == 12
+    assert len(read_marks(save / "repeats" / "ann_marks.ecsv")) == 3
+    lines = (save / "ann_marks.csv").read_text().splitlines()
+    duplicates = [line for line in lines if "DUPLICATE" in line]
+    assert len(duplicates) == 3 and all(",2,\"again, DUPLICATE\"," in d for d in duplicates)
+    assert lines[1 : 1 + 12] == [line for line in lines[1:] if "DUPLICATE" not in line]
+    rows = (save / "ann_images.csv").read_text().splitlines()[1:]
+    assert len(rows) == 15
+    assert [r.split(",")[1] for r in rows[12:]] == [n for n in repeats]
+    assert all(r.split(",")[4] == "2" for r in rows[12:])
+
+    # the agreement report finds the same self-consistency in both kinds of files
+    ours = agreement(save)["self_consistency"]["ann"]
+    only_csv = tmp_path / "imgmarker_copy"
+    only_csv.mkdir()
+    for f in ("ann_marks.csv", "ann_images.csv", "ann_config.txt"):
+        shutil.copy(save / f, only_csv / f)
+    theirs = agreement(only_csv, radius=3)["self_consistency"]["ann"]
+    assert ours["n_repeats"] == theirs["n_repeats"] == 3
+    assert ours["marks"]["matched"] == theirs["marks"]["matched"] == 0  # other group
+    assert ours["categories"]["1"]["observed"] == theirs["categories"]["1"]["observed"] == 0
+
+
+def test_resume_shows_the_repeats_not_shown_yet(tmp_path):
+    images = _images(tmp_path / "images", 10)
+    save = tmp_path / "save"
+    with MarkingSession(images, save, user="bo", repeats=0.3, repeat_seed=11) as s:
+        whole = _walk(s)
+    assert sum(r for _, r in whole) == 3
+    shutil.rmtree(save)
+    # the same campaign, closed and reopened at every step
+    seen = []
+    for _ in range(len(whole) + 2):
+        with MarkingSession(images, save, user="bo", repeats=0.3, repeat_seed=11) as s:
+            here = (s.current.name, s.on_repeat)
+            if seen and here == seen[-1]:
+                break
+            seen.append(here)
+            s.next()
+    assert seen == whole
+    # the seed is saved: reopened without it, the same repeats are due
+    with MarkingSession(images, save, user="bo") as s:
+        assert s.repeat_seed == 11 and s.repeats == 0.3
+
+
+def test_one_image_and_going_back(tmp_path):
+    images = _images(tmp_path / "images", 1)
+    with MarkingSession(images, tmp_path / "save", user="cy", repeats=1.0) as s:
+        assert _walk(s) == [("img00.png", False), ("img00.png", True)]
+        s.next()  # at the end: stays on the repeat's image
+        assert s.current.name == "img00.png"
+    images = _images(tmp_path / "more", 8)
+    with MarkingSession(images, tmp_path / "save2", user="cy", repeats=1.0, repeat_seed=3) as s:
+        shown = _walk(s)
+        assert len(shown) == 16
+    with MarkingSession(images, tmp_path / "save3", user="cy", repeats=1.0, repeat_seed=3) as s:
+        while not s.on_repeat:
+            s.next()
+        name, index = s.current.name, s.current.index
+        mark = s.add_mark(1, 1, 1)
+        s.previous()  # back to the image the repeat followed: not a repeat
+        assert not s.on_repeat and s.current.index == index
+        s.remove_mark(mark)  # by id: the repeat's mark, from anywhere
+        assert len(s.repeat_marks) == 0
+        s.goto(name)
+        assert not s.on_repeat and len(s.image_marks()) == 0
+
+
+def test_no_repeats_by_default(tmp_path):
+    images = _images(tmp_path / "images", 4)
+    with MarkingSession(images, tmp_path / "save", user="di") as s:
+        assert s.repeats == 0.0 and s.repeat_seed is None
+        assert [r for _, r in _walk(s)] == [False] * 4
+        assert len(s.repeat_marks) == 0 and len(s.repeat_images) == 0
+    assert not (tmp_path / "save" / "repeats").exists()
+    with pytest.raises(ValueError, match="repeats must be a fraction"):
+        MarkingSession(images, tmp_path / "save", user="di", repeats=10)
