@@ -109,6 +109,9 @@ def test_repeats_come_later_look_new_and_are_stored_apart(tmp_path):
             gap = sum(1 for n, r in shown[first + 1 : again] if not r)
             assert gap >= min(MIN_GAP, 12 - 1 - firsts.index(name))
         # the first look is untouched; the repeats' work is apart
+        assert s.on_repeat  # the last repeat: Next stays there, like on the last image
+        s.goto(0)
+        assert not s.on_repeat
         assert len(s.marks) == 12 and set(s.marks["group"]) == {1}
         assert sorted(s.repeat_marks["image"]) == sorted(repeated)
         assert set(s.repeat_marks["group"]) == {2} and set(s.repeat_marks["label"]) == {"again"}
@@ -119,7 +122,7 @@ def test_repeats_come_later_look_new_and_are_stored_apart(tmp_path):
         assert sorted(again["image"]) == sorted(repeated)
         assert set(again["categories"]) == {"2"} and all(again["seen"])
         navigated = [e.image for e in events if e.type == "navigated"]
-        assert navigated == [n for n, _ in shown[1:]]
+        assert navigated == [n for n, _ in shown[1:]] + [firsts[0]]
 
     # on disk: our files apart, Image Marker's files as it writes duplicates
     assert (save / "repeats" / "ann_marks.ecsv").is_file()
@@ -127,7 +130,7 @@ def test_repeats_come_later_look_new_and_are_stored_apart(tmp_path):
     assert len(read_marks(save / "repeats" / "ann_marks.ecsv")) == 3
     lines = (save / "ann_marks.csv").read_text().splitlines()
     duplicates = [line for line in lines if "DUPLICATE" in line]
-    assert len(duplicates) == 3 and all(",2,\"again, DUPLICATE\"," in d for d in duplicates)
+    assert len(duplicates) == 3 and all(',2,"again, DUPLICATE",' in d for d in duplicates)
     assert lines[1 : 1 + 12] == [line for line in lines[1:] if "DUPLICATE" not in line]
     rows = (save / "ann_images.csv").read_text().splitlines()[1:]
     assert len(rows) == 15
@@ -155,14 +158,13 @@ def test_resume_shows_the_repeats_not_shown_yet(tmp_path):
     shutil.rmtree(save)
     # the same campaign, closed and reopened at every step
     seen = []
-    for _ in range(len(whole) + 2):
+    for _ in whole:
         with MarkingSession(images, save, user="bo", repeats=0.3, repeat_seed=11) as s:
-            here = (s.current.name, s.on_repeat)
-            if seen and here == seen[-1]:
-                break
-            seen.append(here)
+            seen.append((s.current.name, s.on_repeat))
             s.next()
     assert seen == whole
+    with MarkingSession(images, save, user="bo") as s:  # all done: on the last image
+        assert (s.current.name, s.on_repeat) == ("img09.png", False)
     # the seed is saved: reopened without it, the same repeats are due
     with MarkingSession(images, save, user="bo") as s:
         assert s.repeat_seed == 11 and s.repeats == 0.3

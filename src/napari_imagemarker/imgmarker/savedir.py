@@ -295,6 +295,7 @@ def write_savedir(
     image_paths: ImagesLike | None = None,
     unresolved: Sequence[dict] = (),
     date: str | None = None,
+    repeats: tuple[Table, Table] | None = None,
 ) -> None:
     """Write an Image Marker save folder for ``user``, each file atomically.
 
@@ -338,6 +339,11 @@ def write_savedir(
         :attr:`SaveDir.unresolved` rows to write back unchanged.
     date : str, optional
         ``YYYY-MM-DD``; default today's UTC date.
+    repeats : (marks, images) tables, optional
+        What was done on images shown a second time (duplicates), written after the rest
+        as Image Marker writes duplicates: marks labelled ``DUPLICATE`` (or ``<label>,
+        DUPLICATE``), each repeated image a second row of ``<user>_images.csv`` (a ``None``
+        row in the marks file when it got no mark). Not favourites.
 
     Raises
     ------
@@ -387,6 +393,10 @@ def write_savedir(
     marks_bytes = format_marks_csv(
         marks, index, groups=groups, date=date, order=seen_order, seen=seen, unresolved=unresolved
     )
+    if repeats is not None and len(repeats[1]):
+        more_marks, more_images = _repeat_rows(repeats, index, groups, date)
+        marks_bytes += more_marks
+        image_rows += more_images
     atomic_write(save_dir / f"{user}_marks.csv", marks_bytes)
     atomic_write(save_dir / f"{user}_images.csv", format_csv(IMAGES_HEADER, image_rows))
     favorites = format_csv(IMAGES_HEADER, favorite_rows) if favorite_rows else b""
@@ -400,6 +410,25 @@ def write_savedir(
         left_click_group,
     )
     atomic_write(save_dir / f"{user}_config.txt", config)
+
+
+def _repeat_rows(repeats: tuple[Table, Table], index: ImageIndex, groups, date: str):
+    """Marks-file lines (bytes, no header) and images-file rows of the repeats."""
+    marks, images = repeats
+    marks = normalise_marks(marks, groups=groups)
+    names = [groups[g - 1] for g in marks["group"].tolist()]
+    marks["label"] = [
+        DUPLICATE if label in ("", group) else f"{label}, {DUPLICATE}"
+        for label, group in zip(marks["label"].tolist(), names, strict=True)
+    ]
+    order = [str(n) for n in images["image"].tolist()]
+    body = format_marks_csv(marks, index, groups=groups, date=date, order=order, seen=order)
+    rows = []
+    for row in images:
+        ra, dec = _centre_sky(index, str(row["image"]))
+        cats, comment = _text(str(row["categories"])), _text(str(row["comment"]))
+        rows.append([date, str(row["image"]), _float(ra), _float(dec), cats, comment])
+    return body.split(b"\r\n", 1)[1], rows
 
 
 def _float(value: float) -> str:

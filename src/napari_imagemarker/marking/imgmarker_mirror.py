@@ -94,9 +94,10 @@ class Mirror:
         self.order = list(order)
         self._index = None  # an ImageIndex: reads each image's header once per session
 
-    def write(self, state: SessionState) -> None:
+    def write(self, state: SessionState, repeats: SessionState | None = None) -> None:
         """Rewrite the files (each atomically) from ``state``, a copy nobody else changes:
-        this takes time in proportion to the number of marks."""
+        this takes time in proportion to the number of marks. ``repeats``: a copy of the
+        repeats' state, written as Image Marker writes duplicates."""
         from napari_imagemarker.images.index import ImageIndex
         from napari_imagemarker.imgmarker.savedir import write_savedir
 
@@ -115,7 +116,36 @@ class Mirror:
             image_dir=str(self.order[0].parent) if self.order else None,
             image_paths=self._index,
             unresolved=state.unresolved,
+            repeats=None if repeats is None else repeat_tables(repeats),
         )
+
+
+def repeat_tables(state: SessionState):
+    """``(marks, images)`` tables of the repeats' state (a copy), for
+    :func:`~napari_imagemarker.imgmarker.savedir.write_savedir`: the repeated images seen,
+    in the order they were recorded."""
+    from astropy.table import Table
+
+    state.index_images()
+    names = [n for n, s in state.images.items() if s.seen]
+    names += [n for n in state.by_image if n not in set(names)]
+    rows = [state.images.get(n, ImageState()) for n in names]
+
+    def column(values, dtype="U"):
+        return np.array(values, dtype=dtype) if values else np.zeros(0, dtype)
+
+    images = Table(
+        {
+            "image": column(names),
+            "seen": np.ones(len(names), dtype=bool),
+            "categories": column(
+                ["+".join(state.categories[c - 1] for c in s.categories) for s in rows]
+            ),
+            "comment": column([s.comment for s in rows]),
+            "favorite": np.zeros(len(names), dtype=bool),
+        }
+    )
+    return state.marks_table(), images
 
 
 def mirror_images_table(state: SessionState, order: Sequence[Path]):

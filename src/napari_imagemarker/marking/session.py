@@ -64,6 +64,7 @@ from napari_imagemarker.marking.names import (
     opening_changes,
 )
 from napari_imagemarker.marking.navigation import Navigator, nothing_to_scan
+from napari_imagemarker.marking.repeats import RepeatPass, open_repeats, repeat_changes
 from napari_imagemarker.marking.state import ImageState, Mark, SessionState, images_table
 from napari_imagemarker.marking.store import SessionStore
 from napari_imagemarker.marking.writer import Worker
@@ -117,6 +118,16 @@ class MarkingSession:
         Keep Image Marker's files (``<user>_marks.csv`` ...) current.
     mirror_delay : float
         Seconds without changes after which Image Marker's files are rewritten.
+    repeats : float, optional
+        Fraction of the images (0-1: Image Marker's "percentage of dataset to duplicate"
+        / 100) shown a second time later in the scan, looking new: the marks, categories,
+        comment and favourite of the first look are hidden, and what is done on the repeat
+        is kept apart (:attr:`repeat_marks`, :attr:`repeat_images`; ``repeats/`` in
+        ``save_dir``; marks labelled ``DUPLICATE`` in Image Marker's files). See
+        :mod:`napari_imagemarker.marking.repeats`. Default: the saved value, else none.
+    repeat_seed : int, optional
+        Fixes which images are repeated and where. Default: the saved seed, else a new one
+        (saved with the session).
 
     Raises
     ------
@@ -154,6 +165,8 @@ class MarkingSession:
         snapshot_every: int = 2000,
         mirror: bool = True,
         mirror_delay: float = 2.0,
+        repeats: float | None = None,
+        repeat_seed: int | None = None,
     ) -> None:
         self.save_dir = Path(save_dir).expanduser().absolute()
         self.user = check_user(user if user is not None else getpass.getuser())
@@ -167,19 +180,23 @@ class MarkingSession:
         self._events: list[SessionEvent] | None = None  # of the change in progress
         self._closed = False
         self._worker: Worker | None = None
+        self._repeats: RepeatPass | None = None
         self._store = SessionStore(self.save_dir, self.user, self.read_only)
         # Guards state, journal and position between callers' threads and the worker.
         self._lock = self._store.lock
         self._store.open()
         try:
-            self._open(images, groups, categories, shuffle_seed, group_max)
+            repeat = (repeats, repeat_seed)
+            self._open(images, groups, categories, shuffle_seed, group_max, repeat)
         except BaseException:
             if self._worker is not None:
                 self._worker.stop()
+            if self._repeats is not None:
+                self._repeats.store.close()
             self._store.close()
             raise
 
-    def _open(self, images, groups, categories, shuffle_seed, group_max) -> None:
+    def _open(self, images, groups, categories, shuffle_seed, group_max, repeat) -> None:
         store, state = self._store, self._store.state
         imported = None
         if store.is_new and has_imgmarker_files(self.save_dir, self.user):
@@ -200,6 +217,9 @@ class MarkingSession:
         if imported is not None:
             import_saved(state, imported["saved"])
         changes = opening_changes(state, groups, categories, group_max, shuffle_seed, paths)
+        repeat_config = repeat_changes(state.repeats, *repeat)
+        if repeat_config is not None:
+            changes["repeats"] = repeat_config
         missing = [p for p in paths if not os.path.isfile(p)]
         if missing:
             shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
@@ -222,6 +242,11 @@ class MarkingSession:
         )
         # counted once here, then kept by _commit: n_seen is O(1) for the views
         self._n_seen = sum(1 for p in self._nav.order if self._image_state(p.name).seen)
+        if state.repeats and state.repeats.get("fraction", 0) > 0:
+            names = [p.name for p in self._nav.order]
+            self._repeats = open_repeats(
+                self.save_dir, self.user, self.read_only, self._lock, names, state.repeats
+            )
         if self._mirror_enabled:
             self._mirror = Mirror(self.save_dir, self.user, self._nav.order)
         if not self.read_only:
@@ -243,13 +268,17 @@ class MarkingSession:
         order = self._nav.order
         first = next(
             (i for i, p in enumerate(order) if not self._image_state(p.name).seen),
-            len(order) - 1,
+            len(order),
         )
+        due = self._first_due_repeat(first)  # a repeat not shown yet comes first
+        first = due[0] if due is not None else min(first, len(order) - 1)
         with self._change(writable=False) as events:
             landed = self._nav.land(first, +1, events) or self._nav.land(first, -1, events)
         if landed is None:
             reason = next(e.data["reason"] for e in events if e.type == "image_skipped")
             raise ValueError(f"none of the {len(order)} images can be read; the first: {reason}")
+        if due is not None and landed.index == due[0]:
+            self._repeats.shown = due[1]
 
     # -- changes: lock, durability, events -----------------------------------------------------
 
@@ -293,7 +322,7 @@ class MarkingSession:
             and image in self._nav.position
             and not self._image_state(image).seen
         )
-        self._store.commit(record)
+        self._store_of(record).commit(record)
         self._n_seen += newly_seen
         self._events.extend(record_events(record, image, self._nav.position.get(image)))
         if self._worker is not None:
@@ -301,16 +330,23 @@ class MarkingSession:
 
     def _write_snapshots(self) -> None:
         self._store.write_snapshots()
+        if self._repeats is not None:
+            self._repeats.store.write_snapshots()
 
     def _write_mirror(self) -> None:
         if self._mirror is not None:
-            self._mirror.write(self._store.copy_state())
+            repeats = self._repeats.store.copy_state() if self._repeats is not None else None
+            self._mirror.write(self._store.copy_state(), repeats)
 
     # -- navigation ---------------------------------------------------------------------------
 
     @property
     def current(self) -> CurrentImage:
-        """The image the session is on: ``(index, name, path)``."""
+        """The image the session is on: ``(index, name, path)``. On a repeat: the image
+        repeated, with the index of the image it follows."""
+        r = self._repeats
+        if r is not None and r.shown is not None:
+            return CurrentImage(self._nav.pos, r.shown, self._nav.path_of(r.shown))
         return self._nav.current
 
     @property
@@ -325,7 +361,7 @@ class MarkingSession:
     def frames(self) -> list:
         """Frames of the current image (:class:`~napari_imagemarker.images.frames.FrameInfo`,
         from headers only)."""
-        return self._nav.frames(self._nav.current.path)
+        return self._nav.frames(self.current.path)
 
     def image_frames(self, image: int | str | os.PathLike | None = None) -> list:
         """Frames of an image of the session (default the current one), from headers only.
@@ -339,7 +375,7 @@ class MarkingSession:
             Position in the session's order, or file name or path.
         """
         if image is None:
-            path = self._nav.current.path
+            path = self.current.path
         elif isinstance(image, int):
             path = self._nav.order[image]
         else:
@@ -381,16 +417,135 @@ class MarkingSession:
                 self._commit(record, name)
 
         with self._change(writable=False) as events:
-            current = self._nav.move(target(), step, leave, events)
+            if self._repeats is None:
+                current = self._nav.move(target(), step, leave, events)
+            else:
+                current = self._move_with_repeats(self._repeats, target(), step, leave, events)
         if self._worker is not None and self._mirror is not None:
             self._worker.request_mirror(soon=True)
         return current
+
+    # -- repeats ------------------------------------------------------------------------------
+
+    def _pending_repeats(self, after: int, start: str | None = None) -> list[str]:
+        """Repeats due after position ``after`` whose image is seen, not shown yet."""
+        return self._repeats.pending(after, lambda n: self._image_state(n).seen, start)
+
+    def _first_due_repeat(self, first_unseen: int) -> tuple[int, str] | None:
+        """``(after, name)`` of the first repeat due before ``first_unseen`` not shown yet
+        (where a resumed session starts), or None."""
+        if self._repeats is None:
+            return None
+        for after in sorted(self._repeats.schedule):
+            if after >= first_unseen:
+                break
+            due = self._pending_repeats(after)
+            if due:
+                return after, due[0]
+        return None
+
+    def _move_with_repeats(self, r: RepeatPass, target: int, step: int, leave, events):
+        """Move like ``Navigator.move``, showing the repeats due after an image when going
+        forward one image at a time (Next). Going back or to an image skips them."""
+        nav = self._nav
+        forward = step > 0 and target == nav.pos + 1
+        if r.shown is not None:
+            name = r.shown
+            leave(name, time.monotonic() - r.entered)  # seen, in the repeats' store
+            following = self._pending_repeats(nav.pos, start=name) if forward else []
+            if forward and not following and nav.pos + 1 >= len(nav.order):
+                r.entered = time.monotonic()  # the last of all: stay, like on the last image
+                return self.current
+            r.shown = None
+            nav.entered = time.monotonic()
+            if following:
+                return self._show_repeat(r, following[0], events)
+            if forward:
+                target = nav.pos + 1
+            elif step < 0 and target == nav.pos - 1:  # Previous: the image shown before
+                target = nav.pos
+            if target == nav.pos or not nav.land(target, step, events):
+                events.append(SessionEvent("navigated", nav.current.name, nav.pos))
+            return nav.current
+        if not forward:
+            return nav.move(target, step, leave, events)
+        here = nav.pos
+        leave(nav.current.name, time.monotonic() - nav.entered)
+        nav.entered = time.monotonic()
+        due = self._pending_repeats(here)
+        if due:
+            return self._show_repeat(r, due[0], events)
+        if here + 1 < len(nav.order):
+            nav.land(here + 1, +1, events)
+        return nav.current
+
+    def _show_repeat(self, r: RepeatPass, name: str, events: list) -> CurrentImage:
+        r.shown = name
+        r.entered = time.monotonic()
+        current = self.current
+        events.append(SessionEvent("navigated", name, current.index))
+        return current
+
+    def _target(self, name: str) -> SessionStore:
+        """Where changes to image ``name`` go: the repeats' store while its repeat is
+        shown, else the session's."""
+        r = self._repeats
+        return r.store if r is not None and r.shown == name else self._store
+
+    def _store_of(self, record: dict[str, Any]) -> SessionStore:
+        """The store a journal record goes to (mark records by their id)."""
+        r = self._repeats
+        if r is not None and record["op"] in ("remove", "move", "label"):
+            return r.store if r.owns(record["id"]) else self._store
+        if record["op"] in ("add", "image"):
+            return self._target(record["image"])
+        return self._store
+
+    @property
+    def on_repeat(self) -> bool:
+        """Whether the image shown is a repeat (for scripts and tests: the dock does not
+        tell the person marking)."""
+        return self._repeats is not None and self._repeats.shown is not None
+
+    @property
+    def repeats(self) -> float:
+        """Fraction of the images shown a second time (0: none)."""
+        config = self._state.repeats
+        return float(config["fraction"]) if config else 0.0
+
+    @property
+    def repeat_seed(self) -> int | None:
+        """The seed that fixes which images are repeated and where (None: no repeats)."""
+        config = self._state.repeats
+        return int(config["seed"]) if config else None
+
+    @property
+    def repeat_marks(self):
+        """Marks placed on repeats, same columns as :attr:`marks` (ids from 1,000,000,000
+        on); empty without repeats."""
+        with self._lock:
+            if self._repeats is None:
+                return self._state.marks_table([])
+            return self._repeats.store.state.marks_table()
+
+    @property
+    def repeat_images(self):
+        """What was recorded on repeats, one row per repeated image seen again, in the
+        order they are due; same columns as :attr:`images`."""
+        with self._lock:
+            r = self._repeats
+            if r is None:
+                return images_table(SessionState(), [])
+            state = r.store.state
+            names = [n for after in sorted(r.schedule) for n in r.schedule[after]]
+            shown = [self._nav.path_of(n) for n in names if n in state.images]
+            return images_table(state, shown)
 
     def _path_of(self, name: str) -> Path:
         return self._nav.path_of(name, self._state.paths)
 
     def _name(self, image: str | os.PathLike | None) -> str:
-        return self._nav.current.name if image is None else Path(image).name
+        return self.current.name if image is None else Path(image).name
 
     # -- marks --------------------------------------------------------------------------------
 
@@ -442,8 +597,9 @@ class MarkingSession:
         # From the group check to the commit under the lock: two threads must neither get
         # the same id nor both pass a group's maximum.
         with self._change():
-            replaces = self._state.replaced_by(name, group)  # or GroupFullError
-            mark_id = self._state.next_id
+            state = self._target(name).state  # the repeats' while a repeat is shown
+            replaces = state.replaced_by(name, group)  # or GroupFullError
+            mark_id = state.next_id
             record = {"op": "add", "id": mark_id, "image": name, "frame": int(frame)}
             record.update(group=group, label=label, x=x, y=y, ra=ra, dec=dec, user=self.user)
             record["time"] = _now()
@@ -476,8 +632,10 @@ class MarkingSession:
             self._commit(record, self._mark(mark_id).image)
 
     def _mark(self, mark_id: int):
+        r = self._repeats
         try:
-            return self._state.marks[int(mark_id)]
+            store = r.store if r is not None and r.owns(mark_id) else self._store
+            return store.state.marks[int(mark_id)]
         except (KeyError, TypeError, ValueError):
             raise KeyError(f"no mark with id {mark_id!r}") from None
 
@@ -500,7 +658,8 @@ class MarkingSession:
         """The marks of one image (default the current one), same columns as :attr:`marks`."""
         name = self._name(image)
         with self._lock:
-            return self._state.marks_table(self._state.by_image.get(name, ()))
+            state = self._target(name).state
+            return state.marks_table(state.by_image.get(name, ()))
 
     def mark_records(self, image: str | os.PathLike | None = None) -> dict[int, Mark]:
         """The marks of one image (default the current one) as records, by mark id.
@@ -527,7 +686,8 @@ class MarkingSession:
             Named tuple: ``seen``, ``categories`` (1-based numbers), ``comment``,
             ``favorite``, ``seconds``, ``nothing``.
         """
-        return self._image_state(self._name(image))
+        name = self._name(image)
+        return self._target(name).state.images.get(name, ImageState())
 
     def _set_image(self, image, **fields) -> None:
         with self._change():
@@ -554,7 +714,7 @@ class MarkingSession:
         with self._change():  # read and write as one change
             name = self._name(image)
             (number,) = category_numbers([category], self._state.categories)
-            current = set(self._image_state(name).categories) ^ {number}
+            current = set(self.image_state(name).categories) ^ {number}
             self.set_categories(current, name)
         return number in current
 
@@ -576,7 +736,7 @@ class MarkingSession:
         """
         with self._change():
             name = self._name(image)
-            n = len(self._state.by_image.get(name, ()))
+            n = len(self._target(name).state.by_image.get(name, ()))
             if n:
                 raise ValueError(f"{name} has {n} mark(s); remove them before marking it empty")
             self._set_image(name, seen=True, nothing=True)
@@ -706,13 +866,18 @@ class MarkingSession:
                 return
             try:
                 if not self.read_only:
-                    seconds = time.monotonic() - self._nav.entered
-                    name = self._nav.current.name
-                    self._store.commit({"op": "image", "image": name, "add_seconds": seconds})
+                    r = self._repeats
+                    entered = r.entered if self.on_repeat else self._nav.entered
+                    name = self.current.name
+                    record = {"op": "image", "image": name}
+                    record["add_seconds"] = time.monotonic() - entered
+                    self._store_of(record).commit(record)
                     self._write_snapshots()
                     self._write_mirror()
             finally:
                 self._closed = True
+                if self._repeats is not None:
+                    self._repeats.store.close()
                 self._store.close()
         self._emit(SessionEvent("closed"))
 

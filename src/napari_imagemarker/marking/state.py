@@ -92,6 +92,7 @@ class SessionState:
         self.categories: list[str] = list(DEFAULT_CATEGORIES)
         self.group_max: list[int | None] = [None] * len(DEFAULT_GROUPS)
         self.seed: int | None = None
+        self.repeats: dict | None = None  # {"fraction": f, "seed": s}: images shown again
         self.unresolved: list[dict] = []  # Image Marker marks on images never found
         self.next_id = 1
         self.marks_seq = 0  # last seq in the marks snapshot
@@ -165,6 +166,8 @@ class SessionState:
                 setattr(self, key, list(r[key]))
         if "seed" in r:
             self.seed = r["seed"]
+        if "repeats" in r:
+            self.repeats = r["repeats"]
         if "paths" in r:
             self.paths = list(r["paths"])
 

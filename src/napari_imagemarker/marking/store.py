@@ -360,6 +360,8 @@ def images_snapshot(
             "unresolved": list(state.unresolved),
         }
     }
+    if state.repeats:
+        meta["session"]["repeats"] = dict(state.repeats)
     by_name = {os.path.basename(p): p for p in paths}
     names = list(by_name) + [n for n in images if n not in by_name]
 
@@ -397,6 +399,7 @@ def load_snapshots(state: SessionState, marks_path: Path, images_path: Path) -> 
             if key in session:
                 setattr(state, key, list(session[key]))
         state.seed = session.get("seed")
+        state.repeats = session.get("repeats")
         state.unresolved = list(session.get("unresolved") or [])
         col = dict(zip(names, columns, strict=True))
         for i, name in enumerate(col["image"]):
