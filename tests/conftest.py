@@ -135,3 +135,15 @@ class DurableWrites:
 def durable_writes(monkeypatch) -> DurableWrites:
     """Record fsync/replace calls; ``durable_writes.assert_durable(path)`` checks them."""
     return DurableWrites(monkeypatch)
+
+
+@pytest.fixture
+def notifications() -> list:
+    """The napari notifications shown during this test only (napari's own records are global
+    to the process)."""
+    from napari.utils.notifications import notification_manager
+
+    seen: list = []
+    notification_manager.notification_ready.connect(seen.append)
+    yield seen
+    notification_manager.notification_ready.disconnect(seen.append)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -27,10 +28,17 @@ def test_the_page_has_examples_with_their_output():
 
 
 @pytest.mark.parametrize("number", range(len(_examples())))
-def test_example_runs_and_prints_what_the_page_shows(number):
+def test_example_runs_and_prints_what_the_page_shows(number, tmp_path):
     code, output = _examples()[number]
+    # the examples' temporary folders go under the test's own, which pytest removes
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     # neither the day it was run nor blank lines at the end are part of what the page shows

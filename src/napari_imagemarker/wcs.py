@@ -13,6 +13,8 @@ vectorised pass before the exact conversion of the few near it.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from astropy import units as u
 from astropy.coordinates import Angle, SkyCoord
@@ -161,11 +163,17 @@ def within_cap(vectors: np.ndarray, cap: tuple[np.ndarray, float]) -> np.ndarray
 
 def wcs_frame(wcs) -> str:
     """The celestial frame of a WCS as an astropy frame name ('icrs', 'fk5', 'galactic', ...)."""
-    try:
-        from astropy.wcs.utils import wcs_to_celestial_frame
+    from astropy.wcs.utils import wcs_to_celestial_frame
 
+    try:
         return wcs_to_celestial_frame(wcs).name
-    except Exception:
+    except ValueError as err:  # astropy knows no frame for these CTYPE/RADESYS
+        warnings.warn(
+            f"the WCS's celestial frame cannot be determined ({err}); its coordinates are "
+            "taken as ICRS",
+            UserWarning,
+            stacklevel=2,
+        )
         return "icrs"
 
 

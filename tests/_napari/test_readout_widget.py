@@ -77,7 +77,7 @@ def test_readout_galactic_and_png_without_wcs(viewer_with_readout, tmp_path):
     widget.frame_box.setCurrentIndex(1)
     viewer.cursor.position = (10.0, 20.0)
     sky = WCS(tan_header()).pixel_to_world(20.0, 10.0).galactic
-    assert widget._names["RA, Dec (deg)"].text() == "l, b (deg)"
+    assert widget.titles["RA, Dec (deg)"].text() == "l, b (deg)"
     assert widget.labels["RA, Dec (deg)"].text() == f"{sky.l.deg:.7f}, {sky.b.deg:+.7f}"
     viewer.layers.clear()
     viewer.add_image(np.arange(20.0).reshape(4, 5), name="plain")

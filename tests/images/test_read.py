@@ -279,3 +279,52 @@ def test_gzip_of_garbage_is_a_clean_error(tmp_path):
     path.write_bytes(gzip.compress(b"not fits at all" * 100))
     with pytest.raises((ValueError, OSError), match=r"garbage\.fits\.gz"):
         read_image(path)
+
+
+def _bad_wcs_header() -> fits.Header:
+    header = fits.Header()
+    header["CTYPE1"], header["CTYPE2"] = "RA---XYZ", "DEC--XYZ"  # no such projection
+    header["CRVAL1"], header["CRVAL2"] = 10.0, 20.0
+    header["CDELT1"], header["CDELT2"] = -1e-4, 1e-4
+    return header
+
+
+def test_a_wcs_astropy_cannot_use_is_dropped_with_a_warning_naming_the_file(tmp_path):
+    path = tmp_path / "badwcs.fits"
+    fits.PrimaryHDU(np.ones((6, 5), np.float32), header=_bad_wcs_header()).writeto(path)
+    with pytest.warns(fits_io.WCSUnusableWarning, match=r"badwcs\.fits \[0\]: astropy cannot"):
+        [(data, kwargs, _)] = read_image(path)
+    assert data.shape == (6, 5) and "wcs" not in kwargs["metadata"]
+    assert kwargs["metadata"]["header"]["CTYPE1"] == "RA---XYZ"  # the header is kept
+
+
+def test_a_tiff_whose_fits_cards_do_not_parse_warns_and_opens_without_wcs(tmp_path):
+    path = tmp_path / "cards.tif"
+    cards = "SIMPLE  =                    T" + " " * 50 + "CONTINUE  'abc'" + " " * 65
+    tifffile.imwrite(path, np.zeros((4, 5), np.uint8), description=cards)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        [(data, kwargs, _)] = read_image(path)
+    assert data.shape == (4, 5) and "wcs" not in kwargs["metadata"]
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert any("cards.tif" in m and "without sky coordinates" in m for m in messages), messages
+
+
+def test_a_wcs_frame_astropy_does_not_know_is_taken_as_icrs_with_a_warning():
+    from astropy.wcs import WCS
+
+    from napari_imagemarker.wcs import wcs_frame
+
+    wcs = WCS(naxis=2)
+    wcs.wcs.ctype = ["XLON-TAN", "XLAT-TAN"]
+    with pytest.warns(UserWarning, match="celestial frame cannot be determined"):
+        assert wcs_frame(wcs) == "icrs"
+
+
+def test_a_tiff_whose_wcs_cards_astropy_cannot_use_warns_naming_the_file(tmp_path):
+    path = tmp_path / "xyz.tif"
+    cards = "".join(f"{card.image}" for card in _bad_wcs_header().cards)
+    tifffile.imwrite(path, np.zeros((4, 5), np.uint8), description=cards)
+    with pytest.warns(fits_io.WCSUnusableWarning, match=r"xyz\.tif: astropy cannot use"):
+        [(_, kwargs, _)] = read_image(path)
+    assert "wcs" not in kwargs["metadata"]

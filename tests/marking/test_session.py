@@ -437,7 +437,11 @@ def test_text_with_line_breaks_quotes_and_accents_survives_reopening(tmp_path):
 
 
 def _crash(session: MarkingSession) -> None:
-    """Leave a session as a killed process would: no close(), lock released by death."""
+    """Leave a session as a killed process would: no close(), lock released by death.
+
+    Reaches into the session on purpose: these tests stop it at one chosen instant, which
+    no public call can do; test_a_killed_process_left_changes_and_its_lock and the SIGKILL
+    tests kill real processes."""
     session._worker.stop()
     session._store.close()  # the journal's file closed, the lock released
     session._closed = True

@@ -342,7 +342,7 @@ def test_output_file_has_the_reference_layout_and_keeps_the_header(tmp_path):
     assert_same(
         (smoothed, unsmoothed), run_reference(str(tmp_path / "in.fits"), str(tmp_path / "mask"))
     )
-    assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
+    assert not list(tmp_path.glob(".tmp-*"))  # no temporary file (files.atomic_output) left
 
 
 def test_output_file_is_fsynced_before_it_is_renamed_into_place(tmp_path, durable_writes):

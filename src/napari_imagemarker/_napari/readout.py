@@ -28,13 +28,13 @@ class ReadoutWidget(QWidget):
         self.frame_box.setToolTip("Sky frame of the readout")
         layout.addRow("Sky frame", self.frame_box)
         self.labels: dict[str, QLabel] = {}
-        self._names: dict[str, QLabel] = {}
+        self.titles: dict[str, QLabel] = {}
         for field in _FIELDS:
             name, value = QLabel(field), QLabel("–")
             value.setTextInteractionFlags(value.textInteractionFlags() | _selectable())
             layout.addRow(name, value)
             self.labels[field] = value
-            self._names[field] = name
+            self.titles[field] = name
         self.viewer.cursor.events.position.connect(self._on_move)
         self.frame_box.currentIndexChanged.connect(self._on_move)
 
@@ -76,7 +76,7 @@ class ReadoutWidget(QWidget):
         # the sky rows are labelled with the frame the numbers are in
         sky = [k for k in text if k.startswith(("RA", "l, b"))]
         if sky:
-            self._names["RA, Dec (deg)"].setText(sky[0])
+            self.titles["RA, Dec (deg)"].setText(sky[0])
             text["RA, Dec (deg)"] = text.pop(sky[0])
         self._show(text)
 

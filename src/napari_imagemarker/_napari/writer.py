@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 from astropy.io import fits
+from napari.utils.notifications import show_warning
 
 from napari_imagemarker.files import atomic_output
 from napari_imagemarker.maskfill.files import output_header
@@ -45,7 +46,7 @@ def write_fits(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     """
     metadata = attributes.get("metadata") or {}
     rgb = bool(attributes.get("rgb"))
-    header = _header(metadata)
+    header = _header(metadata, path)
     image = _fits_array(data, rgb)
     info = metadata.get("maskfill")
     if not isinstance(info, dict):
@@ -74,7 +75,7 @@ def write_fits(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     return [path]
 
 
-def _header(metadata: dict[str, Any]) -> fits.Header:
+def _header(metadata: dict[str, Any], path: str) -> fits.Header:
     header = metadata.get("header")
     if isinstance(header, fits.Header):
         return output_header(header)
@@ -82,8 +83,12 @@ def _header(metadata: dict[str, Any]) -> fits.Header:
     if wcs is not None:
         try:
             return wcs.to_header(relax=True)
-        except Exception:  # a WCS astropy cannot write is dropped, not fatal
-            pass
+        except (ValueError, AttributeError, TypeError) as err:  # not an astropy WCS it can write
+            # the pixels are still worth saving; the user is told the WCS was not
+            show_warning(
+                f"{path}: the layer's WCS cannot be written as FITS keywords ({err}); "
+                "the file was saved without it"
+            )
     return fits.Header()
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyError
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
@@ -46,24 +47,46 @@ def _image_shape(hdu) -> tuple[int, ...] | None:
     return shape
 
 
-def celestial_wcs(header: fits.Header, hdul: fits.HDUList | None = None) -> WCS | None:
+def celestial_wcs(
+    header: fits.Header, hdul: fits.HDUList | None = None, source: str | None = None
+) -> WCS | None:
     """The 2-D celestial WCS described by ``header``, or None if it has none.
 
     The WCS must map the two fastest pixel axes (x = column, y = row) to the sky, which is
-    what an image plane needs. Invalid WCS keywords give None, never an exception.
+    what an image plane needs. A header that has WCS keywords astropy cannot use, or whose
+    sky axes are not the image's x and y, gives None with a :class:`WCSUnusableWarning`
+    naming ``source`` (the file, and its HDU), so the image is shown without sky
+    coordinates and the user is told why; never an exception.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             wcs = WCS(header, fobj=hdul, relax=True)
-            if not wcs.has_celestial:
-                return None
-            cel = wcs.celestial if wcs.naxis > 2 else wcs
-            if cel.naxis != 2 or {wcs.wcs.lng, wcs.wcs.lat} != {0, 1}:
-                return None
-            return cel
-    except Exception:
+    except (ValueError, KeyError, TypeError, MemoryError, AttributeError, VerifyError) as err:
+        # astropy's WCS errors (InvalidTransformError, SingularMatrixError, ...) are
+        # ValueErrors; malformed cards raise the others when the header is read
+        _unusable(source, f"astropy cannot use its WCS keywords ({error_reason(err)})")
         return None
+    if not wcs.has_celestial:
+        return None
+    cel = wcs.celestial if wcs.naxis > 2 else wcs
+    if cel.naxis != 2 or {wcs.wcs.lng, wcs.wcs.lat} != {0, 1}:
+        _unusable(source, "its sky axes are not the image's x and y axes")
+        return None
+    return cel
+
+
+class WCSUnusableWarning(UserWarning):
+    """A file's WCS keywords could not be used; its image is shown without sky coordinates."""
+
+
+def _unusable(source: str | None, why: str) -> None:
+    where = source or "a header"
+    warnings.warn(
+        f"{where}: {why}; shown without sky coordinates (RA/Dec)",
+        WCSUnusableWarning,
+        stacklevel=3,
+    )
 
 
 def fits_frames(path: str | Path) -> list[FrameInfo]:
@@ -100,7 +123,7 @@ def fits_frames(path: str | Path) -> list[FrameInfo]:
                     shape=shape,
                     y_up=True,
                     hdu=i,
-                    wcs=celestial_wcs(header, hdul),
+                    wcs=celestial_wcs(header, hdul, f"{path} [{name}]"),
                     header=header,
                 )
             )

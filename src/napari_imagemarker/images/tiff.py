@@ -16,15 +16,18 @@ from pathlib import Path
 import numpy as np
 import tifffile
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyError
 
 from napari_imagemarker.files import error_reason
-from napari_imagemarker.images.fits import celestial_wcs
+from napari_imagemarker.images.fits import WCSUnusableWarning, celestial_wcs
 from napari_imagemarker.images.frames import FrameInfo
 
 _CARD = re.compile(r"^(SIMPLE  =|[A-Z0-9_-]{1,8} *= )")
 
 
-def header_from_description(description: str | None) -> fits.Header | None:
+def header_from_description(
+    description: str | None, source: str | None = None
+) -> fits.Header | None:
     """Parse FITS cards from a TIFF ImageDescription (tag 270), or return None.
 
     STIFF writes 80-column cards without an ``END`` card; tifffile strips trailing blanks.
@@ -37,7 +40,13 @@ def header_from_description(description: str | None) -> fits.Header | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             header = fits.Header.fromstring(description)
-    except Exception:
+    except (ValueError, KeyError, TypeError, IndexError, VerifyError) as err:
+        warnings.warn(
+            f"{source or 'a TIFF description'}: its FITS cards (tag 270) cannot be parsed "
+            f"({error_reason(err)}); shown without sky coordinates (RA/Dec)",
+            WCSUnusableWarning,
+            stacklevel=2,
+        )
         return None
     return header if len(header) else None
 
@@ -78,10 +87,10 @@ def tiff_frames(path: str | Path) -> list[FrameInfo]:
         pages = [p for p in tif.pages if p is not None]
         if not pages:
             raise ValueError(f"{path}: TIFF file has no pages")
-        header = header_from_description(getattr(pages[0], "description", None))
+        header = header_from_description(getattr(pages[0], "description", None), path)
         wcs = None
         if header is not None:
-            wcs = celestial_wcs(header)
+            wcs = celestial_wcs(header, source=path)
         grid = _cards_grid(header, pages[0])
         frames = []
         for i, page in enumerate(pages):

@@ -99,7 +99,7 @@ class Prefetcher:
 
     def __init__(self, loader=load_frame, keep: int = 6) -> None:
         self._loader = loader
-        self._keep = max(1, int(keep))
+        self.keep = max(1, int(keep))  # frames held at most
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="imagemarker-prefetch")
         self._cache: OrderedDict[tuple[str, int], Future] = OrderedDict()
         self._guard = threading.Lock()
@@ -137,6 +137,11 @@ class Prefetcher:
                     continue
             self._store(key, self._pool.submit(self._loader, Path(path), int(index)))
 
+    def held(self) -> list[tuple[str, int]]:
+        """The frames read or being read, as ``(path, frame index)``, oldest first."""
+        with self._guard:
+            return list(self._cache)
+
     def wait(self, timeout: float | None = None) -> None:
         """Wait until every background read has finished."""
         with self._guard:
@@ -161,6 +166,6 @@ class Prefetcher:
         with self._guard:
             self._cache[key] = future
             self._cache.move_to_end(key)
-            while len(self._cache) > self._keep:
+            while len(self._cache) > self.keep:
                 _, old = self._cache.popitem(last=False)
                 old.cancel()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from napari.utils.notifications import notification_manager
 from qtpy.QtCore import QPoint, Qt
 from qtpy.QtGui import QColor
 from qtpy.QtTest import QTest
@@ -109,8 +108,8 @@ def reopened(save_dir: Path) -> MarkingSession:
     return MarkingSession(None, save_dir, user="tester", read_only=True)
 
 
-def messages() -> list[str]:
-    return [n.message for n in notification_manager.records]
+def messages(notifications) -> list[str]:
+    return [n.message for n in notifications]
 
 
 DIGITS = [getattr(Qt.Key, f"Key_{g}") for g in range(10)]
@@ -185,12 +184,12 @@ def test_key_1_never_deletes_the_selection_as_napari_would(marking, qtbot):
     assert binding.marks.layer.mode == "select"  # key 3/2 did not switch modes either
 
 
-def test_key_off_the_image_is_refused_with_a_message(marking, qtbot):
+def test_key_off_the_image_is_refused_with_a_message(marking, qtbot, notifications):
     viewer, session, _binding = marking
     hover(viewer, qtbot, 540, 256)  # on the canvas, above the image (shown y-up)
     press(viewer, qtbot, Qt.Key.Key_4)
     assert len(session.image_marks()) == 0
-    assert any("off the image" in m for m in messages())
+    assert any("off the image" in m for m in messages(notifications))
 
 
 # -- mouse ------------------------------------------------------------------------------------
@@ -322,7 +321,9 @@ def test_space_cycles_frames_and_marks_remember_their_frame(marking, qtbot):
     np.testing.assert_array_equal(binding.image_layer.data, read_frame(IMAGES / FITS, 1)[0])
 
 
-def test_f_n_and_ctrl_digits_set_favourite_nothing_here_and_categories(marking, qtbot):
+def test_f_n_and_ctrl_digits_set_favourite_nothing_here_and_categories(
+    marking, qtbot, notifications
+):
     viewer, session, _binding = marking
     dock = viewer.window.dock_widgets["Image Marker (napari-imagemarker)"]
     press(viewer, qtbot, Qt.Key.Key_F)
@@ -340,7 +341,7 @@ def test_f_n_and_ctrl_digits_set_favourite_nothing_here_and_categories(marking, 
     press(viewer, qtbot, Qt.Key.Key_7)
     press(viewer, qtbot, Qt.Key.Key_N)  # refused: this image has a mark
     assert session.current.index == 1
-    assert any("remove them before" in m for m in messages())
+    assert any("remove them before" in m for m in messages(notifications))
 
 
 def test_comment_box_keys_never_mark_and_enter_stores_and_returns_to_canvas(marking, qtbot):
@@ -442,39 +443,41 @@ def test_prefetch_holds_the_neighbours_and_nothing_grows(marking, qtbot):
         press(viewer, qtbot, Qt.Key.Key_Right)
         press(viewer, qtbot, Qt.Key.Key_Left)
     binding.prefetcher.wait()
-    held = {Path(p).name for p, _ in binding.prefetcher._cache}
+    held = {Path(p).name for p, _ in binding.prefetcher.held()}
     assert session.paths[1].name in held
-    assert len(binding.prefetcher._cache) <= binding.prefetcher._keep
+    assert len(binding.prefetcher.held()) <= binding.prefetcher.keep
     assert len(viewer.layers) == 2
 
 
 # -- what goes wrong --------------------------------------------------------------------------
 
 
-def test_no_images_gives_advice_and_opens_nothing(make_napari_viewer, tmp_path):
+def test_no_images_gives_advice_and_opens_nothing(make_napari_viewer, tmp_path, notifications):
     viewer = make_napari_viewer()
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ValueError):
         open_session(viewer, empty, tmp_path / "save", user="tester")
-    assert any("FITS, TIFF, PNG or JPEG" in m for m in messages())
+    assert any("FITS, TIFF, PNG or JPEG" in m for m in messages(notifications))
     assert binding_for(viewer) is None and len(viewer.layers) == 0
 
 
-def test_unreadable_image_is_reported_and_skipped(make_napari_viewer, images, tmp_path, qtbot):
+def test_unreadable_image_is_reported_and_skipped(
+    make_napari_viewer, images, tmp_path, qtbot, notifications
+):
     (images / "SPT-CLJ2347-5101_4.39_sigma_grz_cont.tif").write_bytes(b"II*\x00broken")
     viewer = make_napari_viewer(show=True)
     session = open_session(viewer, images, tmp_path / "save", user="tester")
     binding_for(viewer).prefetcher.wait()  # it has tried to read ahead, and failed
     press(viewer, qtbot, Qt.Key.Key_Tab)
     assert session.current.name == "SPT-CLJ2359-5051_4.92_sigma_grz_cont.tif"
-    assert any("SPT-CLJ2347" in m and "Skipped" in m for m in messages())
+    assert any("SPT-CLJ2347" in m and "Skipped" in m for m in messages(notifications))
     np.testing.assert_array_equal(
         binding_for(viewer).image_layer.data, read_frame(session.current.path)[0]
     )
 
 
-def test_unwritable_save_folder_gives_advice(make_napari_viewer, images, tmp_path):
+def test_unwritable_save_folder_gives_advice(make_napari_viewer, images, tmp_path, notifications):
     viewer = make_napari_viewer()
     locked = tmp_path / "locked"
     locked.mkdir()
@@ -487,12 +490,12 @@ def test_unwritable_save_folder_gives_advice(make_napari_viewer, images, tmp_pat
             open_session(viewer, images, save_dir, user="tester")
     finally:
         locked.chmod(0o700)
-    assert any("Choose a folder you can write to" in m for m in messages())
+    assert any("Choose a folder you can write to" in m for m in messages(notifications))
     assert binding_for(viewer) is None
 
 
 def test_second_viewer_on_the_same_session_is_refused_and_loses_nothing(
-    marking, make_napari_viewer, images, tmp_path, qtbot
+    marking, make_napari_viewer, images, tmp_path, qtbot, notifications
 ):
     viewer, session, _binding = marking
     hover(viewer, qtbot, 100, 100)
@@ -500,7 +503,7 @@ def test_second_viewer_on_the_same_session_is_refused_and_loses_nothing(
     other = make_napari_viewer()
     with pytest.raises(RuntimeError, match="already open"):
         open_session(other, images, tmp_path / "save", user="tester")
-    assert any("Close the session in the other viewer" in m for m in messages())
+    assert any("Close the session in the other viewer" in m for m in messages(notifications))
     assert len(session.image_marks()) == 1 and binding_for(other) is None
     hover(viewer, qtbot, 200, 200)
     press(viewer, qtbot, Qt.Key.Key_2)  # the first viewer goes on
