@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh machine:
-#   make run    create .venv if missing, install the plugin with PyQt6, open napari with it
+#   make run    create .venv if missing, install the plugin with PyQt6, open napari on a demo
+#               marking session (ARGS="IMAGES SAVE_DIR" for your own)
 #   make test   create .venv if missing, install the test extra (and, as root on Debian, the
 #               system packages headless Qt needs), run the whole suite under a virtual X display
 # A Python >= 3.12, 3.12 first (the AIDA conformance suite needs it): on PATH, else under
@@ -23,10 +24,12 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed-qt: pyproject.toml napari.yaml | $(PY)
+	@echo "Installing napari-imagemarker with napari and PyQt6 into $(VENV) (first time: about 2 minutes)..."
 	$(PY) -m pip install --quiet -e ".[qt]"
 	touch $@
 
 $(VENV)/.installed-testing: pyproject.toml napari.yaml | $(PY)
+	@echo "Installing napari-imagemarker with its test tools into $(VENV) (first time: about 2 minutes)..."
 	$(PY) -m pip install --quiet -e ".[testing]"
 	touch $@
 
@@ -45,10 +48,19 @@ sysdeps:
 	    echo "Note: headless Qt tests need these system packages:$$missing"; \
 	fi
 
-run: $(VENV)/.installed-qt
-	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
-	    echo "No display: run 'xvfb-run -a make run' on a headless machine."; fi
-	$(PY) -m napari_imagemarker._napari.launch
+# make run                      the demo marking session (images shipped with the package)
+# make run ARGS="IMAGES SAVE"   your own images and save folder (imagemarker mark IMAGES SAVE)
+run: sysdeps $(VENV)/.installed-qt
+	@if [ -n "$$DISPLAY" ] || [ -n "$$WAYLAND_DISPLAY" ]; then \
+	    exec $(PY) -m napari_imagemarker._napari.launch $(ARGS); \
+	elif command -v xvfb-run >/dev/null; then \
+	    echo "No display: napari runs on a virtual screen (xvfb-run), where nothing is seen."; \
+	    exec xvfb-run -a -s "-screen 0 1366x768x24" $(PY) -m napari_imagemarker._napari.launch $(ARGS); \
+	else \
+	    echo "No display, and no xvfb-run to make a virtual one. On Debian/Ubuntu:"; \
+	    echo "    sudo apt-get install xvfb && xvfb-run -a make run"; \
+	    exit 2; \
+	fi
 
 test: sysdeps $(VENV)/.installed-testing
 	QT_QPA_PLATFORM=xcb $(PY) -m pytest $(PYTEST_ARGS)

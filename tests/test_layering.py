@@ -24,8 +24,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 GUI_ROOTS = {"napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "vispy", "magicgui"}
 GUI_ROOTS |= {"superqt", "app_model", "npe2._inspection"}
 GUI_PACKAGE = f"{PACKAGE}._napari"
-# Public modules outside _napari that are the documented face of a napari feature.
-GUI_FACES = {f"{PACKAGE}.aida"}
+# Public modules outside _napari that are the documented face of a napari feature: the AIDA
+# viewer, and the command line whose `mark` subcommand opens a window (imported lazily).
+GUI_FACES = {f"{PACKAGE}.aida", f"{PACKAGE}.cli"}
 # Private modules that may be imported, and by whom: the file setuptools-scm writes.
 ALLOWED_PRIVATE_MODULES = {f"{PACKAGE}._version": {f"{PACKAGE}.version"}}
 

@@ -350,5 +350,22 @@ def _consensus(args: argparse.Namespace) -> int:
     return 0
 
 
+@subcommand(
+    "mark",
+    "open napari with a marking session (keys 1-9 or clicks mark, Tab moves on, every "
+    "action is saved at once); without arguments, a demo session on images shipped with "
+    "the package",
+    arg("images", nargs="?", metavar="IMAGES", help="folder, glob or list file of images"),
+    arg("save_dir", nargs="?", metavar="SAVE_DIR",
+        help="folder for the marks (made if needed; an Image Marker save folder works too)"),
+    arg("--user", help="whose marks (default: the login name)"),
+)  # fmt: skip
+def _mark(args: argparse.Namespace) -> int:
+    from napari_imagemarker._napari.launch import main as launch
+
+    argv = [a for a in (args.images, args.save_dir) if a is not None]
+    return launch(argv + (["--user", args.user] if args.user else []))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,21 +1,49 @@
-"""``make run``: napari with this plugin, its sample image and its docks.
+"""``make run`` and ``imagemarker mark``: napari with a marking session open, ready to mark.
 
-Usage: ``python -m napari_imagemarker._napari.launch [IMAGE ...]``.
+Usage: ``python -m napari_imagemarker._napari.launch [IMAGES SAVE_DIR] [--user NAME]``.
+Without arguments it opens the demo session: the images shipped with the package (three
+SPT-3G cutouts and a FITS file with a WCS) and a save folder that is kept between runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 
 PLUGIN = "napari-imagemarker"
 FRONT = "Image Marker"
 
 
-def build_viewer(paths: list[str] | None = None):
-    """A napari window with every dock of this plugin and the given images (or the sample)."""
+def build_viewer(images=None, save_dir=None, user: str | None = None):
+    """A napari window with every dock of this plugin and a marking session open.
+
+    Parameters
+    ----------
+    images : folder, glob, list file or list of paths, optional
+        What to mark; default the demo images (:func:`~napari_imagemarker.images.sample.
+        demo_images`).
+    save_dir : str or Path, optional
+        Where marks are saved; default the demo's folder (kept between runs). Required
+        when ``images`` is given.
+    user : str, optional
+        Whose marks; default the login name (or the one user of an Image Marker folder).
+
+    Returns
+    -------
+    (napari.Viewer, MarkingSession)
+    """
     import napari
     from npe2 import PluginManager
 
+    from napari_imagemarker._napari.marking.binding import open_session
+    from napari_imagemarker.images.sample import demo_images, demo_save_dir
+
+    if images is None:
+        images, save_dir = demo_images(), demo_save_dir()
+    elif save_dir is None:
+        raise ValueError("give the save folder after the images (IMAGES SAVE_DIR)")
+    Path(save_dir).mkdir(parents=True, exist_ok=True)
     viewer = napari.Viewer(title="napari-imagemarker")
     manifest = PluginManager.instance().get_manifest(PLUGIN)
     names = [widget.display_name for widget in manifest.contributions.widgets or []]
@@ -23,20 +51,47 @@ def build_viewer(paths: list[str] | None = None):
     names.sort(key=lambda name: name == FRONT)
     for name in names:
         viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=True)
-    if paths:
-        for path in paths:
-            viewer.open(path, plugin=PLUGIN)
-    else:
-        viewer.open_sample(PLUGIN, "tan_field")
-    return viewer
+    kwargs = {} if user is None else {"user": user}
+    session = open_session(viewer, images, save_dir, **kwargs)
+    return viewer, session
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imagemarker mark",
+        description="Open napari with a marking session; without arguments, the demo.",
+    )
+    parser.add_argument("images", nargs="?", help="folder, glob or list file of images")
+    parser.add_argument("save_dir", nargs="?", help="folder for the marks (made if needed)")
+    parser.add_argument("--user", help="whose marks (default: the login name)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run napari until its window is closed; returns the exit code."""
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.images is not None and args.save_dir is None:
+        print("imagemarker mark: give the save folder after the images", file=sys.stderr)
+        return 2
     import napari
 
-    build_viewer(sys.argv[1:] if argv is None else argv)
+    try:
+        _viewer, session = build_viewer(args.images, args.save_dir, args.user)
+    except (ValueError, OSError) as err:
+        print(f"imagemarker mark: error: {err}", file=sys.stderr)
+        return 2
+    what = "the demo images" if args.images is None else str(args.images)
+    print(
+        f"Marking {len(session)} images of {what} as {session.user}; every click is saved "
+        f"in {session.save_dir} (close the window to stop; run again to resume)."
+    )
+    from qtpy.QtCore import QTimer
+
+    # fit the first image once the window has its real size (it is shown by napari.run)
+    QTimer.singleShot(0, _viewer.reset_view)
     napari.run()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

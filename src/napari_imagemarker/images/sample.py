@@ -1,4 +1,5 @@
-"""A small synthetic sky image with a TAN WCS, generated in code (no download)."""
+"""Sample data: a synthetic sky image with a TAN WCS (made in code), and the demo images
+shipped with the package for a first marking session (no download)."""
 
 from __future__ import annotations
 
@@ -60,3 +61,19 @@ def synthetic_tan_path() -> Path:
         with atomic_output(path) as tmp:
             synthetic_tan_hdu().writeto(tmp, overwrite=True)
     return path
+
+
+def demo_images() -> Path:
+    """The folder of demo images shipped with the package: three SPT-3G cluster cutouts
+    (STIFF TIFFs with WCS) and a two-extension FITS with a TAN WCS (see its README.md)."""
+    return Path(__file__).with_name("demo")
+
+
+def demo_save_dir() -> Path:
+    """Where the demo session saves its marks; kept between runs so that it resumes.
+
+    ``$XDG_DATA_HOME/napari-imagemarker/demo`` (by default
+    ``~/.local/share/napari-imagemarker/demo``); delete it to start the demo afresh.
+    """
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "napari-imagemarker" / "demo"

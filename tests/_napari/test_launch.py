@@ -1,0 +1,46 @@
+"""`make run` / `imagemarker mark`: a marking session open in napari, the demo by default."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from napari_imagemarker._napari.launch import build_viewer
+from napari_imagemarker._napari.marking.binding import binding_for
+from napari_imagemarker.images.sample import demo_images
+
+
+def test_the_demo_opens_the_shipped_images_in_a_session_that_survives_a_restart(
+    tmp_path, monkeypatch, qtbot
+):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    names = sorted(p.name for p in demo_images().iterdir() if p.suffix in (".tif", ".fits"))
+    assert len(names) == 4 and (demo_images() / "LICENSE-imgmarker.txt").is_file()
+    viewer, session = build_viewer()
+    try:
+        assert session.save_dir == tmp_path / "napari-imagemarker" / "demo"
+        assert sorted(p.name for p in session.paths) == names
+        binding = binding_for(viewer)
+        assert binding.image_layer.data.shape[:2] == (512, 512)  # an SPT cutout on the canvas
+        dock = viewer.window.dock_widgets["Image Marker (napari-imagemarker)"]
+        assert dock.isVisible()
+        session.add_mark(100.0, 200.0, 2)
+        session.next()
+    finally:
+        viewer.close()
+    viewer, session = build_viewer()  # the next `make run`: resumes at the first unseen image
+    try:
+        assert session.current.index == 1 and len(session.marks) == 1
+    finally:
+        viewer.close()
+
+
+def test_imagemarker_mark_needs_a_save_folder_after_the_images(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "napari_imagemarker.cli", "mark", str(demo_images())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "give the save folder after the images" in result.stderr
