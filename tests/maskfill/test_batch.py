@@ -168,3 +168,66 @@ def test_command_line_batch_bad_arguments(folder, tmp_path, capsys, extra, messa
     code = main(["maskfill-batch", str(folder), "--out", str(tmp_path), *extra])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_worker_killed_while_writing_leaves_no_partial_file(tmp_path):
+    """A worker process is killed (SIGKILL) while it writes an output: dask gives the file
+    to a new worker, and the batch removes the dead worker's partial file, so neither this
+    folder nor a later run (which takes FITS files from folders) ever sees half a file."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from distributed import Client, LocalCluster
+
+    source = tmp_path / "in"
+    source.mkdir()
+    rng = np.random.default_rng(1)
+    image = rng.normal(100, 5, (3000, 3000))  # float64: 2 x 72 MB to write, time to kill
+    mask = np.zeros(image.shape, np.uint8)
+    mask[100:110, 200:230] = 1
+    fits.writeto(source / "big.fits", image)
+    fits.writeto(source / "big_mask.fits", mask)
+    out = tmp_path / "out"
+    jobs = plan_jobs([source], out, mask_suffix="_mask")
+    finished = []
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        [pid] = client.run(os.getpid).values()
+        batch = threading.Thread(
+            target=lambda: finished.append(run_batch(jobs, scheduler=cluster.scheduler_address))
+        )
+        batch.start()
+        partial = []
+        deadline = time.monotonic() + 120
+        while not partial and time.monotonic() < deadline and batch.is_alive():
+            partial = list(out.glob(".tmp-*")) if out.is_dir() else []
+            time.sleep(0.001)
+        assert partial, "the worker was never seen writing"
+        os.kill(pid, signal.SIGKILL)  # mid-write
+        batch.join(180)
+    assert partial[0].name.endswith("-big.fits")  # it looks like a FITS input
+    [summary] = finished
+    assert summary.results[0].status == "filled"  # on the restarted worker
+    assert summary.removed == partial
+    assert "removed 1 partial file(s) left by a killed worker" in summary.text()
+    assert sorted(p.name for p in out.iterdir()) == ["big.fits"]
+    expected = maskfill(str(source / "big.fits"), str(source / "big_mask.fits"))
+    with fits.open(out / "big.fits") as hdul:
+        assert np.array_equal(hdul[0].data, expected[0])
+
+
+def test_folders_never_yield_hidden_or_temporary_files(folder, tmp_path):
+    """What a killed writer may have left in a folder is not an input of a later run."""
+    source = tmp_path / "in"
+    source.mkdir()
+    for name in ("a.fits", "a_mask.fits", ".tmp-4242-x1y2-a.fits", "._a.fits"):
+        (source / name).write_bytes((folder / "img_000.fits").read_bytes())
+    (source / ".a.fits.0123abcd.tile").write_bytes(b"\0" * 64)
+    jobs = plan_jobs([source], tmp_path / "out", mask_suffix="_mask")
+    assert [job.image.name for job in jobs] == ["a.fits"]

@@ -12,6 +12,7 @@ tile (:mod:`napari_imagemarker.maskfill.tiles`), with the same result.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import time
@@ -31,6 +32,7 @@ __all__ = [
     "FileResult",
     "FillJob",
     "fill_file",
+    "leftovers",
     "mask_path_for",
     "plan_jobs",
     "run_batch",
@@ -99,6 +101,8 @@ class BatchSummary:
     results: list[FileResult] = field(default_factory=list)
     seconds: float = 0.0
     workers: str = ""
+    #: Temporary files of killed workers (partial outputs, tile scratch) that were removed.
+    removed: list[Path] = field(default_factory=list)
 
     def count(self, *statuses: str) -> int:
         """Number of results with one of these statuses."""
@@ -120,6 +124,8 @@ class BatchSummary:
             f" {self.count('skipped')} already done, {len(self.failed)} failed"
         ]
         lines += [f"  failed: {r.message}" for r in self.failed]
+        if self.removed:
+            lines.append(f"  removed {len(self.removed)} partial file(s) left by a killed worker")
         return "\n".join(lines)
 
 
@@ -158,7 +164,8 @@ def plan_jobs(
     ----------
     inputs : iterable of str or path
         FITS files, and folders whose FITS files (not recursing, mask files excluded) are
-        taken in name order.
+        taken in name order.  Hidden files (names starting with ".") are never taken: they
+        include the temporary files of a batch writing into that folder.
     out_dir : str or path
         Folder for the outputs, each named like its input (``.fits``, uncompressed).
     mask_suffix : str, optional
@@ -187,7 +194,11 @@ def plan_jobs(
     images: list[Path] = []
     for item in (Path(p).absolute() for p in inputs):
         if item.is_dir():
-            found = sorted(p for p in item.iterdir() if p.is_file() and _fits_stem(p.name))
+            found = sorted(
+                p
+                for p in item.iterdir()
+                if p.is_file() and _fits_stem(p.name) and not p.name.startswith(".")
+            )
             if mask_suffix is not None:
                 found = [p for p in found if not p.name.endswith(_mask_tail(mask_suffix))]
             images += found
@@ -342,5 +353,23 @@ def run_batch(
                     job = jobs[i]
                     result = FileResult(job.image, job.output, "failed", f"{job.image}: {exc}")
                 report(i, result)
+    # Every job has ended and (local) workers are gone: what is left of a worker killed
+    # while writing is garbage.  (Do not run two batches into one folder at the same time.)
+    removed = [path for job in jobs for path in leftovers(job.output)]
+    for path in removed:
+        path.unlink(missing_ok=True)
     ordered = [results[i] for i in range(len(jobs))]
-    return BatchSummary(ordered, time.perf_counter() - start, where)
+    return BatchSummary(ordered, time.perf_counter() - start, where, removed)
+
+
+def leftovers(output: Path) -> list[Path]:
+    """The temporary files a worker killed while writing ``output`` leaves beside it.
+
+    They are hidden: the atomic write's ``.tmp-<pid>-<random>-<name>`` (a partial FITS
+    file) and the tiler's scratch memory maps ``.<name>.<random>.tile``.
+    """
+    folder = output.parent
+    if not folder.is_dir():
+        return []
+    name = glob.escape(output.name)
+    return sorted([*folder.glob(f".tmp-*-{name}"), *folder.glob(f".{name}.*.tile")])
