@@ -190,6 +190,8 @@ FILL_OPTIONS = (
     *FILL_OPTIONS,
     arg("-w", "--writesteps", action="store_true",
         help="write the image after each iteration as _iter_<n>.fits"),
+    arg("-g", "--grow", type=int, default=0, metavar="N",
+        help="grow the mask by N pixels before filling (default 0)"),
     arg("-v", "--verbose", action="store_true", help="report progress and what is written"),
 )  # fmt: skip
 def _maskfill(args: argparse.Namespace) -> int:
@@ -208,6 +210,7 @@ def _maskfill(args: argparse.Namespace) -> int:
             smooth=not args.nosmooth,
             writesteps=args.writesteps,
             output_file=args.output,
+            grow=args.grow,
             progress=progress,
         )
     finally:
@@ -240,6 +243,8 @@ def _maskfill(args: argparse.Namespace) -> int:
     arg("--overlap", type=int, default=256, metavar="N",
         help="pixels around each tile (default 256); exact when it is at least the "
         "largest masked region's extent - 1 + size // 2, else the file fails"),
+    arg("-g", "--grow", type=int, default=0, metavar="N",
+        help="grow each mask by N pixels before filling (default 0)"),
     arg("--force", action="store_true", help="fill files whose output exists too"),
     arg("-v", "--verbose", action="store_true", help="report progress"),
 )  # fmt: skip
@@ -253,7 +258,7 @@ def _maskfill_batch(args: argparse.Namespace) -> int:
     jobs = plan_jobs(
         args.inputs, args.out, mask_suffix=args.mask_suffix, mask_ext=args.mask_ext,
         ext=args.extension, size=args.size, operator=args.operator,
-        smooth=not args.nosmooth, tile=args.tile, overlap=args.overlap,
+        smooth=not args.nosmooth, tile=args.tile, overlap=args.overlap, grow=args.grow,
     )  # fmt: skip
     if not jobs:
         raise ValueError(f"no FITS files in {' '.join(args.inputs)}")

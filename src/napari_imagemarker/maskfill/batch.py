@@ -25,6 +25,7 @@ import numpy as np
 
 from napari_imagemarker.maskfill.files import open_hdu, read_hdu
 from napari_imagemarker.maskfill.fill import maskfill
+from napari_imagemarker.maskfill.grow import check_grow
 from napari_imagemarker.maskfill.tiles import DEFAULT_OVERLAP, DEFAULT_TILE, fill_fits_tiled
 
 __all__ = [
@@ -69,6 +70,8 @@ class FillJob:
         tiles.
     overlap : int
         Overlap of the tiles.
+    grow : int
+        Grow the mask by this many pixels before filling (0: as it is).
     """
 
     image: Path
@@ -81,6 +84,7 @@ class FillJob:
     smooth: bool = True
     tile: int | None = None
     overlap: int = DEFAULT_OVERLAP
+    grow: int = 0
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,8 @@ def plan_jobs(
     mask_ext : int or str, optional
         Or the mask is this extension of each input.  Exactly one of the two is needed.
     **options
-        ``ext``, ``size``, ``operator``, ``smooth``, ``tile``, ``overlap`` of :class:`FillJob`.
+        ``ext``, ``size``, ``operator``, ``smooth``, ``tile``, ``overlap``, ``grow`` of
+        :class:`FillJob`.
 
     Returns
     -------
@@ -189,6 +194,7 @@ def plan_jobs(
     """
     if (mask_suffix is None) == (mask_ext is None):
         raise ValueError("give exactly one of a mask suffix or a mask extension")
+    check_grow(options.get("grow", 0))  # once here, not once per file
     # absolute paths: the workers of a cluster need not share this process's directory
     out_dir = Path(out_dir).absolute()
     images: list[Path] = []
@@ -249,7 +255,7 @@ def fill_file(job: FillJob) -> FileResult:
                 job.image, job.output,
                 mask_path=job.mask, mask_ext=job.mask_ext, ext=job.ext,
                 size=job.size, operator=job.operator, smooth=job.smooth,
-                tile=tile, overlap=job.overlap,
+                tile=tile, overlap=job.overlap, grow=job.grow,
             )  # fmt: skip
             status = "tiled"
         else:
@@ -259,7 +265,7 @@ def fill_file(job: FillJob) -> FileResult:
             maskfill(
                 job.image, mask,
                 ext=job.ext, size=job.size, operator=job.operator, smooth=job.smooth,
-                output_file=job.output,
+                output_file=job.output, grow=job.grow,
             )  # fmt: skip
     except Exception as exc:  # one bad file must not stop the batch
         message = str(exc) or type(exc).__name__

@@ -165,11 +165,12 @@ def output_header(header: fits.Header | None) -> fits.Header:
     return out
 
 
-def history_text(size: int, operator: str) -> str:
+def history_text(size: int, operator: str, grow: int = 0) -> str:
     """The HISTORY card of a maskfill result, the same for every way of making it."""
     from napari_imagemarker.version import version as __version__
 
-    return f"maskfill size={size} operator={operator} (napari-imagemarker {__version__})"
+    grown = f" grow={grow}" if grow else ""
+    return f"maskfill size={size} operator={operator}{grown} (napari-imagemarker {__version__})"
 
 
 def write_result(

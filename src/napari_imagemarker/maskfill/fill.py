@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from napari_imagemarker.maskfill.engine import PlaneFiller
+from napari_imagemarker.maskfill.grow import check_grow, grow_mask
 
 __all__ = ["maskfill"]
 
@@ -44,6 +45,7 @@ def maskfill(
     output_file: str | os.PathLike | None = None,
     verbose: bool = False,
     *,
+    grow: int = 0,
     progress: ProgressCallback | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Fill the masked and NaN pixels of an image; a drop-in for ``maskfill.maskfill``.
@@ -75,6 +77,10 @@ def maskfill(
         one when smoothing; a FITS input's header (WCS included) is kept in both.
     verbose : bool, optional
         Print what happens to standard error.  Default False.
+    grow : int, optional
+        Grow the mask by this many pixels before filling: every pixel within this
+        Euclidean distance of a masked pixel is filled too (a cube's mask plane by plane;
+        see `napari_imagemarker.maskfill.grow`).  Default 0 (the reference's behaviour).
     progress : callable, optional
         Called as ``progress(done, total)`` (pixel counts) after each iteration.
 
@@ -102,6 +108,7 @@ def maskfill(
         never lets a NaN pixel through, a fill that ended with pixels still NaN.
     """
     size = _check_size(size)
+    grow = check_grow(grow)
     if operator not in _OPERATORS:
         raise ValueError(f"operator must be 'median' or 'mean', not {operator!r}")
     header = image_file = mask_file = None
@@ -125,6 +132,8 @@ def maskfill(
         masked = _masked_pixels(image, np.asarray(mask))
     except ValueError as exc:
         raise ValueError(_in_file(mask_file or image_file, exc)) from None
+    if grow:
+        masked = grow_mask(masked, grow)
     if output_file is not None:
         from napari_imagemarker.maskfill.files import check_output
 
@@ -144,7 +153,7 @@ def maskfill(
     if output_file is not None:
         from napari_imagemarker.maskfill.files import history_text, write_result
 
-        write_result(output_file, result[0], result[1], header, history_text(size, operator))
+        write_result(output_file, result[0], result[1], header, history_text(size, operator, grow))
         report.say(f"Output written to {os.fspath(output_file)}.")
     return result
 

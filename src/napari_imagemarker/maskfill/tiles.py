@@ -34,6 +34,7 @@ from scipy import ndimage
 
 from napari_imagemarker.maskfill.files import hdu_section, history_text, write_result
 from napari_imagemarker.maskfill.fill import maskfill
+from napari_imagemarker.maskfill.grow import GrownMask, check_grow
 
 __all__ = [
     "DEFAULT_OVERLAP",
@@ -258,6 +259,7 @@ def fill_tiled(
     overlap: int = DEFAULT_OVERLAP,
     out: tuple[np.ndarray, np.ndarray | None] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    grow: int = 0,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """maskfill tile by tile, with the same result as on the whole image.
 
@@ -283,6 +285,9 @@ def fill_tiled(
         :func:`work_dtype` of the image's.
     progress : callable, optional
         Called as ``progress(tiles_done, tiles_total)``.
+    grow : int, optional
+        Grow the mask by this many pixels first, as :func:`napari_imagemarker.maskfill`
+        does (each tile reads ``grow`` more rows and columns of the mask).
 
     Returns
     -------
@@ -299,6 +304,7 @@ def fill_tiled(
     """
     if tile < 1 or overlap < 0:
         raise ValueError(f"tile must be >= 1 and overlap >= 0, not {tile} and {overlap}")
+    grow = check_grow(grow)
     shape = tuple(image.shape)
     if len(shape) not in (2, 3):
         raise ValueError(f"the image must be 2-D or a 3-D cube, not {len(shape)}-D {shape}")
@@ -316,6 +322,8 @@ def fill_tiled(
     for z in planes:
         plane = image if z is None else _Plane(image, z)
         plane_mask = mask if z is None or len(mshape) == 2 else _Plane(mask, z)
+        if grow:
+            plane_mask = GrownMask(plane_mask, grow)
         for r in rows:
             for c in cols:
                 win = fill_window(
@@ -364,6 +372,7 @@ def fill_fits_tiled(
     smooth: bool = True,
     tile: int = DEFAULT_TILE,
     overlap: int = DEFAULT_OVERLAP,
+    grow: int = 0,
 ) -> None:
     """Fill a FITS image too large for memory, tile by tile, into the single-file layout.
 
@@ -380,7 +389,7 @@ def fill_fits_tiled(
         it); else ``mask_ext`` names the mask's extension in ``image_path``.
     ext : int or str
         Extension of the image (and of the mask file).
-    size, operator, smooth, tile, overlap
+    size, operator, smooth, tile, overlap, grow
         As for :func:`fill_tiled`.
 
     Raises
@@ -411,12 +420,14 @@ def fill_fits_tiled(
                 filled, unsmoothed = fill_tiled(
                     image, mask,
                     size=size, operator=operator, smooth=smooth,
-                    tile=tile, overlap=overlap, out=out,
+                    tile=tile, overlap=overlap, out=out, grow=grow,
                 )  # fmt: skip
             except ValueError as exc:
                 raise type(exc)(f"{image_path}: {exc}") from None
             # the single-file command's HISTORY card too: the files are identical
-            write_result(output_path, filled, unsmoothed, header, history_text(size, operator))
+            write_result(
+                output_path, filled, unsmoothed, header, history_text(size, operator, grow)
+            )
             del filled, unsmoothed, out
         finally:
             for path in temporary:

@@ -21,6 +21,7 @@ from napari_imagemarker._napari.maskfill.widget import (
     MaskfillWidget,
 )
 from napari_imagemarker.maskfill import maskfill
+from napari_imagemarker.maskfill.grow import grow_mask
 
 PLUGIN = "napari-imagemarker"
 WIDGET = "Fill masked pixels with maskfill"
@@ -166,6 +167,41 @@ def test_shapes_mask_is_rasterised_on_the_image_grid(qtbot, viewer, widget, tmp_
     used = viewer.layers["field.fits [0] maskfilled"].metadata["mask"]
     rows, cols = np.nonzero(used)
     assert (rows.min(), rows.max(), cols.min(), cols.max()) == (30, 39, 20, 49)
+
+
+def test_boolean_image_layer_as_mask_grown_by_two_pixels(qtbot, viewer, widget, tmp_path):
+    """A mask as users often have it: a boolean array (from a detection, a threshold),
+    shown as an Image layer, grown a little to cover the faint wings."""
+    image = _field(viewer, tmp_path)
+    flags = np.zeros(image.data.shape, bool)
+    flags[40:43, 30:70] = True  # a satellite trail
+    flags[90, 100] = True  # a hot pixel
+    mask_layer = viewer.add_image(flags, name="trail mask")
+    viewer.add_image(np.zeros(image.data.shape, np.float32), name="not a mask")
+    offered = [c if isinstance(c, str) else c.name for c in widget.mask.choices]
+    assert "trail mask" in offered and "not a mask" not in offered
+
+    _run(qtbot, widget, image=image, mask=mask_layer, grow=2)
+
+    out = viewer.layers["field.fits [0] maskfilled"]
+    grown = grow_mask(flags, 2)
+    np.testing.assert_array_equal(out.metadata["mask"], grown)
+    assert grown.sum() > flags.sum() and out.metadata["maskfill"]["grow"] == 2
+    np.testing.assert_array_equal(out.data, maskfill(np.asarray(image.data), flags, grow=2)[0])
+    assert "grow=2" in str(out.metadata["header"]["HISTORY"])
+    changed = out.data != image.data
+    assert changed[grown & ~flags].any() and not changed[~grown].any()
+
+
+def test_shapes_mask_grown(qtbot, viewer, widget, tmp_path):
+    image = _field(viewer, tmp_path)
+    shapes = viewer.add_shapes(
+        [np.array([[30, 20], [30, 50], [39, 50], [39, 20]])], shape_type="rectangle"
+    )
+    _run(qtbot, widget, image=image, mask=shapes, grow=3)
+    used = viewer.layers["field.fits [0] maskfilled"].metadata["mask"]
+    rows, cols = np.nonzero(used)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (27, 42, 17, 53)
 
 
 def test_nan_pixels_of_the_image(qtbot, viewer, widget):

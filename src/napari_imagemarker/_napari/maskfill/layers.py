@@ -164,7 +164,7 @@ def history_header(header, description: dict[str, Any]):
         return None
     header = header.copy()
     header.add_history(
-        f"{history_text(description['size'], description['operator'])}: "
+        f"{history_text(description['size'], description['operator'], description['grow'])}: "
         f"smooth={description['smooth']} mask={description['mask']}"
     )
     return header

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from napari.layers import Image, Labels, Shapes
 
+from napari_imagemarker.maskfill.grow import grow_mask
+
 __all__ = [
     "ALL_PLANES",
     "CURRENT_PLANE",
@@ -55,6 +57,7 @@ class FillRequest:
     operator: str
     smooth: bool
     keep_unsmoothed: bool
+    grow: int = 0  # pixels the mask was grown by (``mask`` is the grown mask)
     description: dict[str, Any] = field(default_factory=dict)
     plane: int | None = None  # the cube plane filled, when only one
     region: tuple[slice, slice] | None = None  # (rows, cols) of a preview
@@ -87,6 +90,7 @@ def fill_request(
     all_planes: bool = False,
     point: tuple[float, ...] = (),
     preview: bool = False,
+    grow: int = 0,
 ) -> FillRequest:
     """The arrays and parameters of a fill, checked.
 
@@ -94,8 +98,10 @@ def fill_request(
     ----------
     image : Image layer
         The layer to fill: 2-D, RGB(A) (filled per channel) or a 3-D cube.
-    mask : Labels layer, Shapes layer or NAN_PIXELS
-        What to fill, besides the image's NaN pixels.
+    mask : Labels layer, Shapes layer, boolean Image layer or NAN_PIXELS
+        What to fill, besides the image's NaN pixels: a Labels layer's non-zero (or
+        chosen) labels, the inside of a Shapes layer's shapes, the True pixels of a
+        boolean Image layer.
     label_values : str
         For a Labels mask, the values to fill (``"1, 3-5"``); blank for all non-zero.
     size, operator, smooth
@@ -108,6 +114,9 @@ def fill_request(
         The viewer's current world position (``viewer.dims.point``).
     preview : bool
         Fill only the region of the image visible in the canvas (one plane of a cube).
+    grow : int
+        Grow the mask by this many pixels first (see
+        :func:`napari_imagemarker.maskfill.grow.grow_mask`); NaN pixels are not grown.
 
     Raises
     ------
@@ -132,6 +141,11 @@ def fill_request(
             "image or a 3-D cube"
         )
     masked = mask_array(image, mask, grid, label_values)
+    grow = int(grow)
+    if grow < 0:
+        raise MaskfillInputError(f"maskfill: grow must be 0 or more pixels, not {grow}")
+    if grow:
+        masked = grow_mask(masked, grow)
     plane = None
     if image.rgb:
         data = np.moveaxis(data, -1, 0)  # one plane per channel, one mask for all
@@ -161,6 +175,7 @@ def fill_request(
         operator=operator,
         smooth=smooth,
         keep_unsmoothed=smooth and bool(keep_unsmoothed),
+        grow=grow,
         plane=plane,
         region=_visible_region(image, grid[-2:]) if preview else None,
         description={
@@ -170,6 +185,7 @@ def fill_request(
             "size": size,
             "operator": operator,
             "smooth": smooth,
+            "grow": grow,
             "plane": plane,
         },
     )
@@ -198,7 +214,25 @@ def mask_array(image: Image, choice: Any, grid: tuple[int, ...], label_values: s
         return labels != 0 if values is None else np.isin(labels, values)
     if isinstance(choice, Shapes):
         return rasterise(choice, image, grid)
-    raise MaskfillInputError("maskfill: choose a Labels or Shapes layer as mask")
+    if isinstance(choice, Image):
+        if choice is image:
+            raise MaskfillInputError(f"maskfill: '{image.name}' cannot be its own mask")
+        flags = np.asarray(choice.data)
+        if flags.dtype != bool:
+            raise MaskfillInputError(
+                f"maskfill: image layer '{choice.name}' holds {flags.dtype}; a mask image "
+                "must be boolean (for 0/1 numbers use a Labels layer)"
+            )
+        if flags.shape not in (grid, grid[-2:]):
+            raise MaskfillInputError(
+                f"maskfill: the shapes do not match: mask '{choice.name}' is "
+                f"{flags.shape}, image '{image.name}' is {grid}"
+                + (" (or one plane of it)" if len(grid) == 3 else "")
+            )
+        return flags
+    raise MaskfillInputError(
+        "maskfill: choose a Labels layer, a Shapes layer or a boolean Image layer as mask"
+    )
 
 
 def parse_labels(text: str) -> list[int] | None:

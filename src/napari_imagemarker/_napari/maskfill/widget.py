@@ -53,8 +53,9 @@ class MaskfillWidget(Container):
     """Fill masked pixels of an image layer with maskfill (van Dokkum & Pasha 2024).
 
     Parameters (widget names, also keywords of a call): ``image`` (Image layer), ``mask``
-    (Labels layer, Shapes layer rasterised on the image's grid, or ``NAN_PIXELS``),
-    ``label_values`` (label values counted as masked: blank for all non-zero, or e.g. ``1, 3-5``),
+    (Labels layer, Shapes layer rasterised on the image's grid, boolean Image layer, or
+    ``NAN_PIXELS``), ``label_values`` (label values counted as masked: blank for all
+    non-zero, or e.g. ``1, 3-5``), ``grow`` (pixels to grow the mask by),
     ``size``, ``operator``, ``smooth``, ``keep_unsmoothed`` (also add the unsmoothed result)
     and ``planes`` (for cubes: the current plane or all planes).
 
@@ -72,11 +73,17 @@ class MaskfillWidget(Container):
         label_values.native.setPlaceholderText("all non-zero")
         size = SpinBox(name="size", value=3, min=3, max=99, step=2)
         size.tooltip = "Odd window size of the median (or mean), at least 3"
+        grow = SpinBox(name="grow", label="grow mask by", value=0, min=0, max=500)
+        grow.tooltip = (
+            "Grow the mask by this many pixels before filling (every pixel within this "
+            "distance of a masked pixel), to cover the faint wings of cosmic rays and stars"
+        )
         super().__init__(
             widgets=[
                 ComboBox(name="image", choices=self._image_choices),
                 ComboBox(name="mask", choices=self._mask_choices),
                 label_values,
+                grow,
                 size,
                 ComboBox(name="operator", choices=["median", "mean"], value="median"),
                 CheckBox(name="smooth", value=True, text="smooth the filled pixels"),
@@ -116,6 +123,7 @@ class MaskfillWidget(Container):
             (layer.name, layer)
             for layer in self.viewer.layers
             if isinstance(layer, (Labels, Shapes))
+            or (isinstance(layer, Image) and np.dtype(layer.dtype) == np.bool_)
         ]
         return [*masks, (NAN_PIXELS, NAN_PIXELS)]
 
@@ -136,8 +144,8 @@ class MaskfillWidget(Container):
         return self.run(**values)
 
     _WIDGET_NAMES = (
-        "image", "mask", "label_values", "size", "operator", "smooth", "keep_unsmoothed",
-        "planes",
+        "image", "mask", "label_values", "grow", "size", "operator", "smooth",
+        "keep_unsmoothed", "planes",
     )  # fmt: skip
 
     def _set(self, values: dict[str, Any]) -> None:
@@ -204,6 +212,7 @@ class MaskfillWidget(Container):
             all_planes=self.planes.value == ALL_PLANES,
             point=self.viewer.dims.point,
             preview=preview,
+            grow=self.grow.value,
         )
 
     # -- results to layers --------------------------------------------------------------------
