@@ -78,10 +78,11 @@ class PlaneFiller:
         self._views = [self.flat[o - shift :] for o in self.offsets]
         # Window values per chunk, to bound the temporary memory.
         self.budget = MIN_CHUNK
-        # Rows of windows: row r of the window around flat position p is
-        # self._rows[p + self._row_starts[r]], so a gather indexes size, not size**2, values.
-        self._rows = sliding_window_view(self.flat, size)
-        self._row_starts = (np.arange(size) - h) * self.row_len - h
+        # Every window as a (size, size) view: the window around flat position p is
+        # self._windows[divmod(p - corner, row_len)], and a fancy index copies whole
+        # windows at once (many times faster than one index per value or per row).
+        self._windows = sliding_window_view(self.padded, (size, size))
+        self._corner = h * self.row_len + h
         # Unfilled pixels not yet in a frontier (the border stays False).  Written through a
         # temporary: np.isnan(..., out=<strided view>) writes nothing for an N x 1 view on
         # some NumPy builds.
@@ -174,13 +175,17 @@ class PlaneFiller:
 
         Smoothing replaces each masked pixel by the mean of its window in the filled image,
         ignoring the part of the window outside the image.  ``unsmoothed`` and ``smoothed``
-        are optional C-contiguous output arrays of the image's shape.
+        are optional output arrays of the image's shape; without ``unsmoothed`` the filled
+        image is returned as a view of the padded buffer (not C-contiguous), which saves an
+        image's worth of memory.  Call once: the buffer is not copied.
         """
         if smooth:
             with np.errstate(over="ignore", invalid="ignore"):
                 smoothed = self._smoothed(smoothed)
         if unsmoothed is None:
-            unsmoothed = self.inner.copy()
+            # The buffer's inside itself, not a copy: a call then needs the two results'
+            # memory and little more.  The filler is done with the buffer.
+            unsmoothed = self.inner
         else:
             unsmoothed[...] = self.inner
         return unsmoothed, smoothed if smooth else None
@@ -258,8 +263,8 @@ class PlaneFiller:
         k = len(self.offsets)
         n = positions.size
         if by_window:
-            windows = self._rows[positions[:, None] + self._row_starts]  # (n, size, size)
-            return windows.reshape(n, k).T
+            rows, cols = np.divmod(positions - self._corner, self.row_len)
+            return self._windows[rows, cols].reshape(n, k).T  # (n, size, size) copied
         dtype = self.flat.dtype
         values = np.empty((k, n), dtype)
         base = positions + self._shift
