@@ -79,6 +79,33 @@ def icrs_to_pixel(wcs, ra, dec) -> tuple[np.ndarray, np.ndarray]:
     return sky_to_pixel(wcs, ra, dec)
 
 
+def celestial_frame(wcs):
+    """The astropy frame of a WCS (with its equinox), ICRS when it states none."""
+    from astropy.coordinates import ICRS
+    from astropy.wcs.utils import wcs_to_celestial_frame
+
+    try:
+        return wcs_to_celestial_frame(wcs)
+    except Exception:
+        return ICRS()
+
+
+def frame_to_pixel(wcs, lon, lat, frame) -> tuple[np.ndarray, np.ndarray]:
+    """0-based pixel ``(x=col, y=row)`` of positions in degrees in an astropy ``frame``
+    (FK5, FK4, galactic, ecliptic, ...), converted with astropy to the WCS's own frame
+    first (exactly: FK5 J2000 is not taken for ICRS here). NaN without WCS."""
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    if wcs is None:
+        return sky_to_pixel(None, lon, lat)
+    from astropy.coordinates import UnitSphericalRepresentation
+
+    target = celestial_frame(wcs)
+    coord = SkyCoord(lon, lat, unit="deg", frame=frame).transform_to(target)
+    sph = coord.represent_as(UnitSphericalRepresentation)
+    return sky_to_pixel(wcs, sph.lon.deg, sph.lat.deg)
+
+
 def _pixel_to_icrs(wcs, x, y) -> tuple[np.ndarray, np.ndarray]:
     lon, lat = pixel_to_sky(wcs, x, y)
     frame = wcs_frame(wcs)

@@ -13,22 +13,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
 import pandas as pd
+from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from napari_imagemarker.catalogs.catalog import Catalog
 from napari_imagemarker.catalogs.columns import (
     SIZE_UNITS,
     ColumnGuess,
+    angle_unit,
     column_values,
     detect_columns,
     filled,
+    find_frame,
     missing_text,
     parse_angles,
     size_unit_name,
+    split_sexagesimal,
     to_float,
 )
+from napari_imagemarker.catalogs.frames import describe, parse_frame
 from napari_imagemarker.catalogs.read import AmbiguousColumnsError, CatalogError, read_table
 
 __all__ = ["make_catalog"]
@@ -65,6 +71,8 @@ def make_catalog(
     size_unit: str | None = None,
     name: str | None = None,
     format: str | None = None,
+    frame=None,
+    readme: str | Path | None = None,
 ) -> Catalog:
     """Read (if needed) and parse a catalog: its positions, sizes and image column.
 
@@ -73,9 +81,11 @@ def make_catalog(
     table_or_path : Table, DataFrame, dict of columns, str or Path
         The catalog, or a file :func:`read_table` reads.
     ra, dec : str, optional
-        RA and Dec columns (any case). Default: detected by name (:func:`detect_columns`).
-        Degrees, or sexagesimal text (RA in hours, Dec in degrees), or any angle unit the
-        column carries.
+        RA and Dec columns (any case), or longitude and latitude in ``frame``. Default:
+        detected (:func:`detect_columns`: a SkyCoord column, UCDs, then names). Degrees, or
+        sexagesimal text (hours or degrees decided per value), or any angle unit the
+        column carries. ``ra`` may name a SkyCoord column (``dec`` is then not needed) or
+        the ``RAh`` column of CDS/MRT split sexagesimal columns (all seven are combined).
     x, y : str, optional
         Pixel columns: ``x`` is the column and ``y`` the row of the image array.
     pixel_origin : {0, 1, "imgmarker"}, optional
@@ -91,6 +101,15 @@ def make_catalog(
         Default: the file's name without suffix.
     format : str, optional
         Passed to :func:`read_table`.
+    frame : str or astropy frame, optional
+        The frame of ``ra``/``dec``: ``"icrs"``, ``"fk5"`` (J2000), ``"fk5 J1975"``,
+        ``"fk4"`` (B1950), ``"galactic"``, ``"ecliptic"``, ``"supergalactic"`` or an
+        astropy frame. Default: what the table states (SkyCoord, VOTable COOSYS,
+        RADESYS/EQUINOX, UCD, column names), else unstated: the positions are taken in
+        each image's own equatorial frame. A stated frame is converted with astropy to each
+        image's WCS frame.
+    readme : str or Path, optional
+        The ReadMe of a CDS table whose description is in a separate file.
 
     Returns
     -------
@@ -103,10 +122,28 @@ def make_catalog(
         No coordinate columns, a column that does not exist, only one of a pair, columns
         that cannot be told apart (:class:`AmbiguousColumnsError`), or no usable row at all.
     """
+    label = str(table_or_path) if isinstance(table_or_path, (str, Path)) else str(name or "")
+    try:
+        return _make_catalog(
+            table_or_path, ra, dec, x, y, pixel_origin, size, size_unit, name, format, frame,
+            readme,
+        )  # fmt: skip
+    except CatalogError:
+        raise
+    except Exception as err:  # whatever a table holds, the user gets a message, not a trace
+        raise CatalogError(
+            f"{label or 'catalog'}: cannot be used as a catalog ({type(err).__name__}: {err}); "
+            "pass the coordinate columns (ra=, dec= or x=, y=) and frame= explicitly"
+        ) from err
+
+
+def _make_catalog(
+    table_or_path, ra, dec, x, y, pixel_origin, size, size_unit, name, format, frame, readme
+) -> Catalog:
     source = None
     if isinstance(table_or_path, (str, Path)):
         source = str(table_or_path)
-        table = read_table(table_or_path, format=format)
+        table = read_table(table_or_path, format=format, readme=readme)
     else:
         table = _as_table(table_or_path)
     label = source or str(name or table.meta.get("name", "catalog"))
@@ -120,15 +157,39 @@ def make_catalog(
     guess = detect_columns(table)
     explicit_sky = ra is not None or dec is not None
     explicit_pixel = x is not None or y is not None
+    if ra is not None and dec is None and isinstance(table[_column(table, ra, "RA", label)],
+                                                    SkyCoord):  # fmt: skip
+        dec = ""  # a SkyCoord column holds both
     for a, b, what in ((ra, dec, "ra and dec"), (x, y, "x and y")):
         if (a is None) != (b is None):
             raise CatalogError(f"{label}: pass both {what} (got only one)")
     if explicit_sky or explicit_pixel:
+        detected = (guess.ra, guess.dec, guess.x, guess.y, dict(guess.why))
         guess.ra = _column(table, ra, "RA", label) if ra is not None else None
-        guess.dec = _column(table, dec, "Dec", label) if dec is not None else None
+        guess.dec = _column(table, dec, "Dec", label) if dec else None
         guess.x = _column(table, x, "x", label) if x is not None else None
         guess.y = _column(table, y, "y", label) if y is not None else None
         guess.ambiguous = []
+        guess.skycoord = guess.split = None
+        if guess.ra is not None:
+            if isinstance(table[guess.ra], SkyCoord):
+                guess.skycoord, guess.dec = guess.ra, None
+            else:
+                guess.split = split_sexagesimal(table, guess.ra)
+            find_frame(table, guess)
+            given = f"columns {guess.ra}, {guess.dec} (given)"
+            same = (guess.ra, guess.dec) == detected[:2]
+            guess.why["sky"] = detected[4].get("sky", given) if same else given
+        if guess.x is not None:
+            given = f"columns {guess.x}, {guess.y} (given)"
+            same = (guess.x, guess.y) == detected[2:4]
+            guess.why["pixels"] = detected[4].get("pixels", given) if same else given
+    if frame is not None:
+        try:
+            guess.frame = parse_frame(frame)
+        except ValueError as err:
+            raise CatalogError(f"{label}: frame={frame!r}: {err}") from None
+        guess.why["frame"] = f"{describe(guess.frame)} (given)"
     if guess.ambiguous and guess.ra is None and guess.x is None:
         raise AmbiguousColumnsError(
             f"{label}: cannot tell which columns hold the coordinates "
@@ -146,6 +207,7 @@ def make_catalog(
                 f"{label}: pixel_origin must be 0, 1 or 'imgmarker', got {pixel_origin!r}"
             )
         guess.pixel_origin = pixel_origin
+        guess.why["pixel_origin"] = f"{pixel_origin} (given)"
 
     reasons: dict[str, np.ndarray] = {}
     notes: list[str] = []
@@ -157,10 +219,11 @@ def make_catalog(
             guess.x = guess.y = None
     missing = np.ones(len(table), dtype=bool)
     reasons["with no position (empty or nan)"] = missing
-    ra = dec = x = y = None
+    ra = dec = x = y = lon = lat = None
     usable = np.zeros(len(table), dtype=bool)
     if guess.ra is not None:
-        ra, dec, no_sky = _parse_sky(table, guess, reasons, notes)
+        lon, lat, no_sky = _parse_sky(table, guess, reasons, notes, label)
+        ra, dec = _to_icrs(lon, lat, guess.frame)
         missing &= no_sky
         usable |= np.isfinite(ra) & np.isfinite(dec)
     if guess.x is not None:
@@ -204,20 +267,51 @@ def make_catalog(
         image=image,
         skipped=skipped,
         notes=notes,
+        frame=guess.frame,
+        lon=lon,
+        lat=lat,
+        choices=_choices(table, guess, ra is not None, x is not None),
     )
     if unusable.all():
         raise CatalogError(f"{label}: no row has a usable position. {cat.summary()}")
     return cat
 
 
-def _parse_sky(table: Table, guess: ColumnGuess, reasons, notes) -> tuple:
-    """(ra, dec, rows without); adds why rows are bad to ``reasons``, how to ``notes``."""
-    ra_col, dec_col = table[guess.ra], table[guess.dec]
-    ra, ra_how = parse_angles(ra_col, hours=True)
-    dec, dec_how = parse_angles(dec_col, hours=False)
-    missing = _missing(ra_col) | _missing(dec_col)
+def _parse_sky(table: Table, guess: ColumnGuess, reasons, notes, label: str) -> tuple:
+    """(lon, lat in the table's frame, rows without); adds why rows are bad to
+    ``reasons``, how they were read to ``notes``."""
+    ra_col = table[guess.ra]
+    if guess.skycoord is not None:
+        lon, lat = _skycoord_degrees(ra_col)
+        missing = ~(np.isfinite(lon) & np.isfinite(lat))
+        how, names = "SkyCoord column", guess.ra
+    elif guess.split is not None:
+        lon, lat, missing = _split_degrees(table, guess.split)
+        how = "CDS/MRT split sexagesimal, combined"
+        names = " ".join(n for n in (*guess.split["ra"], *guess.split["dec"]) if n)
+    else:
+        dec_col = table[guess.dec]
+        for name, column in ((guess.ra, ra_col), (guess.dec, dec_col)):
+            unit = getattr(column, "unit", None)
+            if (
+                unit is not None
+                and angle_unit(unit) is None
+                and (not isinstance(unit, u.UnrecognizedUnit))
+            ):
+                raise CatalogError(
+                    f"{label}: column {name} has unit {unit}, which is not an angle; "
+                    "pick the coordinate columns (ra=, dec=) or remove the unit"
+                )
+        lon, ra_how = parse_angles(ra_col, hours=True)
+        lat, dec_how = parse_angles(dec_col, hours=False)
+        missing = _missing(ra_col) | _missing(dec_col)
+        how = ra_how if ra_how == dec_how else f"{ra_how} / {dec_how}"
+        names = f"{guess.ra}, {guess.dec}"
+    ra, dec = lon, lat
+    equatorial = guess.frame is None or guess.frame.name in ("icrs", "fk5", "fk4", "fk4noeterms")
+    what = "RA/Dec" if equatorial else f"{guess.frame.name} lon/lat"
     bad = ~missing & ~(np.isfinite(ra) & np.isfinite(dec))
-    reasons[f"with RA/Dec not a number or angle ({guess.ra}, {guess.dec})"] = bad
+    reasons[f"with {what} not a number or angle ({names})"] = bad
     finite_ra = ra[np.isfinite(ra)]
     if (
         finite_ra.size
@@ -226,21 +320,88 @@ def _parse_sky(table: Table, guess: ColumnGuess, reasons, notes) -> tuple:
         and finite_ra.max() <= 180
     ):
         ra = np.mod(ra, 360.0)
-        notes.append("RA given from -180° to 180°, read as 0° to 360°")
+        notes.append(f"{what.split('/')[0]} given from -180° to 180°, read as 0° to 360°")
     with np.errstate(invalid="ignore"):
         dec_bad = np.abs(dec) > 90
         ra_bad = (ra < 0) | (ra > 360)
-    reasons["with Dec outside -90°..90°"] = dec_bad
-    reasons["with RA outside 0°..360°"] = ra_bad & ~dec_bad
+    reasons[f"with {what.split('/')[1]} outside -90°..90°"] = dec_bad
+    reasons[f"with {what.split('/')[0]} outside 0°..360°"] = ra_bad & ~dec_bad
     ra = np.mod(ra, 360.0)
     ra[dec_bad | ra_bad] = np.nan
-    dec = dec.copy()
+    dec = np.array(dec, dtype=np.float64)
     dec[dec_bad | ra_bad] = np.nan
     ra[~np.isfinite(dec)] = np.nan
     dec[~np.isfinite(ra)] = np.nan
-    how = ra_how if ra_how == dec_how else f"{ra_how} / {dec_how}"
-    notes.append(f"RA/Dec from columns {guess.ra}, {guess.dec} ({how})")
+    notes.append(f"{what} from {'' if guess.split else 'columns '}{names} ({how})")
+    if guess.frame is not None:
+        notes.append(
+            f"frame {guess.why.get('frame', describe(guess.frame))}, converted with astropy "
+            "to each image's frame"
+        )
     return ra, dec, missing
+
+
+def _skycoord_degrees(coord) -> tuple[np.ndarray, np.ndarray]:
+    from astropy.coordinates import UnitSphericalRepresentation
+
+    sph = coord.represent_as(UnitSphericalRepresentation)
+    lon = np.array(np.ma.filled(sph.lon.deg, np.nan), dtype=np.float64)
+    lat = np.array(np.ma.filled(sph.lat.deg, np.nan), dtype=np.float64)
+    return lon, lat
+
+
+def _split_degrees(table: Table, split) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RA and Dec in degrees from CDS/MRT split columns: ``RAh RAm RAs`` (hours, minutes,
+    seconds of time) and ``DE- DEd DEm DEs`` (sign, degrees, arcmin, arcsec)."""
+    n = len(table)
+
+    def part(name):
+        if name is None:
+            return np.zeros(n), np.zeros(n, dtype=bool)
+        values, missing = column_values(table[name])
+        return to_float(filled(values, missing)), _missing(table[name])
+
+    (h, h_miss), (m, m_miss), (s, s_miss) = (part(c) for c in split["ra"][:3])
+    (d, d_miss), (am, am_miss), (asec, as_miss) = (part(c) for c in split["dec"][1:])
+    missing = h_miss | d_miss
+    with np.errstate(invalid="ignore"):
+        bad = (h < 0) | (h >= 24) | (d < 0) | (d > 90)
+        for value, miss in ((m, m_miss), (s, s_miss), (am, am_miss), (asec, as_miss)):
+            bad |= ~miss & ((value < 0) | (value >= 60))
+            value[miss] = 0.0
+    ra = 15.0 * (h + m / 60.0 + s / 3600.0)
+    dec = d + am / 60.0 + asec / 3600.0
+    if split["dec"][0] is not None:
+        sign = np.char.strip(np.asarray(filled(*column_values(table[split["dec"][0]])), str))
+        dec = np.where(sign == "-", -dec, dec)
+    ra[bad | missing], dec[bad | missing] = np.nan, np.nan
+    return ra, dec, missing
+
+
+def _to_icrs(lon, lat, frame) -> tuple[np.ndarray, np.ndarray]:
+    """ICRS RA/Dec of positions in ``frame`` (None: unstated, kept as they are)."""
+    if frame is None or frame.name == "icrs":
+        return lon, lat
+    from astropy.coordinates import SkyCoord
+
+    ra, dec = np.full(len(lon), np.nan), np.full(len(lon), np.nan)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if ok.any():
+        coord = SkyCoord(lon[ok], lat[ok], unit="deg", frame=frame).icrs
+        ra[ok], dec[ok] = coord.ra.deg, coord.dec.deg
+    return ra, dec
+
+
+def _choices(table: Table, guess: ColumnGuess, sky: bool, pixels: bool) -> dict:
+    """Every choice made, and why: for the dock and the layer's metadata."""
+    out = {"format": str(table.meta.get("catalog_format", "table"))}
+    if sky:
+        out["sky"] = guess.why.get("sky", "detected")
+        out["frame"] = guess.why.get("frame", "unstated")
+    if pixels:
+        out["pixels"] = guess.why.get("pixels", "detected")
+        out["pixel_origin"] = guess.why.get("pixel_origin", str(guess.pixel_origin))
+    return out
 
 
 def _parse_pixels(table: Table, guess: ColumnGuess, reasons, notes) -> tuple:
@@ -255,10 +416,12 @@ def _parse_pixels(table: Table, guess: ColumnGuess, reasons, notes) -> tuple:
     reasons[f"with x/y not a number ({guess.x}, {guess.y})"] = bad
     origin = {
         0: "0-based",
-        1: "1-based (FITS/DS9)",
+        1: "1-based",
         "imgmarker": "Image Marker display pixels, top-left, y down",
     }[guess.pixel_origin]
-    notes.append(f"x/y from columns {guess.x}, {guess.y} ({origin})")
+    why = guess.why.get("pixel_origin", "")
+    why = why.split("(", 1)[1].rstrip(")") if "(" in why else ""
+    notes.append(f"x/y from columns {guess.x}, {guess.y} ({origin}{': ' + why if why else ''})")
     return x, y, missing
 
 

@@ -47,6 +47,7 @@ from napari_imagemarker.catalogs.read import AmbiguousColumnsError, CatalogError
 from napari_imagemarker.images.index import flip_rows
 from napari_imagemarker.wcs import (
     footprint_cap,
+    frame_to_pixel,
     icrs_to_pixel,
     pixel_scale_arcsec,
     unit_vectors,
@@ -115,7 +116,8 @@ class Catalog:
     columns : ColumnGuess
         The columns used (detected or given).
     ra, dec : ndarray or None
-        Degrees (ICRS/FK5), NaN where a row has none.
+        ICRS degrees when the table states its frame, else the degrees as given (taken in
+        each image's equatorial frame); NaN where a row has none.
     x, y : ndarray or None
         Pixel positions as the file has them, in ``pixel_origin``'s convention.
     pixel_origin : int or str
@@ -131,6 +133,14 @@ class Catalog:
         Rows left out when reading, by reason.
     notes : list of str
         How the columns were read, for the dock's preview.
+    frame : astropy frame or None
+        The frame the table states for its positions (converted exactly to each image's
+        WCS frame when placed); None: unstated.
+    lon, lat : ndarray or None
+        The positions in ``frame``, degrees, as the table has them.
+    choices : dict of str to str
+        Every choice the loader made and why (``format``, ``sky``, ``frame``, ``pixels``,
+        ``pixel_origin``), shown in the dock and copied to the layer's metadata.
     """
 
     table: Table
@@ -148,6 +158,10 @@ class Catalog:
     image: np.ndarray | None = None
     skipped: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    frame: object | None = None
+    lon: np.ndarray | None = None
+    lat: np.ndarray | None = None
+    choices: dict[str, str] = field(default_factory=dict)
     _unit_vectors: np.ndarray | None = field(default=None, repr=False)
     _image_codes: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _feature_columns: dict[str, tuple] | None = field(default=None, repr=False)
@@ -314,7 +328,9 @@ class Catalog:
         return True if cap is None else within_cap(self._unit(), cap)
 
     def _sky_to_pixels(self, idx: np.ndarray, wcs) -> tuple[np.ndarray, np.ndarray]:
-        return icrs_to_pixel(wcs, self.ra[idx], self.dec[idx])
+        if self.frame is None:  # unstated: the image's own equatorial frame
+            return icrs_to_pixel(wcs, self.ra[idx], self.dec[idx])
+        return frame_to_pixel(wcs, self.lon[idx], self.lat[idx], self.frame)
 
     def _sizes(self, idx, height, width, wcs, default_size) -> np.ndarray:
         default = default_size if default_size is not None else max(8.0, min(height, width) / 40)
@@ -340,11 +356,10 @@ class Catalog:
         so a few rows of a million-row catalog cost little.
         """
         if self._feature_columns is None:
-            self._feature_columns = {
-                name: column_values(self.table[name])
-                for name in self.table.colnames
-                if self.table[name].ndim == 1
-            }
+            self._feature_columns = {}
+            for name in self.table.colnames:
+                if self.table[name].ndim == 1:
+                    self._feature_columns.update(_feature_values(name, self.table[name]))
         return pd.DataFrame(
             {
                 name: filled(values[rows], missing[rows])
@@ -352,6 +367,25 @@ class Catalog:
             },
             copy=False,
         )
+
+
+def _feature_values(name: str, column) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """A column as napari features: a SkyCoord as its two angles in degrees, other mixins
+    (Time, ...) as text, plain columns as they are."""
+    from astropy.coordinates import SkyCoord, UnitSphericalRepresentation
+    from astropy.table import Column
+
+    if isinstance(column, SkyCoord):
+        sph = column.represent_as(UnitSphericalRepresentation)
+        lon, lat = list(column.representation_component_names)[:2]
+        return {
+            f"{name}.{lon}": (np.asarray(sph.lon.deg, dtype=float), np.zeros(len(column), bool)),
+            f"{name}.{lat}": (np.asarray(sph.lat.deg, dtype=float), np.zeros(len(column), bool)),
+        }
+    if isinstance(column, (Column, u.Quantity, np.ndarray)):
+        return {name: column_values(column)}
+    text = np.array([str(v) for v in column], dtype=str)  # rare mixins only
+    return {name: (text, np.zeros(len(text), bool))}
 
 
 def _rows(n: int) -> str:

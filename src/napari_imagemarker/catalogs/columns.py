@@ -23,34 +23,48 @@ __all__ = [
     "SIZE_UNITS",
     "SKY_PAIRS",
     "ColumnGuess",
+    "angle_unit",
     "column_values",
     "detect_columns",
     "filled",
+    "find_frame",
     "missing_text",
     "parse_angles",
     "size_unit_name",
+    "split_sexagesimal",
     "to_float",
 ]
 
 
-#: RA/Dec column pairs by common name, most specific first (compared in lower case).
-SKY_PAIRS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("ra", ("dec", "de", "decl")),
-    ("ra_deg", ("dec_deg", "de_deg")),
-    ("radeg", ("decdeg", "dedeg")),
-    ("ra(deg)", ("dec(deg)",)),
-    ("ra_icrs", ("de_icrs", "dec_icrs")),
-    ("raj2000", ("dej2000", "decj2000")),
-    ("_raj2000", ("_dej2000", "_decj2000")),
-    ("ra_j2000", ("dec_j2000", "de_j2000")),
-    ("ra2000", ("dec2000", "de2000")),
-    ("alpha_j2000", ("delta_j2000",)),
-    ("alphawin_j2000", ("deltawin_j2000",)),
-    ("alpha_sky", ("delta_sky",)),
-    ("alpha", ("delta",)),
-    ("ra_obj", ("dec_obj",)),
-    ("target_ra", ("target_dec",)),
-    ("right_ascension", ("declination",)),
+#: RA/Dec (or lon/lat) column pairs by common name, most specific first (compared in lower
+#: case), and the frame their names imply (None: unstated).
+SKY_PAIRS: tuple[tuple[str, tuple[str, ...], str | None], ...] = (
+    ("ra", ("dec", "de", "decl"), None),
+    ("ra_deg", ("dec_deg", "de_deg"), None),
+    ("radeg", ("decdeg", "dedeg"), None),
+    ("ra(deg)", ("dec(deg)",), None),
+    ("ra_icrs", ("de_icrs", "dec_icrs"), None),
+    ("raj2000", ("dej2000", "decj2000"), None),
+    ("_raj2000", ("_dej2000", "_decj2000"), None),
+    ("ra_j2000", ("dec_j2000", "de_j2000"), None),
+    ("ra2000", ("dec2000", "de2000"), None),
+    ("alpha_j2000", ("delta_j2000",), None),
+    ("alphawin_j2000", ("deltawin_j2000",), None),
+    ("alpha_sky", ("delta_sky",), None),
+    ("alpha", ("delta",), None),
+    ("ra_obj", ("dec_obj",), None),
+    ("target_ra", ("target_dec",), None),
+    ("right_ascension", ("declination",), None),
+    ("rab1950", ("deb1950", "decb1950"), "fk4"),
+    ("_rab1950", ("_deb1950", "_decb1950"), "fk4"),
+    ("ra_b1950", ("dec_b1950", "de_b1950"), "fk4"),
+    ("ra1950", ("dec1950", "de1950"), "fk4"),
+    ("glon", ("glat",), "galactic"),
+    ("_glon", ("_glat",), "galactic"),
+    ("gal_lon", ("gal_lat",), "galactic"),
+    ("lii", ("bii",), "galactic"),
+    ("elon", ("elat",), "ecliptic"),
+    ("_elon", ("_elat",), "ecliptic"),
 )
 _AFTER = r"(j2000|b1950|icrs|deg|_|\(|\[|\d|$)"
 _RA_LIKE = re.compile(rf"^_?(ra|alpha){_AFTER}|^right_?ascension")
@@ -62,7 +76,7 @@ PIXEL_PAIRS: tuple[tuple[str, str, int | None], ...] = (
     ("x", "y", None),
     ("xcentroid", "ycentroid", 0),  # photutils
     ("x_centroid", "y_centroid", 0),
-    ("xcenter", "ycenter", None),
+    ("xcenter", "ycenter", None),  # IRAF (1) in DAOPHOT files, photutils (0) elsewhere
     ("x_image", "y_image", 1),  # SExtractor counts from 1
     ("xwin_image", "ywin_image", 1),
     ("xpeak_image", "ypeak_image", 1),
@@ -117,6 +131,18 @@ class ColumnGuess:
         For ``"ra"``, ``"dec"``, ``"x"``, ``"y"``: every column whose name fits.
     ambiguous : list of str
         What could not be decided (several candidates of the same rank).
+    skycoord : str or None
+        A ``SkyCoord`` column holding the positions (then ``ra`` is its name, ``dec`` None).
+    split : dict or None
+        CDS/MRT split sexagesimal columns: ``{"ra": [RAh, RAm, RAs], "dec": [DE-, DEd,
+        DEm, DEs]}`` (a missing minute or second column is None); ``ra``/``dec`` are then
+        ``RAh`` and ``DEd``.
+    frame : astropy frame or None
+        The frame the table states for ``ra``/``dec`` (lon/lat for galactic or ecliptic
+        columns); None: unstated, taken in each image's own equatorial frame.
+    why : dict of str to str
+        How each choice was made (``"sky"``, ``"frame"``, ``"pixels"``, ``"pixel_origin"``),
+        for the dock and the layer's metadata.
     """
 
     ra: str | None = None
@@ -130,6 +156,10 @@ class ColumnGuess:
     size_factor: float = 1.0
     candidates: dict[str, list[str]] = field(default_factory=dict)
     ambiguous: list[str] = field(default_factory=list)
+    skycoord: str | None = None
+    split: dict[str, list[str | None]] | None = None
+    frame: object | None = None
+    why: dict[str, str] = field(default_factory=dict)
 
 
 def _by_lower(names) -> dict[str, list[str]]:
@@ -140,13 +170,21 @@ def _by_lower(names) -> dict[str, list[str]]:
 
 
 def detect_columns(table: Table) -> ColumnGuess:
-    """Find the RA/Dec, x/y, size and image columns of a catalog by their names.
+    """Find the position, size and image columns of a catalog as astronomers' tools do.
 
-    Names are compared case-insensitively against common conventions (``ra/dec``,
-    ``RAJ2000/DEJ2000``, ``_RAJ2000/_DEJ2000``, ``RA_ICRS/DE_ICRS``, ``ALPHA_J2000/
-    DELTA_J2000``, ``x/y``, ``X_IMAGE/Y_IMAGE``, ``xcentroid/ycentroid``, ``size(arcsec)``,
-    ...); when no known pair is present, names starting like ``ra``/``dec`` are used if
-    there is exactly one of each.
+    Sky positions, in this order: a ``SkyCoord`` column (any frame); UCDs
+    (``pos.eq.ra``/``pos.eq.dec``, those with ``meta.main`` first, then
+    ``pos.galactic.lon/lat`` and ``pos.ecliptic.lon/lat``); names, compared
+    case-insensitively (``ra/dec``, ``RAJ2000/DEJ2000``, ``RA_ICRS/DE_ICRS``,
+    ``ALPHA_J2000/DELTA_J2000``, ``RAB1950/DEB1950``, ``GLON/GLAT``, CDS/MRT split
+    sexagesimal ``RAh RAm RAs DE- DEd DEm DEs``, ...; when no known pair is present, names
+    starting like ``ra``/``dec`` if there is exactly one of each). Their frame: the
+    ``SkyCoord``'s, else the VOTable ``COOSYS`` of the RA column, else ``RADESYS``/
+    ``EQUINOX`` in the table's meta, else what the UCD or name implies (galactic, ecliptic,
+    B1950), else unstated. Pixels: ``pos.cartesian.x/y`` UCDs, then names (``x/y``,
+    ``X_IMAGE/Y_IMAGE``, ``XCENTER/YCENTER``, ``xcentroid/ycentroid``...), with the pixel
+    origin of the program that wrote the file (see :data:`PIXEL_PAIRS` and the reader's
+    ``meta["pixel_origin"]``).
 
     Parameters
     ----------
@@ -156,22 +194,55 @@ def detect_columns(table: Table) -> ColumnGuess:
     -------
     ColumnGuess
         Nothing is raised here: ambiguities are listed in ``ambiguous`` and the fitting
-        names in ``candidates``, for a column picker to offer.
+        names in ``candidates``, for a column picker to offer; ``why`` says how each choice
+        was made.
     """
+    from astropy.coordinates import SkyCoord
+
     names = [n for n in table.colnames if table[n].ndim == 1]
     lower = _by_lower(names)
     guess = ColumnGuess()
     meta = table.meta or {}
+    implied = None  # the frame a UCD or a name implies
+
+    sky_coords = [n for n in names if isinstance(table[n], SkyCoord)]
+    if sky_coords:
+        guess.ra = guess.skycoord = sky_coords[0]
+        guess.why["sky"] = f"SkyCoord column {sky_coords[0]}"
+        if len(sky_coords) > 1:
+            guess.why["sky"] += f" (the first of {', '.join(sky_coords)})"
+    if guess.ra is None:
+        found = _by_ucd(table, names, ("pos.eq.ra", "pos.eq.dec"))
+        if found is None:
+            found = _by_ucd(table, names, ("pos.galactic.lon", "pos.galactic.lat"))
+            implied = ("galactic", "UCD pos.galactic") if found else None
+        if found is None:
+            found = _by_ucd(table, names, ("pos.ecliptic.lon", "pos.ecliptic.lat"))
+            implied = ("ecliptic", "UCD pos.ecliptic") if found else None
+        if found is not None:
+            guess.ra, guess.dec, how = found
+            guess.why["sky"] = f"columns {guess.ra}, {guess.dec} by UCD ({how})"
 
     # RA/Dec: the first known pair present wins; a name present twice (RA and ra) is unsure
-    for ra_name, dec_names in SKY_PAIRS:
-        dec_name = next((d for d in dec_names if d in lower), None)
-        if ra_name in lower and dec_name is not None:
-            guess.ra, guess.dec = lower[ra_name][0], lower[dec_name][0]
-            for key, found in (("RA", lower[ra_name]), ("Dec", lower[dec_name])):
-                if len(found) > 1:
-                    guess.ambiguous.append(f"{key}: {', '.join(found)}")
-            break
+    if guess.ra is None:
+        for ra_name, dec_names, frame_name in SKY_PAIRS:
+            dec_name = next((d for d in dec_names if d in lower), None)
+            if ra_name in lower and dec_name is not None:
+                guess.ra, guess.dec = lower[ra_name][0], lower[dec_name][0]
+                for key, found in (("RA", lower[ra_name]), ("Dec", lower[dec_name])):
+                    if len(found) > 1:
+                        guess.ambiguous.append(f"{key}: {', '.join(found)}")
+                guess.why["sky"] = f"columns {guess.ra}, {guess.dec} by name"
+                if frame_name is not None:
+                    implied = (frame_name, f"the names {guess.ra}, {guess.dec}")
+                break
+    if guess.ra is None:
+        split = split_sexagesimal(table, "rah")
+        if split is not None:
+            guess.split = split
+            guess.ra, guess.dec = split["ra"][0], split["dec"][1]
+            parts = [n for n in (*split["ra"], *split["dec"]) if n]
+            guess.why["sky"] = f"CDS/MRT split sexagesimal columns {' '.join(parts)}"
     ra_like = [n for n in names if _RA_LIKE.search(n.lower()) and not _NOT_COORD.search(n)]
     dec_like = [n for n in names if _DEC_LIKE.search(n.lower()) and not _NOT_COORD.search(n)]
     guess.candidates["ra"] = _first(guess.ra, ra_like)
@@ -179,28 +250,47 @@ def detect_columns(table: Table) -> ColumnGuess:
     if guess.ra is None and ra_like and dec_like:
         if len(ra_like) == 1 and len(dec_like) == 1:
             guess.ra, guess.dec = ra_like[0], dec_like[0]
+            guess.why["sky"] = f"columns {guess.ra}, {guess.dec} by the start of their names"
         else:
             guess.ambiguous.append(f"RA: {', '.join(ra_like)}; Dec: {', '.join(dec_like)}")
 
+    find_frame(table, guess, implied)
+
     origin: int | None = None
-    for x_name, y_name, pair_origin in PIXEL_PAIRS:
-        if x_name in lower and y_name in lower:
-            guess.x, guess.y, origin = lower[x_name][0], lower[y_name][0], pair_origin
-            for key, found in (("x", lower[x_name]), ("y", lower[y_name])):
-                if len(found) > 1:
-                    guess.ambiguous.append(f"{key}: {', '.join(found)}")
-            break
+    found = _by_ucd(table, names, ("pos.cartesian.x", "pos.cartesian.y"))
+    if found is not None:
+        guess.x, guess.y, how = found
+        guess.why["pixels"] = f"columns {guess.x}, {guess.y} by UCD ({how})"
+    else:
+        for x_name, y_name, pair_origin in PIXEL_PAIRS:
+            if x_name in lower and y_name in lower:
+                guess.x, guess.y, origin = lower[x_name][0], lower[y_name][0], pair_origin
+                for key, found in (("x", lower[x_name]), ("y", lower[y_name])):
+                    if len(found) > 1:
+                        guess.ambiguous.append(f"{key}: {', '.join(found)}")
+                guess.why["pixels"] = f"columns {guess.x}, {guess.y} by name"
+                break
     x_like = [n for n in names if re.match(r"^x(?![a-z])|^x(pix|cen|win|peak)", n.lower())]
     y_like = [n for n in names if re.match(r"^y(?![a-z])|^y(pix|cen|win|peak)", n.lower())]
     guess.candidates["x"] = _first(guess.x, x_like)
     guess.candidates["y"] = _first(guess.y, y_like)
 
-    if meta.get("catalog_format") == "imgmarker" and meta.get("display_xy"):
+    writer = meta.get("catalog_format")
+    if writer == "imgmarker" and meta.get("display_xy"):
         guess.pixel_origin = "imgmarker"
+        guess.why["pixel_origin"] = "Image Marker display pixels (an Image Marker file)"
     elif meta.get("pixel_origin") in (0, 1):
         guess.pixel_origin = int(meta["pixel_origin"])
+        said = WRITER_ORIGINS.get(str(writer), "the file states it")
+        guess.why["pixel_origin"] = f"{guess.pixel_origin} ({said})"
+    elif _is_daophot_meta(meta):
+        guess.pixel_origin = 1
+        guess.why["pixel_origin"] = f"1 ({WRITER_ORIGINS['daophot']})"
     elif origin is not None:
         guess.pixel_origin = origin
+        guess.why["pixel_origin"] = f"{origin} (what columns named {guess.x} count from)"
+    elif guess.x is not None:
+        guess.why["pixel_origin"] = "0 (nothing says otherwise)"
 
     for size_name, unit, factor in SIZE_NAMES:
         if size_name in lower:
@@ -212,6 +302,117 @@ def detect_columns(table: Table) -> ColumnGuess:
             break
     guess.image = next((lower[n][0] for n in IMAGE_NAMES if n in lower), None)
     return guess
+
+
+def find_frame(table: Table, guess: ColumnGuess, implied=None) -> None:
+    """Set ``guess.frame`` and ``guess.why["frame"]`` for the columns ``guess.ra``/``dec``:
+    a SkyCoord's own frame, the RA column's VOTable ``COOSYS`` (``meta["coosys"]``), the
+    table's ``RADESYS``/``EQUINOX``, else ``implied`` (``(frame name, by what)``: a UCD or
+    column names), else unstated (None)."""
+    from astropy.coordinates import SkyCoord
+
+    from napari_imagemarker.catalogs.frames import coosys_frame, describe, meta_frame, parse_frame
+
+    guess.why.pop("frame", None)
+    if guess.ra is None:
+        guess.frame = None
+        return
+    column = table[guess.ra]
+    if isinstance(column, SkyCoord):
+        guess.frame = column.frame.replicate_without_data()
+        guess.why["frame"] = f"{describe(guess.frame)} (the SkyCoord's)"
+        return
+    guess.frame = None
+    if implied is None:
+        implied = _implied_frame(table, guess.ra, guess.dec)
+    coosys = getattr(column, "meta", None) or {}
+    coosys = coosys.get("coosys") if isinstance(coosys, dict) else None
+    stated = None
+    try:
+        if coosys:
+            stated = (
+                coosys_frame(coosys["system"], coosys.get("equinox")),
+                f"VOTable COOSYS {coosys['system']}"
+                + (f" {coosys['equinox']}" if coosys.get("equinox") else ""),
+            )
+        else:
+            stated = meta_frame(table.meta or {})
+    except (ValueError, KeyError) as err:
+        guess.ambiguous.append(f"frame: {err}")
+    if stated is None and implied is not None:
+        stated = (parse_frame(implied[0]), implied[1])
+    if stated is not None:
+        guess.frame = stated[0]
+        guess.why["frame"] = f"{describe(stated[0])} (from {stated[1]})"
+    else:
+        guess.why["frame"] = (
+            "unstated: taken in each image's own equatorial frame (ICRS or FK5 J2000)"
+        )
+
+
+def _implied_frame(table, ra: str, dec: str | None):
+    """The frame the UCD or the names of the columns ``ra``, ``dec`` imply, or None."""
+    ucd = _ucd(table[ra])
+    if ucd and ucd[0].startswith("pos.galactic"):
+        return "galactic", "UCD pos.galactic"
+    if ucd and ucd[0].startswith("pos.ecliptic"):
+        return "ecliptic", "UCD pos.ecliptic"
+    for ra_name, dec_names, frame_name in SKY_PAIRS:
+        if frame_name and ra.lower() == ra_name and (dec or "").lower() in dec_names:
+            return frame_name, f"the names {ra}, {dec}"
+    return None
+
+
+#: Pixel origins of the programs whose files say who wrote them (the reader's
+#: ``meta["catalog_format"]``), for messages.
+WRITER_ORIGINS = {
+    "daophot": "IRAF/DAOPHOT count pixels from 1",
+    "sextractor": "SExtractor counts pixels from 1",
+    "ds9": "DS9's 1 already taken off by regions",
+    "marks": "stated in the file's header",
+}
+
+
+def _is_daophot_meta(meta) -> bool:
+    keywords = meta.get("keywords")
+    return isinstance(keywords, dict) and "IRAF" in keywords and "PACKAGE" in keywords
+
+
+def _ucd(column) -> list[str]:
+    meta = getattr(column, "meta", None) or {}
+    ucd = meta.get("ucd") if isinstance(meta, dict) else None
+    return [w.strip().lower() for w in str(ucd).split(";")] if ucd else []
+
+
+def _by_ucd(table, names, words) -> tuple[str, str, str] | None:
+    """(lon column, lat column, how) whose UCDs start with ``words``, ``meta.main`` first;
+    None when there is not exactly one of each at the best rank."""
+    found = []
+    for word in words:
+        hits = [n for n in names if (ucd := _ucd(table[n])) and ucd[0] == word]
+        main = [n for n in hits if "meta.main" in _ucd(table[n])]
+        found.append(main if len(main) == 1 else hits)
+    if all(len(f) == 1 for f in found):
+        main = all("meta.main" in _ucd(table[f[0]]) for f in found)
+        return found[0][0], found[1][0], f"{words[0]}{';meta.main' if main else ''}"
+    return None
+
+
+def split_sexagesimal(table, ra_name: str) -> dict[str, list[str | None]] | None:
+    """The CDS/MRT split sexagesimal columns (``RAh RAm RAs DE- DEd DEm DEs``) a table has,
+    when ``ra_name`` (any case) is its ``RAh`` column; None otherwise."""
+    lower = _by_lower(table.colnames)
+    if ra_name.lower() != "rah" or "rah" not in lower or "ded" not in lower:
+        return None
+
+    def get(name):
+        return lower[name][0] if name in lower else None
+
+    sign = get("de-") or get("de_sign") or get("design")
+    return {
+        "ra": [get("rah"), get("ram"), get("ras")],
+        "dec": [sign, get("ded"), get("dem"), get("des")],
+    }
 
 
 def _first(chosen: str | None, others: list[str]) -> list[str]:
@@ -287,18 +488,11 @@ def parse_angles(column, *, hours: bool | None = None) -> tuple[np.ndarray, str]
         ``"sexagesimal hours"``, ``"sexagesimal degrees"``, ...
     """
     values, missing = column_values(column)
-    unit = getattr(column, "unit", None)
+    unit = angle_unit(getattr(column, "unit", None))
     if values.dtype.kind in "fiub":
         out = values.astype(np.float64)
-        how = "degrees"
-        if unit is not None and unit != u.deg:
-            try:
-                out = (out * unit).to_value(u.deg)
-                how = f"{unit} converted to degrees"
-            except u.UnitsError:
-                pass
         out[missing] = np.nan
-        return out, how
+        return _with_unit(out, unit, "degrees")
     missing = missing | missing_text(values)
     text = _lines(values, missing)
     if not any(c in text for c in ":hdms°' ") and '"' not in text:
@@ -383,11 +577,44 @@ def _negative_lines(text: str, n: int) -> np.ndarray | None:
 
 def _with_unit(out: np.ndarray, unit, how: str) -> tuple[np.ndarray, str]:
     if unit is not None and unit != u.deg:
-        try:
-            return (out * unit).to_value(u.deg), f"{unit} converted to degrees"
-        except u.UnitsError:
-            pass
+        return (out * unit).to_value(u.deg), f"{unit} converted to degrees"
     return out, how
+
+
+_UNIT_WORDS = {
+    "deg": u.deg,
+    "degree": u.deg,
+    "degrees": u.deg,
+    "d": u.deg,
+    "h": u.hourangle,
+    "hr": u.hourangle,
+    "hour": u.hourangle,
+    "hours": u.hourangle,
+    "hourangle": u.hourangle,
+    "rad": u.rad,
+    "radian": u.rad,
+    "radians": u.rad,
+    "arcmin": u.arcmin,
+    "arcsec": u.arcsec,
+    "mas": u.mas,
+}
+
+
+def angle_unit(unit) -> u.UnitBase | None:
+    """The angle unit a column's unit means: an angle unit as it is, an hour (time, as CDS
+    writes RA hours) as ``hourangle``, words astropy does not parse (IPAC's ``degrees``,
+    ``hours``, ``radians``) by their meaning; None for no unit or one that is no angle."""
+    if unit is None:
+        return None
+    if isinstance(unit, (u.UnrecognizedUnit, str)):
+        return _UNIT_WORDS.get(str(unit).strip().lower())
+    if unit == u.hour:
+        return u.hourangle
+    try:
+        unit.to(u.deg)
+    except (u.UnitsError, ValueError, TypeError):
+        return None
+    return unit
 
 
 def _parse_angles_slowly(strings, missing, hours) -> tuple[np.ndarray, str]:

@@ -78,7 +78,7 @@ def _fix_strings(table: Table) -> Table:
     """
     for name in table.colnames:
         column = table[name]
-        if column.dtype.kind == "S":
+        if getattr(column, "dtype", None) is not None and column.dtype.kind == "S":
             try:
                 table[name] = column.astype(column.dtype.str.replace("S", "U"))
             except UnicodeDecodeError:
@@ -100,9 +100,29 @@ def _read_fits(path: Path) -> Table:
 
 
 def _read_votable(path: Path) -> Table:
+    """The first table of a VOTable, columns named by their ``name`` (not ``ID``), each
+    column's UCD in ``meta["ucd"]`` and its ``COOSYS`` (``system``, ``equinox``,
+    ``epoch``) in ``meta["coosys"]``."""
+    from astropy.io.votable import parse
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # VOTable spec warnings (W01...) are noise here
-        return Table.read(path, format="votable")
+        votable = parse(str(path))
+        resource_table = votable.get_first_table()
+        table = resource_table.to_table(use_names_over_ids=True)
+    systems = {c.ID: c for c in votable.iter_coosys() if c.ID}
+    for field, name in zip(resource_table.fields, table.colnames, strict=False):
+        coosys = systems.get(field.ref) if field.ref else None
+        if coosys is not None:
+            table[name].meta["coosys"] = {
+                "system": coosys.system,
+                "equinox": coosys.equinox,
+                "epoch": coosys.epoch,
+            }
+        if field.ucd and "ucd" not in table[name].meta:
+            table[name].meta["ucd"] = field.ucd
+    table.meta["catalog_format"] = "votable"
+    return table
 
 
 def _read_ecsv(path: Path) -> Table:
@@ -185,7 +205,67 @@ def _read_ascii(path: Path) -> Table:
 
 
 def _read_ipac(path: Path) -> Table:
-    return Table.read(path, format="ascii.ipac")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", u.UnitsWarning)  # "degrees": read by its meaning
+        table = Table.read(path, format="ascii.ipac")
+    table.meta["catalog_format"] = "ipac"
+    return table
+
+
+def _first_lines(path: Path, n: int = 5) -> list[str]:
+    with open(path, "rb") as f:
+        head = f.read(8192).decode("utf-8", errors="replace").lstrip("\ufeff")
+    return [line.rstrip() for line in head.splitlines() if line.strip()][:n]
+
+
+def _is_daophot(path: Path) -> bool:
+    """IRAF/DAOPHOT (apphot, daofind, allstar...): ``#K`` keyword and ``#N`` name lines."""
+    lines = _first_lines(path)
+    return bool(lines) and lines[0].startswith(("#K ", "#N "))
+
+
+def _read_daophot(path: Path) -> Table:
+    """An IRAF/DAOPHOT table: its pixels count from 1 (IRAF's convention)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", u.UnitsWarning)  # "pixels", "##"
+        table = Table.read(path, format="ascii.daophot")
+    table.meta.update(catalog_format="daophot", pixel_origin=1)
+    return table
+
+
+_SEXTRACTOR_LINE = re.compile(r"^#\s+\d+\s+[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _is_sextractor(path: Path) -> bool:
+    """SExtractor's ASCII_HEAD catalogs: ``#   1 NUMBER  description  [unit]`` lines."""
+    lines = _first_lines(path)
+    return bool(lines) and _SEXTRACTOR_LINE.match(lines[0]) is not None
+
+
+def _read_sextractor(path: Path) -> Table:
+    """A SExtractor catalog: its pixels (``X_IMAGE``, ``XWIN_IMAGE``...) count from 1."""
+    table = Table.read(path, format="ascii.sextractor")
+    table.meta.update(catalog_format="sextractor", pixel_origin=1)
+    return table
+
+
+def _is_cds(path: Path) -> bool:
+    """A CDS/MRT table with its description: ``Title:`` or a ``Byte-by-byte`` header."""
+    lines = _first_lines(path, 12)
+    return bool(lines) and (
+        lines[0].startswith("Title:") or any(line.startswith("Byte-by-byte") for line in lines)
+    )
+
+
+def _read_cds(path: Path, readme: str | Path | None = None) -> Table:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", u.UnitsWarning)
+        if readme is not None:
+            table = Table.read(path, format="ascii.cds", readme=str(readme))
+        else:
+            table = Table.read(path, format="ascii.cds")
+    table.meta["catalog_format"] = "cds"
+    return table
 
 
 def _read_ds9(path: Path) -> Table:
@@ -218,6 +298,9 @@ register_format(CatalogFormat("fits", FITS_SUFFIXES, _read_fits))
 register_format(CatalogFormat("votable", (".xml", ".vot", ".votable"), _read_votable))
 register_format(CatalogFormat("ecsv", (".ecsv",), _read_ecsv))
 register_format(CatalogFormat("ipac", (".tbl", ".ipac"), _read_ipac))
+register_format(CatalogFormat("daophot", (), _read_daophot, identify=_is_daophot))
+register_format(CatalogFormat("sextractor", (), _read_sextractor, identify=_is_sextractor))
+register_format(CatalogFormat("cds", (), _read_cds, identify=_is_cds))
 register_format(
     CatalogFormat("marks", (".csv", ".txt"), _read_marks_csv, identify=marks_csv.identify)
 )
@@ -237,7 +320,9 @@ def _choose(path: Path, format: str | None) -> CatalogFormat:
     return fmt
 
 
-def read_table(path: str | Path, format: str | None = None) -> Table:
+def read_table(
+    path: str | Path, format: str | None = None, *, readme: str | Path | None = None
+) -> Table:
     """Read a catalog file into an astropy Table.
 
     Parameters
@@ -246,22 +331,30 @@ def read_table(path: str | Path, format: str | None = None) -> Table:
         Any table astropy reads, a DS9 region file (``.reg``) or an Image Marker mark file.
     format : str, optional
         One of :data:`FORMATS` (``"ds9"``, ``"fits"``, ``"votable"``, ``"ecsv"``,
-        ``"ipac"``, ``"marks"``, ``"imgmarker"``, ``"csv"``, ``"ascii"``: astropy guesses),
-        or any astropy ``Table.read`` format (e.g. ``"ascii.sextractor"``). Default: the
-        first format of :data:`FORMATS` that claims the file: by its name, and for text
-        files by the first lines (our marks CSV states its pixel origin; Image Marker's
-        field names make an Image Marker file; a header with commas a CSV).
+        ``"ipac"``, ``"daophot"``, ``"sextractor"``, ``"cds"``, ``"marks"``,
+        ``"imgmarker"``, ``"csv"``, ``"ascii"``: astropy guesses), or any astropy
+        ``Table.read`` format (e.g. ``"ascii.mrt"``). Default: the first format of
+        :data:`FORMATS` that claims the file: by its name, and for text files by the first
+        lines (IRAF/DAOPHOT ``#K``/``#N`` lines, SExtractor ``#   1 NUMBER`` lines, a CDS
+        ``Title:``/``Byte-by-byte`` header, our marks CSV's pixel origin, Image Marker's
+        field names, a header with commas); if that reader fails, astropy's own format
+        detection is tried before giving up.
+    readme : str or Path, optional
+        The ReadMe describing a CDS table kept in a separate file (implies ``"cds"``).
 
     Returns
     -------
     astropy.table.Table
-        Text columns as ``str``. ``meta["catalog_format"]`` is set for DS9 and Image Marker
-        files, ``meta["pixel_origin"]`` where the file states its pixel convention.
+        Text columns as ``str``. ``meta["catalog_format"]`` names the reader (and
+        ``"astropy guess"`` when the fallback read it), ``meta["pixel_origin"]`` is set
+        where the file's writer has a pixel convention (DAOPHOT, SExtractor: 1; DS9
+        regions and our marks: 0).
 
     Raises
     ------
     CatalogError
-        The file is missing, empty, not a table, or cannot be decoded; the message names it.
+        The file is missing, empty, not a table, or cannot be decoded; the message names it,
+        what was tried and what to pass.
     """
     path = Path(path)
     if not path.exists():
@@ -270,18 +363,53 @@ def read_table(path: str | Path, format: str | None = None) -> Table:
         raise CatalogError(f"{path}: is a folder, not a catalog file")
     if path.stat().st_size == 0:
         raise CatalogError(f"{path}: the file is empty (0 bytes)")
+    if readme is not None:
+        if not Path(readme).is_file():
+            raise CatalogError(f"{readme}: no such ReadMe file (readme= for {path.name})")
+        format = "cds"
     fmt = None
     try:
         fmt = _choose(path, format)
-        table = fmt.reader(path)
+        table = _read_cds(path, readme) if fmt.name == "cds" else fmt.reader(path)
     except CatalogError:
         raise
     except UnicodeDecodeError as err:
-        raise CatalogError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        first = f"{path}: not UTF-8 text ({err.reason} at byte {err.start})"
+        if format is not None:
+            raise CatalogError(first) from None
+        table = _astropy_guess(path, first)
     except Exception as err:
         what = f"a {fmt.name} table" if fmt is not None else "a table"
-        raise CatalogError(f"{path}: cannot be read as {what}: {err}") from None
+        first = f"{path}: cannot be read as {what}: {_reason(err)}"
+        if format is not None:
+            raise CatalogError(f"{first}. Check the file or pass another format=") from None
+        table = _astropy_guess(path, first)
     table = _fix_strings(table)
     if len(table.colnames) == 0:
         raise CatalogError(f"{path}: no columns found")
+    return table
+
+
+def _reason(err: Exception) -> str:
+    """An exception's message, on one line (astropy lists every format it tried)."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[:400]}{'…' if len(text) > 400 else ''}"
+
+
+def _astropy_guess(path: Path, first: str) -> Table:
+    """The fallback: astropy's own format detection, for files our fast path mistook."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                table = Table.read(path)  # by name and signature (FITS, VOTable, ECSV, HDF5)
+            except Exception:
+                table = Table.read(path, format="ascii")  # guesses every text format
+    except Exception as err:
+        raise CatalogError(
+            f"{first}; astropy's format detection failed too ({_reason(err)}). Pass format= "
+            "(an astropy format, e.g. 'ascii.cds', 'ascii.ipac', 'ascii.commented_header'), "
+            "and readme= for a CDS table described in a separate ReadMe"
+        ) from None
+    table.meta["catalog_format"] = "astropy guess"
     return table

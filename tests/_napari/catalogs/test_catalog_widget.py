@@ -338,3 +338,46 @@ def test_table_rows_and_points_stay_in_step(dock, qtbot):
     layer.selected_data = {0, 1, 4}
     rows = sorted(i.row() for i in view.selectionModel().selectedRows())
     assert rows == [0, 1, 4]
+
+
+def test_dock_shows_the_frame_the_file_states_and_lets_it_be_overridden(dock, tmp_path):
+    from astropy.coordinates import FK5, SkyCoord
+    from astropy.wcs import WCS
+
+    from conftest import tan_header
+
+    viewer, widget = dock
+    wcs = WCS(tan_header())  # ICRS
+    viewer.add_image(
+        np.zeros((200, 300), np.float32),
+        metadata={"wcs": wcs, "y_up": True, "path": str(tmp_path / "img.fits")},
+    )
+    path = tmp_path / "fk5.vot"
+    path.write_text(
+        '<?xml version="1.0"?>\n<VOTABLE version="1.3" '
+        'xmlns="http://www.ivoa.net/xml/VOTable/v1.3"><RESOURCE>'
+        '<COOSYS ID="J2000" system="eq_FK5" equinox="J2000"/><TABLE>'
+        '<FIELD name="RAJ2000" ID="c1" ucd="pos.eq.ra;meta.main" ref="J2000" '
+        'datatype="double" unit="deg"/>'
+        '<FIELD name="DEJ2000" ID="c2" ucd="pos.eq.dec;meta.main" ref="J2000" '
+        'datatype="double" unit="deg"/>'
+        "<DATA><TABLEDATA><TR><TD>150.1</TD><TD>2.2</TD></TR>"
+        "<TR><TD>150.11</TD><TD>2.21</TD></TR></TABLEDATA></DATA>"
+        "</TABLE></RESOURCE></VOTABLE>"
+    )
+    assert widget.read(path)
+    assert widget.ra_box.currentText() == "RAJ2000"  # a field name, not its ID
+    assert "frame FK5 J2000.000 (from VOTable COOSYS eq_FK5 J2000)" in widget.status.text()
+    layer = widget.overlay()
+    assert layer.metadata["catalog_choices"]["frame"].startswith("FK5 J2000")
+    assert "meta.main" in layer.metadata["catalog_choices"]["sky"]
+    truth = SkyCoord([150.1, 150.11], [2.2, 2.21], unit="deg", frame=FK5(equinox="J2000"))
+    x, y = wcs.world_to_pixel(truth)
+    np.testing.assert_allclose(layer.data, np.column_stack([y, x]), atol=1e-3)
+    # the user says the numbers are ICRS: the dock and the new layer follow
+    widget.frame_box.setCurrentText("icrs")
+    assert "ICRS (given)" in widget.status.text()
+    icrs_layer = widget.overlay()
+    x, y = wcs.world_to_pixel_values([150.1, 150.11], [2.2, 2.21])
+    np.testing.assert_allclose(icrs_layer.data, np.column_stack([y, x]), atol=1e-3)
+    assert np.abs(icrs_layer.data - layer.data).max() > 5e-3  # FK5 is not ICRS: 20 mas

@@ -107,8 +107,11 @@ def load_catalog(
         ``dec`` (columns; default detected by name), ``x``, ``y`` (pixel columns: ``x`` =
         column, ``y`` = row of the image array), ``pixel_origin`` (0, 1 or
         ``"imgmarker"``; default what the file says, else 0), ``size`` (column or one
-        diameter for all), ``size_unit`` (``"pix"``, ``"arcsec"``, ...), ``format``.
-        Not used when ``table_or_path`` is a ``Catalog``.
+        diameter for all), ``size_unit`` (``"pix"``, ``"arcsec"``, ...), ``format``,
+        ``frame`` (of the RA/Dec columns: ``"icrs"``, ``"fk5"``, ``"fk4"``,
+        ``"galactic"``, ...; default what the table states), ``readme`` (the ReadMe of a
+        CDS table kept in a separate file). Not used when ``table_or_path`` is a
+        ``Catalog``.
     color : str, optional
         One colour for the catalog; default a different one per catalog.
     color_by : str, optional

@@ -63,7 +63,9 @@ class CatalogOverlay:
     ----------
     layer : napari.layers.Points
         ``metadata["catalog"]`` is the :class:`Catalog`, ``metadata["catalog_rows"]`` the
-        catalog row of each point, ``metadata["catalog_overlay"]`` this object.
+        catalog row of each point, ``metadata["catalog_overlay"]`` this object,
+        ``metadata["catalog_choices"]`` every choice the loader made and why (format,
+        columns, frame, pixel origin).
     placement : Placement or None
         Where the catalog fell on the current image.
     image_layer : napari.layers.Image or None
@@ -117,6 +119,7 @@ class CatalogOverlay:
                 "catalog": catalog,
                 "catalog_rows": placement.rows,
                 "catalog_overlay": self,
+                "catalog_choices": dict(catalog.choices),
             },
         )
         if geometry is not None:

@@ -48,7 +48,6 @@ from napari_imagemarker.catalogs.catalog import (
     Catalog,
     CatalogError,
     detect_columns,
-    parse_angles,
     read_table,
 )
 from napari_imagemarker.catalogs.read import CATALOG_PATTERNS
@@ -63,6 +62,7 @@ ORIGINS = {
     "Image Marker (top-left, y down)": "imgmarker",
 }
 SIZE_UNITS = ("from the column", "pix", "arcsec", "arcmin", "deg")
+FRAMES = ("from the file", "icrs", "fk5", "fk4", "galactic", "ecliptic", "supergalactic")
 COLORMAPS = ("viridis", "plasma", "turbo", "magma", "coolwarm", "gray")
 PREVIEW_ROWS = 5
 
@@ -239,6 +239,13 @@ class CatalogWidget(QWidget):
         self.x_box, self.y_box = QComboBox(), QComboBox()
         self.origin_box = QComboBox()
         self.origin_box.addItems(list(ORIGINS))
+        self.frame_box = QComboBox()
+        self.frame_box.addItems(FRAMES)
+        self.frame_box.setToolTip(
+            "Frame of the RA/Dec columns: 'from the file' uses what the table states "
+            "(SkyCoord, VOTable COOSYS, RADESYS/EQUINOX, UCDs, names); fk5 is J2000, fk4 "
+            "B1950. Positions are converted with astropy to each image's frame."
+        )
         self.size_box, self.unit_box = QComboBox(), QComboBox()
         self.unit_box.addItems(SIZE_UNITS)
         self.color_box = QComboBox()
@@ -250,6 +257,7 @@ class CatalogWidget(QWidget):
         self.colormap_box.setToolTip("Colormap for a numeric 'colour by' column")
         for label, widgets in (
             ("RA, Dec", (self.ra_box, self.dec_box)),
+            ("Frame", (self.frame_box,)),
             ("x, y", (self.x_box, self.y_box)),
             ("Pixel origin", (self.origin_box,)),
             ("Size", (self.size_box, self.unit_box)),
@@ -261,7 +269,7 @@ class CatalogWidget(QWidget):
                 row.addWidget(widget)
             form.addRow(label, row)
         for box in (self.ra_box, self.dec_box, self.x_box, self.y_box, self.origin_box,
-                    self.size_box, self.unit_box):  # fmt: skip
+                    self.frame_box, self.size_box, self.unit_box):  # fmt: skip
             box.currentIndexChanged.connect(self._update_preview)
         layout.addWidget(columns)
 
@@ -339,7 +347,7 @@ class CatalogWidget(QWidget):
             box.addItems([NONE, *names])
             box.setCurrentText(chosen or NONE)
             box.blockSignals(False)
-        for box in (self.origin_box, self.unit_box):
+        for box in (self.origin_box, self.frame_box, self.unit_box):
             box.blockSignals(True)
             box.setCurrentIndex(0)
             box.blockSignals(False)
@@ -374,6 +382,7 @@ class CatalogWidget(QWidget):
             "x": pick(self.x_box),
             "y": pick(self.y_box),
             "pixel_origin": ORIGINS[self.origin_box.currentText()],
+            "frame": None if self.frame_box.currentIndex() == 0 else self.frame_box.currentText(),
             "size": pick(self.size_box),
             "size_unit": None if unit == SIZE_UNITS[0] else unit,
             "color": None if color in ("", "automatic") else color,
@@ -385,7 +394,7 @@ class CatalogWidget(QWidget):
         if self.table is None or getattr(self, "_updating", False):
             return
         choice = self._choices()
-        keys = ("ra", "dec", "x", "y", "pixel_origin", "size", "size_unit")
+        keys = ("ra", "dec", "x", "y", "pixel_origin", "frame", "size", "size_unit")
         try:
             catalog = make_catalog(self.table, name=self.path.stem, **{k: choice[k] for k in keys})
         except CatalogError as err:
@@ -403,12 +412,15 @@ class CatalogWidget(QWidget):
     def _fill_preview(self, choice: dict) -> None:
         table = self.table[:PREVIEW_ROWS]
         columns: list[tuple[str, list[str]]] = []
-        for key, label, hours in (("ra", "RA", True), ("dec", "Dec", False)):
+        catalog = self.catalog
+        for key, label in (("ra", "RA"), ("dec", "Dec")):
             name = choice[key]
             if name is not None:
-                degrees, _ = parse_angles(table[name], hours=hours)
                 columns.append((f"{name}", [_format(v) for v in table[name]]))
-                columns.append((f"{label} (deg)", [f"{v:.6f}" for v in degrees]))
+            if catalog is not None and catalog.has_sky and (name is not None or key == "ra"):
+                degrees = getattr(catalog, key)[:PREVIEW_ROWS]  # what will be placed: ICRS
+                icrs = " ICRS" if catalog.frame is not None else ""
+                columns.append((f"{label}{icrs} (deg)", [f"{v:.6f}" for v in degrees]))
         for key in ("x", "y", "size"):
             name = choice[key]
             if name is not None:
