@@ -80,13 +80,20 @@ def icrs_to_pixel(wcs, ra, dec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def celestial_frame(wcs):
-    """The astropy frame of a WCS (with its equinox), ICRS when it states none."""
+    """The astropy frame of a WCS (with its equinox); ICRS, with a warning, when astropy
+    knows no frame for it."""
     from astropy.coordinates import ICRS
     from astropy.wcs.utils import wcs_to_celestial_frame
 
     try:
         return wcs_to_celestial_frame(wcs)
-    except Exception:
+    except ValueError as err:  # astropy knows no frame for these CTYPE/RADESYS
+        warnings.warn(
+            f"the WCS's celestial frame cannot be determined ({err}); its coordinates are "
+            "taken as ICRS",
+            UserWarning,
+            stacklevel=2,
+        )
         return ICRS()
 
 
