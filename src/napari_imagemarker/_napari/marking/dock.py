@@ -165,6 +165,15 @@ class MarkingDock(QWidget):
         row.addWidget(self.seed_spin)
         row.addStretch(1)
         form.addRow("Order", row)
+        self.repeat_spin = QSpinBox()
+        self.repeat_spin.setRange(0, 100)
+        self.repeat_spin.setSuffix(" % of the images")
+        self.repeat_spin.setToolTip(
+            "Show this share of the images a second time, later in the scan and looking "
+            "new, to measure how consistent you are (Image Marker's duplicates; see "
+            "docs/agreement.md). The repeats' marks are kept apart."
+        )
+        form.addRow("Repeat", self.repeat_spin)
         buttons = QHBoxLayout()
         self.open_button = QPushButton("Open")
         self.open_button.clicked.connect(self._open_clicked)
@@ -341,6 +350,7 @@ class MarkingDock(QWidget):
             self.shuffle_check.setChecked(session.shuffle_seed is not None)
             if session.shuffle_seed is not None:
                 self.seed_spin.setValue(int(session.shuffle_seed))
+            self.repeat_spin.setValue(round(session.repeats * 100))
         finally:
             self._updating = False
         for g, box in enumerate(self.group_symbols, start=1):
@@ -380,6 +390,8 @@ class MarkingDock(QWidget):
         kwargs = {"user": self.user_edit.text().strip() or None}
         if self.shuffle_check.isChecked():
             kwargs["shuffle_seed"] = self.seed_spin.value()
+        if self.repeat_spin.value():  # 0: the saved setting, if any
+            kwargs["repeats"] = self.repeat_spin.value() / 100
         with contextlib.suppress(Exception):  # already notified, with advice
             self.open_session(images, save_dir, **kwargs)
 
