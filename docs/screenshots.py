@@ -224,6 +224,83 @@ def marking() -> None:
         viewer.close()
 
 
+def agreement_review() -> None:
+    """Three people's marks on the SPT cutouts, the Agreement dock's tables, and the review
+    of the most disputed image with each person's marks in their colour."""
+    import shutil
+    import tempfile
+
+    from napari_imagemarker import MarkingSession
+    from napari_imagemarker._napari.marking.binding import binding_for
+
+    rng = __import__("numpy").random.default_rng(3)
+    names = [
+        "SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif",
+        "SPT-CLJ2347-5101_4.39_sigma_grz_cont.tif",
+        "SPT-CLJ2359-5051_4.92_sigma_grz_cont.tif",
+    ]
+    # the five brightest galaxies near the middle of each image, as people would click them
+    features = {name: _bright_peaks(_image(name), 5) for name in names}
+    users = {"ann": (0.95, 0.8), "ben": (0.8, 1.5), "cat": (0.6, 2.5)}  # hit rate, scatter
+    with tempfile.TemporaryDirectory() as tmp:
+        images = Path(tmp) / "images"
+        images.mkdir()
+        for name in names:
+            shutil.copy(_image(name), images / name)
+        team = Path(tmp) / "team"
+        for user, (hit, scatter) in users.items():
+            groups = ["BCG", "member", "3", "4", "5", "6", "7", "8", "9"]
+            categories = ["merger", "lensing", "3", "4", "5"]
+            with MarkingSession(images, team, user, groups, categories) as s:
+                for name, spots in features.items():
+                    for k, (row, col) in enumerate(spots):
+                        if k == 0 or rng.random() < hit:
+                            dy, dx = rng.normal(0, scatter, 2)
+                            s.add_mark(col + dx, row + dy, 1 if k == 0 else 2, image=name)
+                    if user != "cat" and name == names[0]:
+                        s.set_categories(["merger"], image=name)
+                for _ in s.paths:
+                    s.next()
+        viewer = _viewer("napari-imagemarker: review of disputed images", ["Agreement"])
+        viewer.window._qt_window.resize(1500, 950)
+        dock = viewer.window.dock_widgets["Agreement (napari-imagemarker)"]
+        dock.folder_edit.setText(str(team))
+        dock.radius_edit.setText("4")
+        dock.compute()
+        dock.n_spin.setValue(3)
+        dock.start_review()
+        binding = binding_for(viewer)
+        dock.tabs.setCurrentIndex(3)  # each user against the consensus
+        viewer.window._qt_window.raise_()
+        dock.parent().raise_()
+        viewer.reset_view()
+        _close_notifications(viewer)
+        for _ in range(8):
+            _settle(viewer)
+            time.sleep(0.1)
+        binding.marks.layer.refresh()
+        viewer.screenshot(str(HERE / "images" / "agreement_review.png"), canvas_only=False)
+        viewer.close()
+
+
+def _bright_peaks(path: Path, n: int) -> list[tuple[float, float]]:
+    """(row, col) of the ``n`` brightest smoothed peaks within 180 px of the centre."""
+    import numpy as np
+    from scipy import ndimage
+
+    from napari_imagemarker import read_frame
+
+    data = np.asarray(read_frame(path)[0], dtype=float)
+    light = ndimage.gaussian_filter(data.sum(axis=-1) if data.ndim == 3 else data, 2.0)
+    peaks = light == ndimage.maximum_filter(light, size=15)
+    rows, cols = np.nonzero(peaks)
+    h, w = light.shape
+    near = np.hypot(rows - h / 2, cols - w / 2) < 180
+    rows, cols = rows[near], cols[near]
+    best = np.argsort(light[rows, cols])[::-1][:n]
+    return [(float(rows[k]), float(cols[k])) for k in best]
+
+
 def _close_notifications(viewer) -> None:
     """Close the pop-up notifications, which would cover the canvas."""
     from napari._qt.dialogs.qt_notification import NapariQtNotification
@@ -247,6 +324,7 @@ SHOTS = {
     "maskfill": maskfill_m51,
     "catalog": catalog,
     "marking": marking,
+    "agreement": agreement_review,
 }
 
 if __name__ == "__main__":

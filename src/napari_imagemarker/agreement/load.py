@@ -17,6 +17,7 @@ import numpy as np
 from astropy.table import Table
 
 from napari_imagemarker.agreement.work import Gold, Marks, UserWork
+from napari_imagemarker.imgmarker.config import image_search_dirs, read_config
 from napari_imagemarker.imgmarker.marks_file import read_records
 from napari_imagemarker.imgmarker.savedir import (
     DUPLICATE,
@@ -88,6 +89,7 @@ def _state_work(user: str, state, repeat_state=None) -> UserWork:
         r_marks,
         list(state.groups),
         list(state.categories),
+        {os.path.basename(p): p for p in state.paths},
     )
 
 
@@ -139,7 +141,16 @@ def _load_imgmarker(save_dir: Path, user: str) -> UserWork:
         if c:
             r_cats[name] = c
     r_seen = sorted(set(r_seen) | set(repeat.image.tolist()))
-    return UserWork(user, seen, cats, first, r_seen, r_cats, repeat, list(saved.groups), names)
+    folders = [d for d in image_search_dirs(save_dir, read_config(save_dir / f"{user}_config.txt"))
+               if d.is_dir()]  # fmt: skip
+    paths = {}
+    for name in seen:
+        found = next((d / name for d in folders if (d / name).is_file()), None)
+        if found is not None:
+            paths[name] = str(found)
+    return UserWork(
+        user, seen, cats, first, r_seen, r_cats, repeat, list(saved.groups), names, paths
+    )
 
 
 def load_users(save_dir, users: Sequence[str] | None = None) -> list[UserWork]:

@@ -48,10 +48,14 @@ class AgreementReport(Mapping):
     ``self_consistency``, ``images`` and, with a gold standard, ``gold``.
     """
 
-    def __init__(self, data: dict[str, Any], extra: dict[str, Any], save_dir: Path) -> None:
+    def __init__(
+        self, data: dict[str, Any], extra: dict[str, Any], save_dir: Path, works=()
+    ) -> None:
         self._data = data
         self._extra = extra
         self.save_dir = save_dir
+        #: What each user did, as read (:class:`~napari_imagemarker.agreement.work.UserWork`).
+        self.works = list(works)
 
     def __getitem__(self, key: str):
         return self._data[key]
@@ -299,4 +303,4 @@ def agreement(
     works = load_users(save_dir, users)
     truth = load_gold(gold, images=images) if gold else None
     data, extra = compute(works, radius, gold=truth, min_users=min_users)
-    return AgreementReport(data, extra, Path(save_dir).expanduser().absolute())
+    return AgreementReport(data, extra, Path(save_dir).expanduser().absolute(), works)

@@ -64,6 +64,8 @@ class UserWork:
     repeat_seen, repeat_categories, repeat_marks
         The same for the images shown to the user a second time (duplicates).
     group_names, category_names : lists of 9 and 5 str
+    paths : dict
+        Image name -> path of the file, where known (for reviewing the images).
     """
 
     user: str
@@ -75,6 +77,7 @@ class UserWork:
     repeat_marks: Marks = field(default_factory=Marks.empty)
     group_names: Sequence[str] = tuple(str(g) for g in range(1, 10))
     category_names: Sequence[str] = tuple(str(c) for c in range(1, 6))
+    paths: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

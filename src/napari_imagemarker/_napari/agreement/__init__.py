@@ -1,0 +1,1 @@
+"""napari dock of the agreement report and the review of disputed images."""
