@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -162,7 +163,9 @@ def test_votable_has_units_ucds_and_meta_params(marks, tmp_path):
 def test_ds9_image_regions_are_one_based_points_with_tag_text_and_colour(marks, tmp_path):
     path = tmp_path / "m.reg"
     write_marks(marks[:2], path)
-    assert path.read_text("utf-8").splitlines() == [
+    lines = path.read_text("utf-8").splitlines()
+    assert lines[1].startswith("# napari-imagemarker: ")  # our groups, image and frame
+    assert lines[:1] + lines[2:] == [
         "# Region file format: DS9 astropy/regions",
         "global include=1",
         "image",
@@ -177,7 +180,11 @@ def test_ds9_file_is_read_back_identically_by_regions(marks, tmp_path):
     for coordsys, precision in [("image", 8), ("icrs", 10), ("fk5", 10)]:
         path = tmp_path / f"{coordsys}.reg"
         write_marks(marks[:2], path, coordsys=coordsys)
-        text = path.read_text("utf-8")
+        lines = path.read_text("utf-8").splitlines(keepends=True)
+        # every line but our comment (which DS9 and regions ignore) is what regions writes
+        ours = [line for line in lines if line.startswith("# napari-imagemarker: ")]
+        assert len(ours) == 1
+        text = "".join(line for line in lines if line not in ours)
         assert (
             Regions.read(path, format="ds9").serialize(format="ds9", precision=precision) == text
         )
@@ -216,7 +223,8 @@ def test_ds9_labels_with_line_breaks_are_written_on_one_line(marks, tmp_path):
     write_marks(table, path)
     back = read_marks(path, groups=GROUPS)
     assert list(back["label"]) == ["two lines", "windows break and more"]
-    assert len(path.read_text("utf-8").splitlines()) == 5  # header, global, image, 2 points
+    # header, our comment, global, image, 2 points
+    assert len(path.read_text("utf-8").splitlines()) == 6
     table["label"] = ["fine", "a } brace"]
     with pytest.raises(ValueError, match=r"braces.reg: mark 1 .*'a } brace' holds '}'"):
         write_marks(table, tmp_path / "braces.reg")
@@ -249,8 +257,93 @@ def test_ds9_errors(marks, tmp_path):
     with pytest.raises(ValueError, match=r"tags.reg: line 3, column 'tag': 'galaxies'"):
         read_marks(path, groups=GROUPS)
     path.write_text("image\npolygon(1,1,5,5,1,5)\n")
-    with pytest.raises(ValueError, match=r"line 2: a polygon region has no single position"):
-        read_marks(path)
+    with pytest.raises(ValueError, match=r"line 2: 1 region with no single position"):
+        read_marks(path, strict=True)
+
+
+DS9_MIXED = """\
+# Region file format: DS9 version 4.1
+global color=green dashlist=8 3 width=1 font="helvetica 10 normal roman" select=1
+image
+point(10,20) # point=circle text={a;b} tag={BCG}
+circle(1,2,3); box(4,5,6,7,0) # tag={Arc}
+# vector(1,2,3,4) vector=1
+polygon(1,2,3,4,5,6)
+fk5
+point(150.1,2.2) # text={sky}
+ruler(1,2,3,4) ruler=image image
+# composite(1,2,0) || composite=1
+circle(150.2,2.3,3") ||
+text(150.1,2.3) text={hello}
+# text(150.1,2.4) text={commented text}
+line(1,2,3,4)
+point(150.3,2.5) # tag={nope}
+"""
+
+
+def test_ds9_line_numbers_count_every_region_where_it_is(tmp_path):
+    from regions import Regions
+
+    from napari_imagemarker.marks.ds9 import read_regions
+
+    path = tmp_path / "mixed.reg"
+    path.write_text(DS9_MIXED)
+    table = read_regions(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # regions: "ruler" is not supported
+        parsed = Regions.read(path, format="ds9")
+    assert len(table) == len(parsed) == 10  # what regions parses, we parse
+    assert list(table["shape"]) == [
+        type(r).__name__.replace("PixelRegion", "").replace("SkyRegion", "").lower()
+        for r in parsed
+    ]
+    assert list(table["shape"]) == [
+        "point", "circle", "rectangle", "polygon", "point", "circle", "text", "text", "line",
+        "point",
+    ]  # fmt: skip
+    assert list(table["line"]) == [4, 5, 5, 7, 9, 12, 13, 14, 15, 16]
+    assert table.meta["unsupported"] == ["ruler"]
+    # an error names the line the region is on, after a line holding two regions
+    with pytest.raises(ValueError, match=r"line 16, column 'tag': 'nope'"):
+        read_marks(path, groups=GROUPS)
+
+
+def test_ds9_regions_that_are_not_marks_are_skipped_counted_and_named(tmp_path):
+    path = tmp_path / "mixed.reg"
+    path.write_text(DS9_MIXED.replace(" # tag={nope}", ""))
+    with pytest.warns(UserWarning) as caught:
+        marks = read_marks(path, groups=GROUPS)
+    (message,) = [str(w.message) for w in caught if "skipped" in str(w.message)]
+    assert message == (
+        f"{path}: skipped 5 regions with no single position: 1 polygon (line 7); "
+        "2 text (lines 13, 14); 1 line (line 15); 1 ruler (a shape regions does not read); "
+        "only point-like regions (point, circle, box, ellipse, annulus) are marks"
+    )
+    assert len(marks) == 6
+    assert list(marks["label"]) == ["a;b", "", "", "sky", "", ""]
+    # the tag of "circle(...); box(...) # tag={Arc}" is the box's; the circle is green (4)
+    assert list(marks["group"])[:3] == [1, 4, 3]
+    with pytest.raises(ValueError, match=r"mixed.reg: line 7: 5 regions .*\(strict mode\)"):
+        read_marks(path, groups=GROUPS, strict=True)
+
+
+def test_ds9_file_we_wrote_is_read_back_with_its_groups_and_image_and_no_argument(marks, tmp_path):
+    table = normalise_marks(marks[:2])
+    table.meta["groups"] = ["BCG", "second, with comma", "Arc", "4", "5", "6", "7", "8", "é"]
+    table.meta["group_colors"][1] = "#123456"
+    path = tmp_path / "named.reg"
+    write_marks(table, path)
+    back = read_marks(path)  # no groups=, no images=
+    assert back.meta["groups"] == table.meta["groups"]
+    assert back.meta["group_colors"] == table.meta["group_colors"]
+    for name in ("image", "frame", "group", "label", "x", "y"):
+        assert list(back[name]) == list(table[name]), name
+    # with the image, the sky positions come back too: the marks are the same
+    full = read_marks(path, images=FITS)
+    expected = table.copy()
+    expected["user"] = ["", ""]
+    expected["time"] = ["", ""]  # a region file has no user or time
+    assert_same_marks(full, expected)
 
 
 # --- choosing the format ------------------------------------------------------------------

@@ -7,10 +7,18 @@ counts; ``regions`` adds and removes the 1) for the marks of one image frame, or
 wrote and serialises back to the same text (with ``precision=PRECISION[0]`` for image
 coordinates, ``PRECISION[1]`` for sky coordinates).
 
-A region file does not record which image it belongs to, nor user or time. When reading,
-pass ``images=`` (one image) to name it and to compute the missing half of pixel/sky
+A region file has no place for group names and colours, nor for the image and frame:
+:func:`write` keeps them in one comment line after the header (``# napari-imagemarker:
+{json}``; DS9 and ``regions`` ignore comments), so :func:`read` gives back a file we wrote
+with its group names, colours, image and frame and no extra argument. It has no user or
+time. When reading, pass ``images=`` (one image) to compute the missing half of pixel/sky
 coordinates from its WCS. The group of a region is its first tag that is a group name (or a
 number 1-9), else the group whose colour it has, else group 1.
+
+Regions that are not marks (polygons, lines, text, and shapes ``regions`` does not read:
+ruler, compass, projection, ...) are skipped by :func:`read` with one warning that counts
+and names them with their lines; ``strict=True`` refuses the file instead. Line numbers
+count every region where it is (several on a line after ``;``, DS9's ``# text(...)``).
 
 :func:`read_regions` is the one DS9 parser: every region of a file as a table row (centre,
 size, text, colour, tags, line). :func:`read` makes marks of its point-like rows; the
@@ -19,7 +27,9 @@ catalog overlay (:mod:`.catalog_files`) shows every row, with its size.
 
 from __future__ import annotations
 
+import json
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -54,7 +64,21 @@ _DS9_COLORS = {
     "magenta": "#ff00ff",
     "yellow": "#ffff00",
 }
-_SHAPE_LINE = re.compile(r"^\s*[^#\s][^#]*\(")
+# DS9 coordinate systems, alone on a line or before a ";" (they hold for the lines after)
+_COORDSYS_LINE = re.compile(
+    r"^\s*(image|physical|fk4|b1950|fk5|j2000|icrs|galactic|ecliptic|linear|amplifier"
+    r"|detector|wcs[a-z]?)\s*(;|$)",
+    re.IGNORECASE,
+)
+# a region where a line or one of its ";"-separated parts starts, and DS9's "# text(...)"
+_SHAPE_START = re.compile(
+    r"^\s*[-+]?\s*(circle|ellipse|box|annulus|polygon|line|point|text|segment)\s*\(",
+    re.IGNORECASE,
+)
+_COMMENT_SHAPE = re.compile(r"^\s*#\s*text\s*\(", re.IGNORECASE)
+#: Our comment line holding what a region file has no place for: group names and colours,
+#: the image and frame (DS9 and ``regions`` ignore comment lines)
+_META_PREFIX = "# napari-imagemarker: "
 # what str.splitlines() breaks at (regions reads the file line by line)
 _LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
@@ -122,6 +146,11 @@ def write(table: Table, path: str | Path, *, coordsys: str = "image") -> None:
         else:
             regions.append(PointSkyRegion(sky[i], meta=RegionMeta(meta), visual=visual))
     text = Regions(regions).serialize(format="ds9", precision=PRECISION[coordsys != "image"])
+    ours = {"groups": list(groups), "group_colors": list(colors)}
+    if coordsys == "image" and len(table):
+        ours.update(image=str(table["image"][0]), frame=int(table["frame"][0]))
+    header, _, rest = text.partition("\n")
+    text = f"{header}\n{_META_PREFIX}{json.dumps(ours, ensure_ascii=False)}\n{rest}"
     atomic_write(path, text.encode("utf-8"))
 
 
@@ -194,10 +223,21 @@ def read_regions(path: str | Path, *, encoding: str = "utf-8") -> Table:
     path = Path(path)
     text = read_text(path, encoding)
     try:
-        regions = list(Regions.parse(text, format="ds9"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            regions = list(Regions.parse(text, format="ds9"))
     except Exception as err:  # regions raises its own error types with the line's text
         raise ValueError(f"{path}: not a readable DS9 region file ({err})") from None
-    lines = [n for n, line in enumerate(text.splitlines(), 1) if _SHAPE_LINE.match(line)]
+    # shapes regions does not support (ruler, compass, projection, ...): named, not lost
+    unsupported = [
+        m.group(1)
+        for w in caught
+        if (m := re.search(r'"(\w+)" frame or shape is not supported', str(w.message)))
+    ]
+    for w in caught:
+        if not re.search(r"is not supported", str(w.message)):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    lines = region_lines(text, len(regions))
     n = len(regions)
     centres = [_centre(r) for r in regions]
     sky = np.array([isinstance(c, SkyCoord) for c in centres], dtype=bool)
@@ -231,8 +271,73 @@ def read_regions(path: str | Path, *, encoding: str = "utf-8") -> Table:
                 [hasattr(r, "center") and not isinstance(r, text_shapes) for r in regions],
                 dtype=bool,
             ),
-            "line": np.array([lines[k] if k < len(lines) else k + 1 for k in range(n)], int),
-        }
+            "line": np.array(lines, dtype=int),
+        },
+        meta={"unsupported": unsupported, **_our_meta(text)},
+    )
+
+
+def region_lines(text: str, n: int) -> list[int]:
+    """The line (1-based) of each of the ``n`` regions ``regions`` parsed from ``text``.
+
+    Counted from the shapes each line starts (several per line with ``;``, DS9's
+    ``# text(...)``); when that count is not ``n`` (a shape regions skips, an odd line),
+    each line is parsed on its own, with the coordinate system in force there.
+    """
+    lines = text.splitlines()
+    counts = [_shapes_on(line) for line in lines]
+    if sum(counts) != n:
+        counts = _parsed_counts(lines)
+    found = [number for number, count in enumerate(counts, 1) for _ in range(count)]
+    return found if len(found) == n else [*found, *range(len(found) + 1, n + 1)][:n]
+
+
+def _shapes_on(line: str) -> int:
+    stripped = line.strip()
+    if stripped.startswith("#"):
+        return 1 if _COMMENT_SHAPE.match(stripped) else 0
+    code = stripped.split("#", 1)[0]
+    return sum(1 for part in code.split(";") if _SHAPE_START.match(part))
+
+
+def _parsed_counts(lines: list[str]) -> list[int]:
+    from regions import Regions
+
+    system, counts = "image", []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for line in lines:
+            stripped = line.strip()
+            match = _COORDSYS_LINE.match(stripped)
+            if match:
+                system = match.group(1)
+            if not stripped or (stripped.startswith("#") and not _COMMENT_SHAPE.match(stripped)):
+                counts.append(0)
+                continue
+            try:
+                counts.append(len(Regions.parse(f"{system}\n{line}", format="ds9")))
+            except Exception:  # a line regions refuses holds no region
+                counts.append(0)
+    return counts
+
+
+def _our_meta(text: str) -> dict:
+    """Group names and colours, image and frame from a file we wrote (our comment line)."""
+    for line in text.splitlines()[:5]:
+        if line.startswith(_META_PREFIX):
+            try:
+                meta = json.loads(line[len(_META_PREFIX) :])
+            except ValueError:
+                return {}
+            return meta if isinstance(meta, dict) else {}
+    return {}
+
+
+def _valid_names(names) -> bool:
+    return (
+        isinstance(names, list)
+        and len(names) == N_GROUPS
+        and all(isinstance(n, str) for n in names)
     )
 
 
@@ -290,8 +395,9 @@ def read(
     images: ImagesLike | None = None,
     groups: Sequence[str] | None = None,
     group_colors: Sequence[str] | None = None,
-    frame: int = 0,
+    frame: int | None = None,
     encoding: str = "utf-8",
+    strict: bool = False,
 ) -> Table:
     """Read the point-like regions of a DS9 region file as marks.
 
@@ -303,29 +409,67 @@ def read(
         regions or RA/Dec for pixel regions through its WCS. Without it those are NaN.
     groups, group_colors : sequence of 9 str, optional
         Group names (matched to tags) and colours (matched when a region has no tag).
-    frame : int
-        The frame of ``images`` the regions belong to.
+        Default: those a file we wrote records (its ``# napari-imagemarker:`` comment
+        line), else the default groups.
+    frame : int, optional
+        The frame of ``images`` the regions belong to; default the one a file we wrote
+        records, else 0.
     encoding : str
         Of the file.
+    strict : bool
+        Refuse a file with regions that are not marks (polygon, line, text, shapes
+        ``regions`` does not read) instead of skipping them with a warning.
+
+    Warns
+    -----
+    UserWarning
+        Regions skipped because they have no single position, counted and named by shape
+        with their lines.
 
     Raises
     ------
     ValueError
-        Unparsable file, a region without a centre (polygon, line...), an unknown tag.
+        Unparsable file, an unknown tag; in strict mode a region that is not a mark.
     """
     path = Path(path)
+    regions = read_regions(path, encoding=encoding)
+    ours = regions.meta
+    if groups is None and _valid_names(ours.get("groups")):
+        groups = ours["groups"]
+    if group_colors is None and _valid_names(ours.get("group_colors")):
+        group_colors = ours["group_colors"]
     groups = list(groups) if groups is not None else list(DEFAULT_GROUPS)
     colors = list(group_colors) if group_colors is not None else list(DEFAULT_GROUP_COLORS)
-    regions = read_regions(path, encoding=encoding)
     not_point = np.flatnonzero(~regions["point_like"])
-    if len(not_point):
-        row = regions[int(not_point[0])]
-        raise ValueError(
-            f"{path}: line {row['line']}: a {row['shape']} region has no single position; "
-            "only point-like regions (point, circle, box, ellipse) are marks"
+    unsupported = list(ours.get("unsupported", []))
+    if len(not_point) or unsupported:
+        shapes: dict[str, list[str]] = {}
+        for k in not_point:
+            shapes.setdefault(str(regions["shape"][k]), []).append(str(regions["line"][k]))
+        parts = [
+            f"{len(at)} {shape} (line{'s' if len(at) > 1 else ''} {', '.join(at[:5])}"
+            f"{', ...' if len(at) > 5 else ''})"
+            for shape, at in shapes.items()
+        ]
+        parts += [
+            f"{unsupported.count(shape)} {shape} (a shape regions does not read)"
+            for shape in dict.fromkeys(unsupported)
+        ]
+        total = len(not_point) + len(unsupported)
+        what = (
+            f"{total} region{'s' if total > 1 else ''} with no single position: "
+            f"{'; '.join(parts)}; only point-like regions (point, circle, box, ellipse, "
+            "annulus) are marks"
         )
+        if strict:
+            first = f"line {regions['line'][not_point[0]]}: " if len(not_point) else ""
+            raise ValueError(f"{path}: {first}{what} (strict mode)")
+        warnings.warn(f"{path}: skipped {what}", UserWarning, stacklevel=2)
+        regions = regions[regions["point_like"]]
+    if frame is None:
+        frame = int(ours["frame"]) if isinstance(ours.get("frame"), int) else 0
 
-    name, info, wcs = "", None, None
+    name, info, wcs = str(ours.get("image", "")) if images is None else "", None, None
     if images is not None:
         index = images if isinstance(images, ImageIndex) else ImageIndex(images)
         names = index.names()
@@ -347,7 +491,7 @@ def read(
     table = Table(
         {
             "image": np.array([name] * n, dtype="U"),
-            "frame": np.full(n, frame if info is not None else 0, dtype=np.int64),
+            "frame": np.full(n, frame if info is not None or name else 0, dtype=np.int64),
             "group": np.array(group, dtype=np.int64),
             "label": np.array(regions["text"], dtype="U"),
             "x": x,
