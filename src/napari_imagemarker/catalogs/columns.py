@@ -7,7 +7,6 @@ units) or as sexagesimal text, a million values at a time, without a loop over r
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 
@@ -15,6 +14,8 @@ import astropy.units as u
 import numpy as np
 import pandas as pd
 from astropy.table import MaskedColumn, Table
+
+from napari_imagemarker.catalogs.sexagesimal import parse_sexagesimal
 
 __all__ = [
     "IMAGE_NAMES",
@@ -426,9 +427,6 @@ def size_unit_name(unit) -> str | None:
     return None
 
 
-_SEXAGESIMAL_SEPARATORS = str.maketrans({c: " " for c in ":hdms°'\"+-"})
-
-
 def column_values(column) -> tuple[np.ndarray, np.ndarray]:
     """(values, missing) of a column: masked entries flagged, the data left as they are."""
     if isinstance(column, MaskedColumn) or np.ma.isMaskedArray(column):
@@ -476,8 +474,11 @@ def parse_angles(column, *, hours: bool | None = None) -> tuple[np.ndarray, str]
         separators (``"10:00:24.0"``, ``"10 00 24"``, ``"10h00m24s"``, ``"-02d12m00s"``,
         ``"+2°12'00\\""``).
     hours : bool, optional
-        Whether sexagesimal strings without ``h``/``d`` letters are hours (RA) or degrees
-        (Dec). Default: hours if the strings contain ``h``, else degrees.
+        Whether sexagesimal strings without ``h``/``d``/``°`` are hours (RA) or degrees
+        (Dec), unless the column's unit says (``hourangle``, ``deg``); default degrees.
+        Decided per value: ``h`` makes that value hours, ``d``/``°`` degrees. Strings are
+        read exactly as ``astropy.coordinates.Angle`` reads them (see
+        :mod:`.sexagesimal`): what it refuses (``--1:00:00``, ``1:2:3:4``) is NaN.
 
     Returns
     -------
@@ -499,38 +500,17 @@ def parse_angles(column, *, hours: bool | None = None) -> tuple[np.ndarray, str]
         out = to_float(np.asarray(values))
         out[missing] = np.nan
         return _with_unit(out, unit, "degrees")
-    if hours is None:
-        hours = "h" in text
-    if "h" in text:
+    if unit == u.hourangle:
         hours = True
-    elif "d" in text or "°" in text:
+    elif unit == u.deg:
         hours = False
-    if unit is not None:
-        if unit == u.hourangle:
-            hours = True
-        elif unit == u.deg:
-            hours = False
-    # one C-level parse of all fields: separators become blanks, each value a line
-    fields = pd.read_csv(
-        io.StringIO(text.translate(_SEXAGESIMAL_SEPARATORS)),
-        sep=r"\s+",
-        header=None,
-        names=["a", "b", "c"],
-        skip_blank_lines=False,
-        low_memory=False,
-        on_bad_lines="skip",
-    )
-    negative = _negative_lines(text, len(values))
-    if len(fields) != len(values) or negative is None:  # more than 3 fields somewhere
-        return _parse_angles_slowly(np.asarray(values, dtype=str), missing, hours)
-    a, b, c = (to_float(fields[k].to_numpy()) for k in "abc")
-    b_missing, c_missing = np.isnan(b), np.isnan(c)
-    bad = ~np.isfinite(a) | (b_missing & ~c_missing)
-    bad |= (~b_missing & ((b < 0) | (b >= 60))) | (~c_missing & ((c < 0) | (c >= 60)))
-    deg = np.abs(a) + np.where(b_missing, 0, b) / 60.0 + np.where(c_missing, 0, c) / 3600.0
-    deg = np.where(negative, -deg, deg) * (15.0 if hours else 1.0)
-    deg[bad | missing] = np.nan
-    return deg, "sexagesimal hours" if hours else "sexagesimal degrees"
+    out, as_hours, _ = parse_sexagesimal(values, missing, bool(hours))
+    read = as_hours[~missing]
+    if read.all():
+        return out, "sexagesimal hours"
+    if not read.any():
+        return out, "sexagesimal degrees"
+    return out, "sexagesimal hours and degrees (per value)"
 
 
 def missing_text(values: np.ndarray) -> np.ndarray:
@@ -556,23 +536,6 @@ def _lines(values: np.ndarray, missing: np.ndarray) -> str:
         return "\n".join(items)
     except TypeError:  # numbers among the text
         return "\n".join(map(str, items))
-
-
-def _negative_lines(text: str, n: int) -> np.ndarray | None:
-    """Which of the ``n`` lines of ``text`` start with "-" (None if the count is not n)."""
-    data = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    starts = np.r_[0, np.flatnonzero(data == ord("\n")) + 1]
-    if len(starts) != n:
-        return None
-    first = np.full(n, ord(" "), dtype=np.uint8)
-    inside = starts < len(data)
-    first[inside] = data[starts[inside]]
-    negative = first == ord("-")
-    blank = np.flatnonzero(first == ord(" "))  # rare: a value with leading blanks
-    for i in blank:
-        end = starts[i + 1] - 1 if i + 1 < n else len(data)
-        negative[i] = bytes(data[starts[i] : end]).strip().startswith(b"-")
-    return negative
 
 
 def _with_unit(out: np.ndarray, unit, how: str) -> tuple[np.ndarray, str]:
@@ -615,21 +578,3 @@ def angle_unit(unit) -> u.UnitBase | None:
     except (u.UnitsError, ValueError, TypeError):
         return None
     return unit
-
-
-def _parse_angles_slowly(strings, missing, hours) -> tuple[np.ndarray, str]:
-    """Fallback for irregular text (more than three fields somewhere): astropy's parser."""
-    from astropy.coordinates import Angle
-
-    out = np.full(len(strings), np.nan)
-    unit = u.hourangle if hours else u.deg
-    ok = ~missing
-    try:
-        out[ok] = Angle(strings[ok], unit=unit).deg
-    except Exception:
-        for i in np.flatnonzero(ok):  # only for malformed input; never on the fast path
-            try:
-                out[i] = Angle(strings[i], unit=unit).deg
-            except Exception:
-                out[i] = np.nan
-    return out, "sexagesimal hours" if hours else "sexagesimal degrees"
