@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import tempfile
@@ -96,6 +97,38 @@ def fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def allow_long_csv_fields() -> None:
+    """Let the :mod:`csv` module read fields of any length.
+
+    Its default limit (131,072 characters) would make a file unreadable that holds one long
+    comment or label, though writing it succeeded. The limit is process-wide; this only
+    ever raises it.
+    """
+    limit = 2**31 - 1  # the largest a C long takes everywhere
+    if csv.field_size_limit() < limit:
+        csv.field_size_limit(limit)
+
+
+def check_text(value: object, what: str) -> str:
+    """``value`` as a string that every file format can store (UTF-8 encodable).
+
+    Raises
+    ------
+    ValueError
+        The text holds a lone surrogate (e.g. ``"\\ud800"``, which no UTF-8 file can hold).
+    """
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        bad = text[err.start : err.end]
+        raise ValueError(
+            f"{what}: character {bad!r} at position {err.start} cannot be saved "
+            "(a lone surrogate is not text: no file can store it)"
+        ) from None
+    return text
 
 
 def error_reason(err: BaseException) -> str:

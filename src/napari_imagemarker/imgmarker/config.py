@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from napari_imagemarker.files import read_text
+from napari_imagemarker.files import check_text, read_text
 from napari_imagemarker.marks.schema import DEFAULT_CATEGORIES, DEFAULT_GROUPS, N_GROUPS
 
 __all__ = [
@@ -124,7 +124,7 @@ def image_search_dirs(save_dir: str | Path, config: dict[str, Any] | None) -> li
 
 def check_names(names: Sequence[str], n: int, what: str, forbidden: str) -> list[str]:
     """The names as str, checked to be writable to Image Marker's config; ValueError if not."""
-    names = [str(v) for v in names]
+    names = [check_text(v, what) for v in names]
     if len(names) != n:
         raise ValueError(f"{what}: {len(names)} names, expected {n}")
     for name in names:

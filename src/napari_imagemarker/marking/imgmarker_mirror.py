@@ -2,7 +2,7 @@
 
 Reading and writing Image Marker's files is :mod:`napari_imagemarker.imgmarker.savedir`; this
 module turns its :class:`~napari_imagemarker.imgmarker.savedir.SaveDir` into the session's state
-(:func:`import_saved`), and the session's state back into its files (:class:`Mirror`).
+(:func:`import_record`, one journal record), and the session's state back into its files (:class:`Mirror`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import numpy as np
 from napari_imagemarker.images.lists import resolve_images
 from napari_imagemarker.marking.names import check_max
 from napari_imagemarker.marking.state import ImageState, SessionState, images_table
+from napari_imagemarker.marks.schema import MARK_COLUMNS
 
 __all__ = [
     "Mirror",
     "has_imgmarker_files",
-    "import_saved",
+    "import_record",
     "mirror_images_table",
     "read_imgmarker",
 ]
@@ -46,28 +47,35 @@ def read_imgmarker(save_dir: Path, user: str, images) -> dict[str, Any]:
     return {"saved": saved, "paths": paths}
 
 
-def import_saved(state: SessionState, saved) -> None:
-    """Fill an empty ``state`` from a :class:`~napari_imagemarker.imgmarker.savedir.SaveDir`:
-    marks (ids 1, 2, ... in file order), names, group maxima and image states."""
-    state.groups = list(saved.groups)
-    state.categories = list(saved.categories)
-    state.group_max = check_max(saved.group_max)
-    for row in saved.marks:
-        values = {name: _py(row[name]) for name in row.colnames}
-        state._apply_add({"id": state.next_id, **values})
-    names = list(state.categories)
+def import_record(saved) -> dict[str, Any]:
+    """The journal record that imports a :class:`~napari_imagemarker.io.imgmarker.SaveDir`
+    into an empty session: its marks (ids 1, 2, ... in file order), names, group maxima and
+    image states, all in one record, so that the import is durable whole or not at all
+    (applied by :meth:`SessionState.apply_import`)."""
+    categories = list(saved.categories)
+    images = []
     for row in saved.images:
         cats = str(row["categories"])
-        numbers = [names.index(c) + 1 for c in cats.split("+") if c in names] if cats else []
+        numbers = sorted(
+            {categories.index(c) + 1 for c in cats.split("+") if c in categories} if cats else ()
+        )
         image = ImageState(
             seen=bool(row["seen"]),
-            categories=tuple(sorted(numbers)),
+            categories=tuple(numbers),
             comment=str(row["comment"]),
             favorite=bool(row["favorite"]),
         )
         if image != ImageState():
-            state.images[str(row["image"])] = image
-    state.unresolved = list(saved.unresolved)
+            images.append([str(row["image"]), image.seen, numbers, image.comment, image.favorite])
+    return {
+        "op": "import",
+        "groups": list(saved.groups),
+        "categories": categories,
+        "group_max": check_max(saved.group_max),
+        "marks": [[_py(row[name]) for name in MARK_COLUMNS] for row in saved.marks],
+        "images": images,
+        "unresolved": list(saved.unresolved),
+    }
 
 
 def _py(value):
@@ -94,20 +102,46 @@ class Mirror:
         self.order = list(order)
         self._index = None  # an ImageIndex: reads each image's header once per session
 
-    def write(self, state: SessionState, repeats: SessionState | None = None) -> None:
+    def write(self, state: SessionState, repeats: SessionState | None = None) -> list[str]:
         """Rewrite the files (each atomically) from ``state``, a copy nobody else changes:
         this takes time in proportion to the number of marks. ``repeats``: a copy of the
-        repeats' state, written as Image Marker writes duplicates."""
+        repeats' state, written as Image Marker writes duplicates.
+
+        Returns
+        -------
+        list of str
+            Problems: marks left out of ``<user>_marks.csv`` because their image is in
+            neither the session's list nor the list it was saved with, nor found on disk
+            (their display y depends on the image's height). They stay in the session.
+        """
         from napari_imagemarker.images.index import ImageIndex
         from napari_imagemarker.imgmarker.savedir import write_savedir
 
         state.index_images()
         if self._index is None:
-            self._index = ImageIndex([str(p) for p in self.order])
+            # the list this session scans, then the list saved with it (images marked in
+            # another session with a longer list), then their folders
+            known = [str(p) for p in self.order]
+            known += [p for p in state.paths if p not in set(known)]
+            folders = dict.fromkeys(str(p.parent) for p in self.order)
+            self._index = ImageIndex(known, folders)
+        marks = state.marks_table()
+        problems = []
+        lost = [n for n in state.by_image if not _findable(self._index, n)]
+        if lost:
+            keep = ~np.isin(np.asarray(marks["image"], dtype=str), lost)
+            n_out = int((~keep).sum())
+            marks = marks[keep]
+            shown = ", ".join(lost[:3]) + (" ..." if len(lost) > 3 else "")
+            problems.append(
+                f"{self.save_dir / f'{self.user}_marks.csv'}: {n_out} mark(s) on "
+                f"{len(lost)} image(s) that cannot be found or read ({shown}) are left out "
+                f"of Image Marker's file; they stay in {self.user}_marks.ecsv"
+            )
         write_savedir(
             self.save_dir,
             self.user,
-            state.marks_table(),
+            marks,
             mirror_images_table(state, self.order),
             state.groups,
             state.categories,
@@ -118,6 +152,16 @@ class Mirror:
             unresolved=state.unresolved,
             repeats=None if repeats is None else repeat_tables(repeats),
         )
+        return problems
+
+
+def _findable(index, name: str) -> bool:
+    """Whether ``index`` finds and can read image ``name`` (its frames give display y)."""
+    try:
+        index.frames(name)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def repeat_tables(state: SessionState):

@@ -60,6 +60,10 @@ class SessionLock:
         self.path = Path(path)
         self.what = what
         self._fd: int | None = None
+        self._info: dict = {}
+        #: What the lock file said when this lock was taken: the owner that did not release
+        #: it (a process that died), or None if there was no such file.
+        self.previous: dict | None = None
 
     def acquire(self) -> None:
         """Take the lock.
@@ -79,6 +83,7 @@ class SessionLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = self._open_locked()
             try:
+                self.previous = _read_info(fd)
                 info = {
                     "pid": os.getpid(),
                     "host": socket.gethostname(),
@@ -89,7 +94,7 @@ class SessionLock:
             except BaseException:
                 os.close(fd)
                 raise
-            self._fd = fd
+            self._fd, self._info = fd, info
             _HELD.add(key)
 
     def _open_locked(self) -> int:
@@ -120,16 +125,43 @@ class SessionLock:
                 raise
             os.close(fd)
 
+    def peek(self) -> dict | None:
+        """The lock file's text as a dict, without taking the lock (None: no such file)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            return _read_info(fd)
+        finally:
+            os.close(fd)
+
+    def note(self, **info) -> None:
+        """Add ``info`` to the text of the lock file (what the next owner reads as
+        :attr:`previous` if this process dies holding the lock)."""
+        if self._fd is None:
+            return
+        self._info.update(info)
+        text = json.dumps(self._info).encode()
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, text, 0)
+
     def release(self) -> None:
-        """Remove the lock file and release the lock (safe to call twice)."""
+        """Remove the lock file and release the lock (safe to call twice). The lock is
+        released even if the file cannot be removed (e.g. the folder became read-only):
+        the file then stays, and names no live owner."""
         if self._fd is None:
             return
         with _HELD_GUARD:
             _HELD.discard(str(self.path.resolve()))
-            # Unlink while still holding the lock, so nobody locks the file we delete.
-            self.path.unlink(missing_ok=True)
-            os.close(self._fd)
-            self._fd = None
+            try:
+                # Unlink while still holding the lock, so nobody locks the file we delete.
+                self.path.unlink(missing_ok=True)
+            except OSError:
+                pass
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
     def _owner(self) -> dict:
         try:
@@ -149,3 +181,13 @@ class SessionLock:
             f"{self.what} is open for writing by {who}. Close it there first; "
             f"if that process no longer runs, delete {self.path}."
         )
+
+
+def _read_info(fd: int) -> dict | None:
+    """The JSON text of an open lock file, or None when it is empty or not such text."""
+    try:
+        data = os.pread(fd, 4096, 0)
+        info = json.loads(data) if data else None
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None

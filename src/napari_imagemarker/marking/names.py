@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from napari_imagemarker.files import check_text
 from napari_imagemarker.imgmarker.config import N_CATEGORIES, check_names
 from napari_imagemarker.marking.state import SessionState
 from napari_imagemarker.marks.schema import N_GROUPS
@@ -32,7 +33,7 @@ __all__ = [
 
 def check_user(user: str) -> str:
     """``user`` stripped, if it can be part of a file name."""
-    user = str(user).strip()
+    user = check_text(user, "user").strip()
     if not user or user.startswith(".") or any(c in user for c in '/\\:*?"<>|'):
         raise ValueError(
             f"user {user!r} cannot be part of a file name: use letters, digits, '-' or '_'"

@@ -48,9 +48,10 @@ from napari_imagemarker.marking.events import (
 from napari_imagemarker.marking.imgmarker_mirror import (
     Mirror,
     has_imgmarker_files,
-    import_saved,
+    import_record,
     read_imgmarker,
 )
+from napari_imagemarker.marking.journal import DataLossWarning
 from napari_imagemarker.marking.lock import SessionLockedError
 from napari_imagemarker.marking.names import (
     category_numbers,
@@ -63,6 +64,7 @@ from napari_imagemarker.marking.names import (
     check_user,
     opening_changes,
 )
+from napari_imagemarker.files import check_text
 from napari_imagemarker.marking.navigation import Navigator, nothing_to_scan
 from napari_imagemarker.marking.repeats import RepeatPass, open_repeats, repeat_changes
 from napari_imagemarker.marking.state import ImageState, Mark, SessionState, images_table
@@ -72,6 +74,7 @@ from napari_imagemarker.marking.writer import Worker
 __all__ = [
     "N_CATEGORIES",
     "CurrentImage",
+    "DataLossWarning",
     "GroupFullError",
     "ImageSkippedWarning",
     "ImageState",
@@ -198,6 +201,16 @@ class MarkingSession:
 
     def _open(self, images, groups, categories, shuffle_seed, group_max, repeat) -> None:
         store, state = self._store, self._store.state
+        self._problems.extend(store.new_losses)  # each was warned as the files were read
+        earlier = [m for m in store.losses if m not in store.new_losses]
+        if earlier:  # reported on every open: a loss never becomes silent
+            self._problems.extend(earlier)
+            warnings.warn(
+                f"{self.save_dir}: {len(earlier)} earlier loss(es) of data in the files of "
+                f"user {self.user!r} (see MarkingSession.problems); the first: {earlier[0]}",
+                DataLossWarning,
+                stacklevel=3,
+            )
         imported = None
         if store.is_new and has_imgmarker_files(self.save_dir, self.user):
             imported = read_imgmarker(self.save_dir, self.user, images)
@@ -215,7 +228,14 @@ class MarkingSession:
                 )
         paths = resolve_images(images)
         if imported is not None:
-            import_saved(state, imported["saved"])
+            # One journal record: a crash leaves all of the folder imported, or none of it
+            # (and Image Marker's files untouched, to be imported again).
+            record = import_record(imported["saved"])
+            if self.read_only:
+                state.apply_import(record)
+            else:
+                store.start_journal()
+                store.commit(record)
         changes = opening_changes(state, groups, categories, group_max, shuffle_seed, paths)
         repeat_config = repeat_changes(state.repeats, *repeat)
         if repeat_config is not None:
@@ -232,8 +252,6 @@ class MarkingSession:
             state._apply_config(changes)
         else:
             store.start_journal()
-            if imported is not None:
-                store.write_snapshots()
             if changes:
                 store.commit({"op": "config", **changes})
         seed = state.seed
@@ -336,7 +354,9 @@ class MarkingSession:
     def _write_mirror(self) -> None:
         if self._mirror is not None:
             repeats = self._repeats.store.copy_state() if self._repeats is not None else None
-            self._mirror.write(self._store.copy_state(), repeats)
+            for problem in self._mirror.write(self._store.copy_state(), repeats):
+                if problem not in self._problems:  # once per session, not per rewrite
+                    self._report(problem)
 
     # -- navigation ---------------------------------------------------------------------------
 
@@ -593,7 +613,8 @@ class MarkingSession:
         group = check_group(group)
         name = self._name(image)
         ra, dec = self._sky(name, frame, x, y)
-        x, y, label = float(x), float(y), "" if label is None else str(label)
+        x, y = float(x), float(y)
+        label = "" if label is None else check_text(label, "label")
         # From the group check to the commit under the lock: two threads must neither get
         # the same id nor both pass a group's maximum.
         with self._change():
@@ -626,7 +647,7 @@ class MarkingSession:
 
     def set_label(self, mark_id: int, label: str | None) -> None:
         """Set the own text of mark ``mark_id`` (``None`` or ``""``: none, show the group)."""
-        label = "" if label is None else str(label)
+        label = "" if label is None else check_text(label, "label")
         with self._change():
             record = {"op": "label", "id": int(mark_id), "label": label, "time": _now()}
             self._commit(record, self._mark(mark_id).image)
@@ -720,7 +741,7 @@ class MarkingSession:
 
     def set_comment(self, text: str | None, image: str | os.PathLike | None = None) -> None:
         """Set the image's comment (``None`` or ``""`` clears it)."""
-        self._set_image(image, comment="" if text is None else str(text))
+        self._set_image(image, comment="" if text is None else check_text(text, "comment"))
 
     def set_favorite(self, favorite: bool = True, image: str | os.PathLike | None = None) -> None:
         """Mark the image (default the current one) as a favourite or not."""

@@ -94,6 +94,8 @@ class SessionState:
         self.seed: int | None = None
         self.repeats: dict | None = None  # {"fraction": f, "seed": s}: images shown again
         self.unresolved: list[dict] = []  # Image Marker marks on images never found
+        self.losses: list[str] = []  # what damaged or missing files lost (never forgotten)
+        self.earlier_losses: list[str] = []  # those already reported by an earlier session
         self.next_id = 1
         self.marks_seq = 0  # last seq in the marks snapshot
         self.images_seq = 0  # last seq in the images snapshot
@@ -115,9 +117,32 @@ class SessionState:
             if seq > self.images_seq:
                 getattr(self, f"_apply_{op}")(record)
                 self.images_last = seq
+        elif op == "import":  # an Image Marker folder's content, both targets in one record
+            if seq > self.marks_seq:
+                self.apply_import(record, marks=True, images=False)
+                self.marks_last = seq
+            if seq > self.images_seq:
+                self.apply_import(record, marks=False, images=True)
+                self.images_last = seq
         else:
             raise ValueError(f"unknown journal record {op!r} (written by a newer version?)")
         self.seq = max(self.seq, seq)
+
+    def apply_import(self, r: dict[str, Any], marks: bool = True, images: bool = True) -> None:
+        """Apply an ``import`` record (see ``_session_imgmarker.import_record``): its marks
+        (ids 1, 2, ... in file order) and its names, maxima and image states."""
+        if marks:
+            for mark_id, row in enumerate(r["marks"], start=1):
+                self._apply_add({"id": mark_id, **dict(zip(MARK_COLUMNS, row, strict=True))})
+        if images:
+            self.groups = list(r["groups"])
+            self.categories = list(r["categories"])
+            self.group_max = list(r["group_max"])
+            for name, seen, categories, comment, favorite in r["images"]:
+                self.images[name] = ImageState(
+                    seen=seen, categories=tuple(categories), comment=comment, favorite=favorite
+                )
+            self.unresolved = list(r["unresolved"])
 
     def _apply_add(self, r: dict[str, Any]) -> None:
         for replaced in r.get("replaces", ()):

@@ -44,14 +44,16 @@ import gc
 import io
 import os
 import threading
+import warnings
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from napari_imagemarker.files import atomic_write
-from napari_imagemarker.marking.journal import Journal, read_journal
+from napari_imagemarker.files import allow_long_csv_fields, atomic_write
+from napari_imagemarker.marking.journal import DataLossWarning, Journal, has_segments, read_journal
 from napari_imagemarker.marking.lock import SessionLock
 from napari_imagemarker.marking.state import ImageState, Mark, SessionState
 from napari_imagemarker.marks.schema import MARK_COLUMNS, MARK_DTYPES
@@ -98,6 +100,12 @@ class SessionStore:
             meta_dir / f"{user}.lock", f"the session of user {user!r} in {save_dir}"
         )
         self._file_seq = [0, 0]  # seq of the marks and images snapshot files on disk
+        #: Messages about data lost to damaged or missing files: this load's, then earlier
+        #: ones kept in the images snapshot (a loss is reported on every open, never dropped).
+        self.losses: list[str] = []
+        self._damaged: set[Path] = set()  # journal segments with damaged lines
+        self.new_losses: list[str] = []  # those found by this load
+        self._losses_unsaved = False
 
     # -- opening and closing -------------------------------------------------------------------
 
@@ -111,6 +119,7 @@ class SessionStore:
         ValueError
             A damaged snapshot file (the message names it).
         """
+        _check_inside(self.save_dir, self.journal_dir)
         if not self.read_only:
             self.save_dir.mkdir(parents=True, exist_ok=True)
             self._file_lock.acquire()
@@ -120,13 +129,34 @@ class SessionStore:
             # changed meanwhile.
             for _ in range(5):
                 before = self._snapshot_ids()
-                state, replayed = self._load()
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", DataLossWarning)
+                    state, replayed, losses, damaged = self._load()
                 if self._snapshot_ids() == before:
                     break
+            for warning in caught:  # only those of the load that counted
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
         except BaseException:
             self._file_lock.release()
             raise
         self.state, self.replayed = state, replayed
+        # What a writer that died left in the lock file (a reader only peeks: a live writer
+        # always has a journal segment, so "none" means lost in both cases)
+        previous = self._file_lock.previous if not self.read_only else self._file_lock.peek()
+        if previous and previous.get("journal") and not has_segments(self.journal_dir):
+            message = (
+                f"{self.journal_dir}: the journal is missing, but the last session of "
+                f"{self.user!r} (process {previous.get('pid', '?')} on "
+                f"{previous.get('host', '?')}, since {previous.get('since', '?')}) ended "
+                "without closing: the changes it made after its last snapshot are lost"
+            )
+            warnings.warn(message, DataLossWarning, stacklevel=3)
+            state.losses.append(message)
+        self.losses, self._damaged = state.losses, damaged
+        self.new_losses = [m for m in losses if m not in state.earlier_losses]
+        self._losses_unsaved = bool(self.new_losses)  # the next snapshot keeps them
         self._file_seq = [state.marks_seq, state.images_seq]
 
     @property
@@ -136,13 +166,20 @@ class SessionStore:
 
     def start_journal(self) -> None:
         """Get ready to :meth:`commit`: later records go to a new journal segment."""
-        self.journal = Journal(self.journal_dir, self.state.seq)
+        if self.journal is None:
+            self.journal = Journal(self.journal_dir, self.state.seq)
+            self.journal.open()
+            # from now on, a crash leaves this segment: tell the next owner to expect one
+            self._file_lock.note(journal=True)
 
     def close(self) -> None:
-        """Close the journal and release the writer's lock (safe to call twice)."""
-        if self.journal is not None:
-            self.journal.close()
-        self._file_lock.release()
+        """Close the journal and release the writer's lock (safe to call twice; the lock is
+        released even when the folder can no longer be written)."""
+        try:
+            if self.journal is not None:
+                self.journal.close()
+        finally:
+            self._file_lock.release()
 
     def _snapshot_ids(self) -> tuple:
         ids = []
@@ -154,21 +191,36 @@ class SessionStore:
                 ids.append(None)
         return tuple(ids)
 
-    def _load(self) -> tuple[SessionState, int]:
-        """State from the snapshot files and the journal; and how many records were replayed."""
+    def _load(self) -> tuple[SessionState, int, list[str], set[Path]]:
+        """State from the snapshot files and the journal; how many records were replayed;
+        what was lost (messages, each also warned) and the journal segments with damage."""
         state = SessionState()
+        losses: list[str] = []
+        damaged: set[Path] = set()
         gc_enabled = gc.isenabled()
         gc.disable()  # bulk-creating 100,000 marks: collections would only slow it down
         try:
-            load_snapshots(state, self.marks_path, self.images_path)
+            load_snapshots(state, self.marks_path, self.images_path, losses)
         finally:
             if gc_enabled:
                 gc.enable()
         replayed = 0
-        for record in read_journal(self.journal_dir, after=min(state.marks_seq, state.images_seq)):
+        records = read_journal(
+            self.journal_dir,
+            after=min(state.marks_seq, state.images_seq),
+            losses=losses,
+            damaged=damaged,
+            # one snapshot without the other: the journal must hold everything since 1
+            known=max(state.marks_seq, state.images_seq)
+            if self.marks_path.exists() == self.images_path.exists()
+            else 0,
+        )
+        for record in records:
             state.apply(record)
             replayed += 1
-        return state, replayed
+        state.earlier_losses = list(state.losses)
+        state.losses += [m for m in losses if m not in state.losses]
+        return state, replayed, state.losses, damaged
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -209,11 +261,29 @@ class SessionStore:
         if state.marks_last > self._file_seq[0] or not self.marks_path.exists():
             atomic_write(self.marks_path, marks_snapshot(state, state.marks, seq))
             self._file_seq[0] = seq
-        if state.images_last > self._file_seq[1] or not self.images_path.exists():
+        if (
+            state.images_last > self._file_seq[1]
+            or not self.images_path.exists()
+            or self._losses_unsaved  # its meta keeps them, before the evidence moves
+        ):
             data = images_snapshot(state, state.images, state.paths, seq)
             atomic_write(self.images_path, data)
             self._file_seq[1] = seq
-        self.journal.drop_through(seq)
+            self._losses_unsaved = False
+        self.journal.drop_through(seq, keep=self._damaged)
+        self._damaged = set()
+
+
+def _check_inside(save_dir: Path, journal_dir: Path) -> None:
+    """Refuse a session folder whose ``.imagemarker`` (or the user's journal folder, or the
+    lock) is a symbolic link: the journal and the lock would be written wherever it points."""
+    meta = journal_dir.parent
+    for path in (meta, journal_dir, meta / f"{journal_dir.name}.lock"):
+        if path.is_symlink():
+            raise ValueError(
+                f"{path}: is a symbolic link (to {os.readlink(path)}); the session's journal "
+                f"and lock must stay inside {save_dir}: replace the link by a folder"
+            )
 
 
 # -- snapshot files ---------------------------------------------------------------------------
@@ -242,10 +312,12 @@ def write_ecsv(
     precision, NaN as ``nan``, booleans as ``True``/``False``.
     """
     out = io.StringIO()
-    out.write(_ecsv_header(columns, meta))
     writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
     writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
+    body = out.getvalue().encode("utf-8")
+    # The checksum of the rows lets a reader tell an edited or damaged file from ours.
+    meta = {**meta, "rows_crc32": f"{zlib.crc32(body):08x}"}
+    return _ecsv_header(columns, meta).encode("utf-8") + body
 
 
 def read_ecsv(path: Path) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
@@ -261,9 +333,15 @@ def read_ecsv(path: Path) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
     """
     from astropy.table import Table
 
+    data = path.read_bytes()
+    if not data.strip():
+        raise ValueError(
+            f"{path}: the file is empty ({len(data)} bytes): it should hold this session's "
+            "data. Restore it from a backup, or move it away to start without what it held"
+        )
     try:
         # Not read_text(): universal newlines would turn a "\r" inside a value into "\n".
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"{path}: not a session snapshot (not UTF-8: {exc})") from None
     # The header is the "#" lines and the line of column names; values start after it.
@@ -277,6 +355,16 @@ def read_ecsv(path: Path) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
     except Exception as exc:
         raise ValueError(f"{path}: not a session snapshot ({exc})") from None
     names = empty.colnames
+    crc = empty.meta.get("rows_crc32")
+    if crc is not None:
+        body_bytes = data[len(text[:body_start].encode("utf-8")) :]
+        if f"{zlib.crc32(body_bytes):08x}" != crc:
+            empty.meta["damaged"] = (
+                f"{path}: the file was changed after this program wrote it (its rows do not "
+                "match their checksum): its values are used as they are now, but an edited "
+                "or damaged value may be wrong"
+            )
+    allow_long_csv_fields()
     convert = {"U": str, "i": int, "f": float, "b": lambda v: v == "True"}
     converters = [convert.get(empty[name].dtype.kind, str) for name in names]
     body = text[body_start:]
@@ -301,6 +389,7 @@ def read_ecsv(path: Path) -> tuple[list[str], list[list[Any]], dict[str, Any]]:
 def _row_line(body: str, index: int) -> int:
     """0-based line of ``body`` on which non-empty row ``index`` starts (for messages only:
     a value with line breaks makes rows and lines differ)."""
+    allow_long_csv_fields()
     reader = csv.reader(io.StringIO(body, newline=""))
     start, k = 0, 0
     for row in reader:
@@ -358,6 +447,7 @@ def images_snapshot(
             "group_max": list(state.group_max),
             "seed": state.seed,
             "unresolved": list(state.unresolved),
+            "losses": list(state.losses),
         }
     }
     if state.repeats:
@@ -374,10 +464,28 @@ def images_snapshot(
     return write_ecsv(Path(), IMAGES_FILE_COLUMNS, (row(n) for n in names), meta)
 
 
-def load_snapshots(state: SessionState, marks_path: Path, images_path: Path) -> None:
-    """Fill ``state`` from the snapshot files that exist."""
+def load_snapshots(
+    state: SessionState, marks_path: Path, images_path: Path, losses: list[str] | None = None
+) -> None:
+    """Fill ``state`` from the snapshot files that exist; ``losses`` gets a message (also
+    warned) for a snapshot missing beside the other one, or changed since it was written."""
+    losses = [] if losses is None else losses
+
+    def lost(message: str) -> None:
+        losses.append(message)
+        warnings.warn(message, DataLossWarning, stacklevel=4)
+
+    # The marks snapshot is always written first, and both stay once written: one without
+    # the other was deleted.
+    if images_path.exists() and not marks_path.exists():
+        lost(
+            f"{marks_path}: is missing beside {images_path.name}: the marks it held are lost "
+            "(except those the journal still has)"
+        )
     if marks_path.exists():
         names, columns, meta = read_ecsv(marks_path)
+        if "damaged" in meta:
+            lost(meta.pop("damaged"))
         if tuple(names) != tuple(n for n, _ in MARKS_FILE_COLUMNS):
             raise ValueError(f"{marks_path}: unexpected columns {names}")
         session = meta.get("session", {})
@@ -393,7 +501,10 @@ def load_snapshots(state: SessionState, marks_path: Path, images_path: Path) -> 
         state.group_colors = list(meta.get("group_colors", state.group_colors))
     if images_path.exists():
         names, columns, meta = read_ecsv(images_path)
+        if "damaged" in meta:
+            lost(meta.pop("damaged"))
         session = meta.get("session", {})
+        state.losses = [str(m) for m in session.get("losses") or []]
         state.images_seq = int(session.get("seq", 0))
         for key in ("groups", "group_colors", "categories", "group_max"):
             if key in session:
