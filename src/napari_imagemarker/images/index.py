@@ -31,6 +31,7 @@ __all__ = [
     "display_to_array",
     "flip_rows",
     "frame_wcs",
+    "is_file_name",
 ]
 
 
@@ -68,9 +69,14 @@ class ImageIndex:
         return list(dict.fromkeys([*self._paths, *self._frames]))
 
     def path(self, name: str) -> Path | None:
-        """The file for ``name``, or None when it is in none of the places searched."""
+        """The file for ``name``, or None when it is in none of the places searched.
+
+        ``name`` is a file name: one with a folder part (``../x.fits``, ``/etc/x``) is
+        never looked for, so a marks file cannot make us read outside those places."""
         if name in self._paths:
             return self._paths[name]
+        if not is_file_name(name):
+            return None
         for folder in self._search_dirs:
             candidate = folder / name
             if candidate.is_file():
@@ -91,6 +97,11 @@ class ImageIndex:
         if name in self._frames:
             return self._frames[name]
         path = self.path(name)
+        if path is None and not is_file_name(name):
+            raise FileNotFoundError(
+                f"image {name!r} is not a plain file name (it has a folder part); "
+                "it is not looked for"
+            )
         if path is None:
             where = [str(p) for p in self._search_dirs] or ["the images given"]
             raise FileNotFoundError(f"image {name!r} not found (looked in {', '.join(where)})")
@@ -108,6 +119,18 @@ class ImageIndex:
         if not 0 <= index < len(frames):
             raise ValueError(f"image {name!r} has {len(frames)} frame(s); no frame {index}")
         return frames[index]
+
+
+def is_file_name(name: str) -> bool:
+    """Whether ``name`` is a plain file name: no folder part, not ``.`` or ``..``."""
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and "/" not in name
+        and "\\" not in name
+        and "\0" not in name
+        and not Path(name).is_absolute()
+    )
 
 
 ImagesLike = str | Path | Sequence[str | Path] | Mapping[str, Sequence[FrameInfo]] | ImageIndex

@@ -24,6 +24,7 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from napari_imagemarker.files import atomic_write, read_text
+from napari_imagemarker.files import allow_long_csv_fields, atomic_write, read_text
 from napari_imagemarker.images.index import (
     ImageIndex,
     ImagesLike,
@@ -106,6 +107,7 @@ def read_records(
     text = text.replace("\r\r\n", "\r\n")  # images/favourites files Image Marker wrote on Windows
     first = text.split("\n", 1)[0]
     delimiter = "|" if "|" in first else ","
+    allow_long_csv_fields()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -134,7 +136,9 @@ def read_records(
                 f"{source}: line {line}: {len(values)} fields for {len(names)} columns "
                 f"({', '.join(names)})"
             )
-        records.append((line, {n: v.strip() for n, v in zip(names, values, strict=False)}))
+        records.append(
+            (line, {n: spreadsheet_text(v.strip()) for n, v in zip(names, values, strict=False)})
+        )
     return names, records
 
 
@@ -313,12 +317,48 @@ def _format_float(value: float) -> str:
     return "nan" if math.isnan(value) else repr(float(value))
 
 
+#: Text a spreadsheet takes for a formula: a leading ``= + - @``, tab or carriage return,
+#: possibly behind quotes already added by :func:`spreadsheet_safe`.
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` with a ``'`` in front if a spreadsheet would run it as a formula.
+
+    Image Marker's CSV files are opened in spreadsheets, which execute a cell starting with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (``=cmd|' /C calc'!A0``). Such
+    text, unless it is a number, gets a leading ``'``, as OWASP advises and spreadsheet-safe
+    CSV writers do; the spreadsheet shows the text without running it. Text that already
+    starts with ``'`` before such a character gets one more, so :func:`spreadsheet_text`
+    restores every text exactly.
+    """
+    if _FORMULA.match(cell) and not _is_number(cell):
+        return "'" + cell
+    return cell
+
+
+def spreadsheet_text(cell: str) -> str:
+    """Undo :func:`spreadsheet_safe` (a no-op on every other text)."""
+    if cell.startswith("'") and _FORMULA.match(cell) and not _is_number(cell[1:]):
+        return cell[1:]
+    return cell
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def format_csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
-    """CSV bytes as Python's ``csv`` module writes by default: QUOTE_MINIMAL, CRLF, UTF-8."""
+    """CSV bytes as Python's ``csv`` module writes by default: QUOTE_MINIMAL, CRLF, UTF-8;
+    text a spreadsheet would run as a formula is made safe (:func:`spreadsheet_safe`)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([spreadsheet_safe(str(cell)) for cell in row] for row in rows)
     return buffer.getvalue().encode("utf-8")
 
 

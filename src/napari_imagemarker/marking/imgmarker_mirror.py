@@ -48,7 +48,7 @@ def read_imgmarker(save_dir: Path, user: str, images) -> dict[str, Any]:
 
 
 def import_record(saved) -> dict[str, Any]:
-    """The journal record that imports a :class:`~napari_imagemarker.io.imgmarker.SaveDir`
+    """The journal record that imports a :class:`~napari_imagemarker.imgmarker.savedir.SaveDir`
     into an empty session: its marks (ids 1, 2, ... in file order), names, group maxima and
     image states, all in one record, so that the import is durable whole or not at all
     (applied by :meth:`SessionState.apply_import`)."""
