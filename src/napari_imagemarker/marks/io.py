@@ -24,12 +24,14 @@ comment line before the header (as we write it), otherwise as ``imgmarker``. Wri
 
 from __future__ import annotations
 
+import csv
 import warnings
 from pathlib import Path
 from typing import Any
 
 from astropy.table import Table
 
+from napari_imagemarker.files import allow_long_csv_fields, error_reason
 from napari_imagemarker.formats import FOLDER, FileFormat, FormatRegistry
 from napari_imagemarker.images.index import ImagesLike
 from napari_imagemarker.imgmarker import marks_file as marks_imgmarker
@@ -156,7 +158,10 @@ def read_marks(
     Raises
     ------
     ValueError
-        Unknown format, or bad content; the message names the file, the line and the column.
+        Unknown format, or bad content; the message names the file (and, where it can,
+        the line and the column).
+    OSError
+        The file cannot be read (``FileNotFoundError`` when it does not exist).
     """
     path = Path(path)
     fmt = _choose(path, format, reading=True)
@@ -164,7 +169,29 @@ def read_marks(
         raise ValueError(f"{path}: format {fmt.name!r} cannot be read")
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
-    return fmt.reader(path, images=images, **kwargs)
+    allow_long_csv_fields()  # a long label written by write_marks must read back
+    try:
+        return fmt.reader(path, images=images, **kwargs)
+    except TypeError as err:
+        if kwargs:  # may be a keyword this format does not take: the caller's mistake
+            raise
+        raise ValueError(_named(path, err)) from err
+    except OSError as err:
+        if str(path) in str(err) or err.filename is not None:
+            raise
+        raise OSError(err.errno, _named(path, err)) from err
+    except ValueError as err:
+        if str(path) in str(err):
+            raise
+        raise ValueError(_named(path, err)) from err
+    except (csv.Error, LookupError, ArithmeticError, AttributeError, RecursionError) as err:
+        # malformed content reaching a parser's corners: still the file's fault, named
+        raise ValueError(_named(path, err)) from err
+
+
+def _named(path: Path, err: BaseException) -> str:
+    """A one-line message naming ``path`` for an error raised without its name."""
+    return f"{path}: cannot be read as marks ({error_reason(err)})"
 
 
 def write_marks(
