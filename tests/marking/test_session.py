@@ -25,6 +25,7 @@ from PIL import Image
 from napari_imagemarker import MarkingSession, image_frames, read_marks
 from napari_imagemarker.images.lists import resolve_images, shuffled
 from napari_imagemarker.marking.session import (
+    DataLossWarning,
     GroupFullError,
     ImageSkippedWarning,
     SessionEvent,
@@ -484,17 +485,22 @@ def test_changes_survive_without_close(tmp_path):
         assert s.images["favorite"][0] and s.current.name == T2347
 
 
-def test_torn_last_journal_line_is_ignored(tmp_path):
+def test_torn_last_journal_line_is_skipped_and_reported(tmp_path):
     s = _reopen(tmp_path)
     s.add_mark(1, 2, 3)
     _crash(s)
     (segment,) = (tmp_path / "save" / ".imagemarker" / "ann").glob("journal-*.jsonl")
     with open(segment, "ab") as f:
         f.write(b'1234abcd {"seq": 99, "op": "add", "id"')  # a write cut short by a kill
-    with _reopen(tmp_path) as s:
+    # A kill during the write, or damage after it: the reader cannot tell, so it says so.
+    with pytest.warns(DataLossWarning, match=r"line 3 is damaged.*seq 99, op \"add\""):
+        s = _reopen(tmp_path)
+    with s:
         assert len(s.marks) == 1
         s.add_mark(4, 5, 6)
-    with _reopen(tmp_path) as s:
+    with pytest.warns(DataLossWarning, match="1 earlier loss"):
+        s = _reopen(tmp_path)
+    with s:
         assert list(s.marks["group"]) == [3, 6]
 
 

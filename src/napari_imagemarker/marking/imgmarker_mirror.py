@@ -2,7 +2,8 @@
 
 Reading and writing Image Marker's files is :mod:`napari_imagemarker.imgmarker.savedir`; this
 module turns its :class:`~napari_imagemarker.imgmarker.savedir.SaveDir` into the session's state
-(:func:`import_record`, one journal record), and the session's state back into its files (:class:`Mirror`).
+(:func:`import_record`, one journal record), and the session's state back into its files
+(:class:`Mirror`).
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from napari_imagemarker.files import check_text
 from napari_imagemarker.images.lists import resolve_images, shuffled
 from napari_imagemarker.imgmarker.config import N_CATEGORIES
 from napari_imagemarker.marking.events import (
@@ -64,7 +65,6 @@ from napari_imagemarker.marking.names import (
     check_user,
     opening_changes,
 )
-from napari_imagemarker.files import check_text
 from napari_imagemarker.marking.navigation import Navigator, nothing_to_scan
 from napari_imagemarker.marking.repeats import RepeatPass, open_repeats, repeat_changes
 from napari_imagemarker.marking.state import ImageState, Mark, SessionState, images_table

@@ -13,7 +13,6 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import pytest
 from astropy.io import fits
 
 import napari_imagemarker
@@ -53,9 +52,3 @@ def run_child(code: str, *, user: int | None = None, timeout: float = 120) -> st
     if result.returncode != 0:
         raise AssertionError(f"child failed ({result.returncode}):\n{result.stderr}")
     return result.stdout
-
-
-@pytest.fixture
-def images(tmp_path) -> list[Path]:
-    """Three small FITS images."""
-    return make_images(tmp_path / "images")
