@@ -7,13 +7,16 @@ reader hook and scripts all go through these three functions.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from napari_imagemarker.display.limits import zscale_limits
-from napari_imagemarker.images.fits import fits_frames, read_fits_frame
+from napari_imagemarker.files import error_reason
+from napari_imagemarker.images.fits import fits_frames, read_fits_frame, read_fits_frames
 from napari_imagemarker.images.frames import FrameInfo
 from napari_imagemarker.images.raster import raster_frames, read_raster_frame
 from napari_imagemarker.images.tiff import read_tiff_frame, tiff_frames
@@ -26,6 +29,37 @@ IMAGE_SUFFIXES = FITS_SUFFIXES + TIFF_SUFFIXES + RASTER_SUFFIXES
 _FITS_MAGIC = b"SIMPLE  ="
 _GZIP_MAGIC = b"\x1f\x8b"
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _names_the_file(function: _F) -> _F:
+    """Let ``function(path, ...)`` raise only ValueError or OSError, naming ``path``.
+
+    Readers meet every kind of damage, and astropy, tifffile and PIL answer with their own
+    exception types (astropy's ``VerifyError`` for a damaged card, ``KeyError``,
+    ``struct.error``, ...) and messages that may not say which file: the marking session,
+    the napari reader hook and scripts rely on these two types and on the name.
+    """
+
+    @functools.wraps(function)
+    def named(path, *args, **kwargs):
+        try:
+            return function(path, *args, **kwargs)
+        except (OSError, ValueError) as err:
+            if str(path) in str(err):
+                raise
+            kind = OSError if isinstance(err, OSError) else ValueError
+            raise kind(f"{path}: {error_reason(err)}") from err
+        except MemoryError as err:
+            raise OSError(f"{path}: not enough memory to read this image") from err
+        except Exception as err:
+            raise OSError(
+                f"{path}: cannot be read ({type(err).__name__}: {error_reason(err)})"
+            ) from err
+
+    return named  # type: ignore[return-value]
 
 
 def image_format(path: str | Path) -> str | None:
@@ -66,6 +100,7 @@ def _sniff(path: str, fmt: str) -> str:
     return fmt
 
 
+@_names_the_file
 def image_frames(path: str | Path) -> list[FrameInfo]:
     """Describe every frame of an image file from its headers, without reading pixels.
 
@@ -121,6 +156,7 @@ def frame_metadata(frame: FrameInfo) -> dict[str, Any]:
     return meta
 
 
+@_names_the_file
 def read_frame(path: str | Path, index: int = 0) -> tuple[Any, dict[str, Any]]:
     """Read one frame's pixels and metadata.
 
@@ -151,6 +187,7 @@ def layer_kwargs(frame: FrameInfo, data, name: str) -> dict[str, Any]:
     return kwargs
 
 
+@_names_the_file
 def read_image(path: str | Path) -> list[tuple[Any, dict[str, Any], str]]:
     """Read an image file into napari layer data tuples ``(data, kwargs, "image")``.
 
@@ -176,9 +213,12 @@ def read_image(path: str | Path) -> list[tuple[Any, dict[str, Any], str]]:
         kwargs["metadata"]["frames"] = len(frames)
         kwargs["axis_labels"] = ("page", "y", "x")
         return [(stack, kwargs, "image")]
+    if frames[0].hdu is not None:  # FITS: the file opened and parsed once for every HDU
+        datas = read_fits_frames(frames)
+    else:
+        datas = [_read(frame) for frame in frames]
     layers = []
-    for frame in frames:
-        data = _read(frame)
+    for frame, data in zip(frames, datas, strict=True):
         name = base if len(frames) == 1 and frame.hdu is None else f"{base} [{frame.name}]"
         layers.append((data, layer_kwargs(frame, data, name), "image"))
     return layers

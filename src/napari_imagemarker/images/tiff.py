@@ -9,7 +9,9 @@ returned as stored and has no WCS (a plain description never gives a dummy WCS).
 
 from __future__ import annotations
 
+import math
 import re
+import struct
 import warnings
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyError
 
 from napari_imagemarker.files import error_reason
+from napari_imagemarker.images import fits as fits_reader
 from napari_imagemarker.images.fits import WCSUnusableWarning, celestial_wcs
 from napari_imagemarker.images.frames import FrameInfo
 
@@ -61,6 +64,53 @@ def _open(path: str) -> tifffile.TiffFile:
 _COLOUR = (tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.YCBCR)
 
 
+def count_pages(path: str) -> int:
+    """Follow the chain of image file directories (IFDs) of a TIFF, and count them.
+
+    tifffile follows the chain until it ends, so a chain that loops back on itself (a
+    damaged or hostile file) would never end: here each IFD is visited once, a loop is an
+    error, and the time is bounded by the file's size.
+
+    Raises
+    ------
+    ValueError
+        The chain loops; the message names the page it loops back to.
+    """
+    size = Path(path).stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(16)
+        order = {b"II": "<", b"MM": ">"}.get(head[:2])
+        if order is None or len(head) < 8:
+            raise ValueError(f"{path}: not a TIFF file (no byte-order mark)")
+        (version,) = struct.unpack(order + "H", head[2:4])
+        if version == 42:
+            count_fmt, entry, offset_fmt = "H", 12, "I"
+            (offset,) = struct.unpack(order + "I", head[4:8])
+        elif version == 43 and len(head) == 16:
+            count_fmt, entry, offset_fmt = "Q", 20, "Q"
+            (offset,) = struct.unpack(order + "Q", head[8:16])
+        else:
+            return 1  # not a layout followed here: tifffile reads what it can
+        count_size = struct.calcsize(count_fmt)
+        offset_size = struct.calcsize(offset_fmt)
+        seen: dict[int, int] = {}
+        while offset and offset + count_size <= size:
+            if offset in seen:
+                raise ValueError(
+                    f"{path}: damaged TIFF: the directory after page {len(seen) - 1} loops "
+                    f"back to page {seen[offset]}"
+                )
+            seen[offset] = len(seen)
+            f.seek(offset)
+            (n,) = struct.unpack(order + count_fmt, f.read(count_size))
+            f.seek(offset + count_size + n * entry)
+            following = f.read(offset_size)
+            if len(following) < offset_size:
+                break
+            (offset,) = struct.unpack(order + offset_fmt, following)
+    return max(len(seen), 1)
+
+
 def _page_rgb(page) -> bool:
     """RGB(A) pages, including JPEG pages stored as YCbCr (tifffile decodes them to RGB)."""
     return page.photometric in _COLOUR and page.samplesperpixel in (3, 4)
@@ -83,8 +133,9 @@ def tiff_frames(path: str | Path) -> list[FrameInfo]:
     optionally, an annotated copy of it as page 1).
     """
     path = str(path)
+    n_pages = count_pages(path)
     with _open(path) as tif:
-        pages = [p for p in tif.pages if p is not None]
+        pages = [p for p in (tif.pages.get(i) for i in range(n_pages)) if p is not None]
         if not pages:
             raise ValueError(f"{path}: TIFF file has no pages")
         header = header_from_description(getattr(pages[0], "description", None), path)
@@ -99,6 +150,13 @@ def tiff_frames(path: str | Path) -> list[FrameInfo]:
             if len(shape) - rgb != 2:
                 raise ValueError(
                     f"{path}: page {i} has shape {shape}; only 2-D grey or RGB pages are supported"
+                )
+            if 0 in shape:
+                raise ValueError(f"{path}: page {i} is empty (shape {shape})")
+            if rgb and page.planarconfig not in tuple(tifffile.PLANARCONFIG):
+                raise ValueError(
+                    f"{path}: page {i} has an invalid PlanarConfiguration "
+                    f"({int(page.planarconfig)}); expected 1 or 2"
                 )
             # the cards describe the pages of their grid's size only (STIFF's annotated copy
             # is one); a page of another size is shown as stored, without a WCS
@@ -130,9 +188,14 @@ def read_tiff_frame(frame: FrameInfo) -> np.ndarray:
     with _open(frame.path) as tif:
         try:
             page = tif.pages[frame.index]
+            size = math.prod(page.shape) * page.dtype.itemsize
+            if page.compression != 1 and size > fits_reader.MAX_DECOMPRESSED_BYTES:
+                raise fits_reader.limit_error(frame.path, f"page {frame.index}", size)
             data = page.asarray()
             if _planar(page):
                 data = np.moveaxis(data, 0, -1)
+        except fits_reader.DecompressionLimitError:
+            raise
         except Exception as err:
             raise OSError(
                 f"{frame.path}: page {frame.index} cannot be decoded ({error_reason(err)})"
