@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 PROG = "imagemarker"
@@ -208,7 +209,8 @@ def _maskfill(args: argparse.Namespace) -> int:
             size=args.size,
             operator=args.operator,
             smooth=not args.nosmooth,
-            writesteps=args.writesteps,
+            # beside OUT, not wherever the command was started
+            writesteps=Path(args.output).absolute().parent if args.writesteps else False,
             output_file=args.output,
             grow=args.grow,
             progress=progress,

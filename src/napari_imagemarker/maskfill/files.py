@@ -142,19 +142,37 @@ def hdu_section(
     return hdu.section, hdu.header.copy()
 
 
-def check_output(path: str | os.PathLike) -> None:
-    """Refuse, before any work, an output path that cannot be written as a file.
+def check_output(
+    path: str | os.PathLike, inputs: dict[str, str | os.PathLike | None] | None = None
+) -> None:
+    """Refuse, before any work, an output path that cannot be written as a file, or that
+    is one of the ``inputs`` (``{"the input image": path, "the mask": path}``): writing it
+    would destroy what the result is made from.
 
     Raises
     ------
     ValueError
-        ``path`` is a folder, or its folder does not exist.
+        ``path`` is a folder, its folder does not exist, or it is one of the inputs (the
+        same file, also through another name or a link).
     """
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path}: is a folder; give a file name to write")
     if not path.absolute().parent.is_dir():
         raise ValueError(f"{path}: cannot write (no folder {path.parent})")
+    for what, source in (inputs or {}).items():
+        if source is not None and _same_file(path, resolve_path(source)):
+            raise ValueError(
+                f"{path}: is {what}; writing the result there would destroy it: "
+                "give another output file name"
+            )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist (yet): compare where they would be
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def output_header(header: fits.Header | None) -> fits.Header:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def maskfill(
     size: int = 3,
     operator: str = "median",
     smooth: bool = True,
-    writesteps: bool = False,
+    writesteps: bool | str | os.PathLike = False,
     output_file: str | os.PathLike | None = None,
     verbose: bool = False,
     *,
@@ -69,9 +70,10 @@ def maskfill(
         Statistic of the window used while filling.  Default "median".
     smooth : bool, optional
         If True (default), finally replace each masked pixel by the mean of its window.
-    writesteps : bool, optional
-        Write the image after each iteration to ``_iter_<n>.fits`` in the current
-        directory (``_iter_<plane>_<n>.fits`` for cubes).  Default False.
+    writesteps : bool or path, optional
+        Write the image after each iteration to ``_iter_<n>.fits`` (``_iter_<plane>_<n>.fits``
+        for cubes): in the current directory for True, as the reference does, or in the
+        folder given (the command line gives the output file's folder).  Default False.
     output_file : str or path, optional
         Write the result to this FITS file: HDU 0 the final image, HDU 1 the unsmoothed
         one when smoothing; a FITS input's header (WCS included) is kept in both.
@@ -137,7 +139,8 @@ def maskfill(
     if output_file is not None:
         from napari_imagemarker.maskfill.files import check_output
 
-        check_output(output_file)  # before the work, not after it
+        # before the work, not after it
+        check_output(output_file, {"the input image": image_file, "the mask": mask_file})
     report = _Reporter(verbose, writesteps, progress, cube=image.ndim == 3)
     try:
         if image.size == 0:  # nothing to fill: empty results, as the reference returns
@@ -218,10 +221,16 @@ class _Reporter:
     """Verbose messages, intermediate files and progress callbacks of one maskfill call."""
 
     def __init__(
-        self, verbose: bool, writesteps: bool, progress: ProgressCallback | None, cube: bool
+        self,
+        verbose: bool,
+        writesteps: bool | str | os.PathLike,
+        progress: ProgressCallback | None,
+        cube: bool,
     ) -> None:
         self.verbose = verbose
         self.writesteps = writesteps
+        # True: the current directory, as the reference; a path: that folder
+        self.steps_dir = Path(writesteps) if not isinstance(writesteps, bool) else Path()
         self.progress = progress
         self.cube = cube
         self.plane = 0
@@ -242,7 +251,7 @@ class _Reporter:
         self.say(f"{where}iteration {iteration}: {n_filled} pixels filled")
         if self.writesteps:
             step = f"{self.plane}_{iteration}" if self.cube else f"{iteration}"
-            name = f"_iter_{step}.fits"
+            name = self.steps_dir / f"_iter_{step}.fits"
             from astropy.io import fits
 
             fits.writeto(
