@@ -40,6 +40,10 @@ def read_imgmarker(save_dir: Path, user: str, images) -> dict[str, Any]:
 
     given = None if images is None else [str(p) for p in resolve_images(images)]
     saved = read_savedir(save_dir, user, images=given)
+    try:
+        check_max(saved.group_max)
+    except ValueError as err:  # a value the session cannot hold: say where it came from
+        raise ValueError(f"{save_dir / f'{user}_config.txt'}: {err}") from None
     paths = given
     if paths is None:
         config = read_config(save_dir / f"{user}_config.txt")
