@@ -116,8 +116,6 @@ def celestial_wcs(
     naming ``source`` (the file, and its HDU), so the image is shown without sky
     coordinates and the user is told why; never an exception.
     """
-    if not any(key.startswith("CTYPE") for key in header):
-        return None  # no WCS axes at all: skips WCS's ~10 ms parse of every extension
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

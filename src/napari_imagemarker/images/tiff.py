@@ -135,7 +135,14 @@ def tiff_frames(path: str | Path) -> list[FrameInfo]:
     path = str(path)
     n_pages = count_pages(path)
     with _open(path) as tif:
-        pages = [p for p in (tif.pages.get(i) for i in range(n_pages)) if p is not None]
+        pages = []
+        for i in range(n_pages):  # by index: iterating would follow a loop forever
+            try:
+                page = tif.pages.get(i)
+            except IndexError:  # tifffile found fewer readable pages than directories
+                break
+            if page is not None:
+                pages.append(page)
         if not pages:
             raise ValueError(f"{path}: TIFF file has no pages")
         header = header_from_description(getattr(pages[0], "description", None), path)
