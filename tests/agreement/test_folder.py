@@ -231,3 +231,23 @@ def test_image_marker_savedir_gives_a_report(tmp_path):
     assert "one user's work" in report.tables()
     report.write_html(tmp_path / "r.html")
     json.loads(report.to_json())
+
+
+def test_open_sessions_are_read_with_their_journal(folder, tmp_path):
+    """A session still open (changes only in its journal) gives the same report as closed
+    ones, whose snapshot files are read directly; and its latest change counts."""
+    closed = agreement(folder / "save").to_dict()
+    copy = tmp_path / "save"
+    shutil.copytree(folder / "save", copy)
+    images = folder / "images"
+    with MarkingSession(images, copy, user="bob") as bob:
+        bob.set_comment("journal only", image=T0000)  # not a number of the report
+        assert any((copy / ".imagemarker" / "bob").glob("journal*"))
+        assert agreement(copy).to_dict() == closed
+        bob.set_categories(["Merger"], image=T0000)  # now bob agrees with alice and carol
+        merger = agreement(copy)["categories"]["Merger"]
+        assert (
+            merger["cohen_kappa"]["bob"]["alice"]
+            != closed["categories"]["Merger"]["cohen_kappa"]["bob"]["alice"]
+        )
+        assert merger["n_yes"]["bob"] == 2

@@ -164,3 +164,23 @@ def test_cluster_equals_scipy_fcluster(seed):
     # the same partition as scipy's own cut of the same complete-linkage tree
     pairs = set(zip(ours.tolist(), ref.tolist(), strict=True))
     assert len(pairs) == len(set(ours.tolist())) == len(set(ref.tolist()))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_clusters_of_many_segments_equal_one_segment_at_a_time(seed):
+    from napari_imagemarker.agreement.matching import cluster_segments
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    segments = rng.integers(0, 12, size=n)
+    centres = rng.uniform(0, 60, size=(12, 6, 2))
+    xy = centres[segments, rng.integers(0, 6, size=n)] + rng.normal(0, 1.2, size=(n, 2))
+    users = rng.integers(0, 8, size=n)
+    ours = cluster_segments(xy, users, segments, 4.0)
+    ref = np.zeros(n, dtype=int)
+    for s in np.unique(segments):
+        members = np.flatnonzero(segments == s)
+        ref[members] = s * 1000 + cluster(xy[members], users[members], 4.0)
+    pairs = set(zip(ours.tolist(), ref.tolist(), strict=True))
+    assert len(pairs) == len(set(ours.tolist())) == len(set(ref.tolist()))
+    assert sorted(set(ours.tolist())) == list(range(len(set(ours.tolist()))))

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from napari_imagemarker.agreement.kappa import cohen_kappa, fleiss_kappa
-from napari_imagemarker.agreement.matching import cluster, match, sky_offsets
+from napari_imagemarker.agreement.matching import cluster_segments, match, sky_offsets
 from napari_imagemarker.agreement.work import Gold, Marks, UserWork
 
 __all__ = ["Radius", "compute", "parse_radius"]
@@ -184,6 +184,7 @@ def compute(
         {n for w in works for n in w.seen} | {n for w in works for n in w.marks.image.tolist()}
     )
     index = {n: i for i, n in enumerate(names)}
+    names_array = np.array(names, dtype="U") if names else np.zeros(0, "U1")
     n_img = len(names)
     seen = np.zeros((n_img, n_users), dtype=bool)
     cats = np.zeros((n_img, n_users), dtype=np.int64)
@@ -191,7 +192,7 @@ def compute(
     for u, w in enumerate(works):
         seen[[index[n] for n in w.seen], u] = True
         if len(w.marks):
-            img = np.array([index[n] for n in w.marks.image.tolist()])
+            img = np.searchsorted(names_array, w.marks.image)
             seen[img, u] = True
             np.add.at(n_marks[:, u], img, 1)
         for name, numbers in w.categories.items():
@@ -239,9 +240,7 @@ def compute(
     parts = [(u, w.marks) for u, w in enumerate(works) if len(w.marks)]
     if parts:
         m_user = np.concatenate([np.full(len(m), u) for u, m in parts])
-        m_img = np.concatenate([[index[n] for n in m.image.tolist()] for _, m in parts]).astype(
-            np.int64
-        )
+        m_img = np.concatenate([np.searchsorted(names_array, m.image) for _, m in parts])
         m_group = np.concatenate([m.group for _, m in parts])
         m_x = np.concatenate([m.x for _, m in parts])
         m_y = np.concatenate([m.y for _, m in parts])
@@ -256,23 +255,11 @@ def compute(
         xy, ok = np.zeros((0, 2)), np.zeros(0, bool)
     left_out = int((~ok).sum())
     keep = np.flatnonzero(ok)
-    order = keep[np.lexsort((m_user[keep], m_group[keep], m_img[keep]))]
     labels = np.full(len(m_user), -1, dtype=np.int64)
-    if len(order):
-        key = m_img[order] * 16 + m_group[order]
-        cuts = np.flatnonzero(np.diff(key)) + 1
-        start = 0
-        for seg in np.split(order, cuts):
-            if len(seg) == 1:
-                labels[seg] = start
-                start += 1
-                continue
-            lab = cluster(xy[seg], m_user[seg], 2.0 * radius.value)
-            labels[seg] = start + lab
-            start += int(lab.max()) + 1
-        n_cl = start
-    else:
-        n_cl = 0
+    labels[keep] = cluster_segments(
+        xy[keep], m_user[keep], m_img[keep] * 16 + m_group[keep], 2.0 * radius.value
+    )
+    n_cl = int(labels.max()) + 1 if len(keep) else 0
     member = labels >= 0
     lab_m = labels[member]
     c_n = np.bincount(lab_m, minlength=n_cl)
@@ -289,9 +276,16 @@ def compute(
     # a consensus mark: more than half of the users who saw the image, at least two
     majority = (c_n >= 2) & (2 * c_n > c_seen)
     c_cons = majority if min_users is None else c_n >= int(min_users)
-    cluster_users: list[list[str]] = [[] for _ in range(n_cl)]
-    for lab, u in zip(lab_m.tolist(), m_user[member].tolist()):
-        cluster_users[lab].append(users[u])
+    # who marked each consensus cluster (grouped by sorting, not one mark at a time)
+    in_cons = np.flatnonzero(member)[c_cons[lab_m]]
+    in_cons = in_cons[np.lexsort((m_user[in_cons], labels[in_cons]))]
+    cuts = np.flatnonzero(np.diff(labels[in_cons])) + 1
+    user_names = np.array(users, dtype=object)
+    cluster_users = {
+        int(labels[part[0]]): user_names[m_user[part]].tolist()
+        for part in np.split(in_cons, cuts)
+        if len(part)
+    }
 
     groups_out = {}
     for g in sorted(set(c_group.tolist())):
@@ -311,7 +305,7 @@ def compute(
                     "dec": _num(c_dec[k]),
                     "n_users": int(c_n[k]),
                     "n_seen": int(c_seen[k]),
-                    "users": sorted(cluster_users[k]),
+                    "users": cluster_users[k],
                 }
                 for k in sel.tolist()
             ],

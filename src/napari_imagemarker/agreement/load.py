@@ -26,7 +26,9 @@ from napari_imagemarker.imgmarker.savedir import (
     savedir_users,
 )
 from napari_imagemarker.marking.repeats import REPEATS_DIR
+from napari_imagemarker.marking.state import ImageState
 from napari_imagemarker.marking.store import SessionStore
+from napari_imagemarker.marks.schema import MARK_COLUMNS
 
 __all__ = ["is_duplicate_label", "load_gold", "load_users", "session_users"]
 
@@ -51,17 +53,25 @@ def session_users(save_dir: Path) -> list[str]:
 
 def _state_work(user: str, state, repeat_state=None) -> UserWork:
     def marks_of(st) -> Marks:
-        if st is None or not st.marks:
+        if st is None:
+            return Marks.empty()
+        if isinstance(st, _Snapshot):
+            f = st.marks
+            if f is None or not len(f):
+                return Marks.empty()
+            return Marks(
+                f["image"].to_numpy(dtype="U"),
+                f["group"].to_numpy(dtype=np.int64),
+                *(f[c].to_numpy(dtype=np.float64) for c in ("x", "y", "ra", "dec")),
+            )
+        if not st.marks:
             return Marks.empty()
         rows = list(st.marks.values())
         cols = list(zip(*rows, strict=True))  # Mark fields in MARK_COLUMNS order
         return Marks(
             np.array(cols[0], dtype="U"),
             np.array(cols[2], dtype=np.int64),
-            np.array(cols[4], dtype=np.float64),
-            np.array(cols[5], dtype=np.float64),
-            np.array(cols[6], dtype=np.float64),
-            np.array(cols[7], dtype=np.float64),
+            *(np.array(cols[k], dtype=np.float64) for k in (4, 5, 6, 7)),
         )
 
     def seen_of(st) -> tuple[list[str], dict[str, tuple[int, ...]]]:
@@ -94,17 +104,98 @@ def _state_work(user: str, state, repeat_state=None) -> UserWork:
 
 
 def _load_session(save_dir: Path, user: str) -> UserWork:
-    store = SessionStore(save_dir, user, read_only=True)
-    store.open()
-    repeat_state = None
+    state = _read_state(save_dir, user)
     repeat_dir = save_dir / REPEATS_DIR
+    repeat_state = None
     if (repeat_dir / f"{user}_marks.ecsv").exists() or (
         repeat_dir / ".imagemarker" / user
     ).is_dir():
-        rstore = SessionStore(repeat_dir, user, read_only=True)
-        rstore.open()
-        repeat_state = rstore.state
-    return _state_work(user, store.state, repeat_state)
+        repeat_state = _read_state(repeat_dir, user)
+    return _state_work(user, state, repeat_state)
+
+
+def _read_state(save_dir: Path, user: str):
+    """The state of a session as its files hold it (journal included), without its lock.
+
+    A closed session has no journal left: its two snapshot files are read column-wise with
+    pandas (about 20x faster than replaying them into a session's state); otherwise the
+    session's own store reads it."""
+    if not _has_journal(save_dir / ".imagemarker" / user):
+        try:
+            return _read_snapshots(
+                save_dir / f"{user}_marks.ecsv", save_dir / f"{user}_images.ecsv"
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # anything unexpected: the store says what is wrong, naming the file
+    store = SessionStore(save_dir, user, read_only=True)
+    store.open()
+    return store.state
+
+
+def _has_journal(folder: Path) -> bool:
+    if not folder.is_dir():
+        return False
+    return any(p.name.startswith("journal") and p.stat().st_size for p in folder.iterdir())
+
+
+class _Snapshot:
+    """What :func:`_state_work` reads of a session's state, from its snapshot files."""
+
+    def __init__(self) -> None:
+        from napari_imagemarker.marks.schema import DEFAULT_CATEGORIES, DEFAULT_GROUPS
+
+        self.marks = None  # DataFrame
+        self.images = {}
+        self.paths = []
+        self.groups = list(DEFAULT_GROUPS)
+        self.categories = list(DEFAULT_CATEGORIES)
+
+
+def _read_ecsv_fast(path: Path):
+    """``(meta, DataFrame)`` of a snapshot file written by the session store."""
+    import io
+
+    import pandas as pd
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    header, pos = [], 0
+    while text.startswith("#", pos):
+        end = text.index("\n", pos)
+        header.append(text[pos + 2 : end])
+        pos = end + 1
+    if header[:2] != ["%ECSV 1.0", "---"]:
+        raise ValueError(f"{path}: not an ECSV file")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    meta = dict(yaml.load("\n".join(header[2:]), Loader=loader).get("meta") or [])
+    text_columns = {"image": str, "label": str, "categories": str, "comment": str, "path": str}
+    frame = pd.read_csv(
+        io.StringIO(text[pos:]), dtype=text_columns, keep_default_na=False,
+        na_values={c: ["nan"] for c in ("x", "y", "ra", "dec", "seconds")},
+    )  # fmt: skip
+    return meta, frame
+
+
+def _read_snapshots(marks_path: Path, images_path: Path) -> _Snapshot:
+    state = _Snapshot()
+    if marks_path.exists():
+        meta, frame = _read_ecsv_fast(marks_path)
+        if list(frame.columns[:10]) != [*MARK_COLUMNS]:
+            raise ValueError(f"{marks_path}: unexpected columns")
+        state.marks = frame
+        state.groups = list(meta.get("groups", state.groups))
+    if images_path.exists():
+        meta, frame = _read_ecsv_fast(images_path)
+        session = meta.get("session", {})
+        state.groups = list(session.get("groups", state.groups))
+        state.categories = list(session.get("categories", state.categories))
+        columns = (frame[c].tolist() for c in ("image", "seen", "categories"))
+        for name, seen, cats in zip(*columns, strict=True):
+            numbers = tuple(int(c) for c in cats.split("+")) if cats else ()
+            if seen or numbers:
+                state.images[name] = ImageState(seen=bool(seen), categories=numbers)
+        state.paths = [p for p in frame["path"] if p]
+    return state
 
 
 def _load_imgmarker(save_dir: Path, user: str) -> UserWork:

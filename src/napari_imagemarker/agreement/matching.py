@@ -13,7 +13,7 @@ from scipy.cluster.hierarchy import linkage
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist, pdist
 
-__all__ = ["cluster", "match", "sky_offsets"]
+__all__ = ["cluster", "cluster_segments", "match", "sky_offsets"]
 
 # Distance between two marks of one user: no cluster may contain both.
 _APART = 1e18
@@ -99,6 +99,65 @@ def cluster(xy, users, radius: float) -> np.ndarray:
     _, first, labels = np.unique(root, return_index=True, return_inverse=True)
     order = np.argsort(np.argsort(first))  # number clusters by first appearance
     return order[labels].astype(np.intp)
+
+
+def cluster_segments(xy, users, segments, radius: float) -> np.ndarray:
+    """:func:`cluster` applied to each segment (e.g. one image and group) of many marks at
+    once, with the same result.
+
+    Marks closer than ``radius`` are linked (one k-d tree query for all segments); a
+    connected group of marks in which every pair is linked and every user appears once is
+    one cluster as it is (complete linkage would merge it whole), and only the other groups
+    go through :func:`cluster`. Complete linkage never joins marks that are not connected,
+    so this equals running :func:`cluster` per segment.
+
+    Parameters
+    ----------
+    xy : (n, 2) array
+    users : (n,) int array
+    segments : (n,) int array
+        Marks of different segments are never in one cluster.
+    radius : float
+
+    Returns
+    -------
+    labels : (n,) int array
+        Cluster numbers, unique over all segments, 0 ... n_clusters - 1.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    users = np.asarray(users, dtype=np.int64)
+    segments = np.asarray(segments, dtype=np.int64)
+    n = len(xy)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp)
+    # a third coordinate puts segments farther apart than the radius
+    span = float(np.ptp(xy)) if n > 1 else 0.0
+    step = 2.0 * (span + radius) + 1.0
+    _, seg = np.unique(segments, return_inverse=True)
+    pairs = cKDTree(np.c_[xy, seg * step]).query_pairs(radius, output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]
+    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
+    n_comp, comp = connected_components(graph, directed=False)
+    size = np.bincount(comp, minlength=n_comp)
+    linked = np.bincount(comp[i], minlength=n_comp)
+    n_users = np.bincount(np.unique(comp * (users.max() + 1) + users) // (users.max() + 1),
+                          minlength=n_comp)  # fmt: skip
+    whole = (linked == size * (size - 1) // 2) & (n_users == size)
+    labels = np.where(whole[comp], comp, -1)
+    next_label = n_comp
+    by_comp = np.argsort(comp, kind="stable")  # marks of each component, in input order
+    start = np.concatenate([[0], np.cumsum(size)])
+    for c in np.flatnonzero(~whole).tolist():
+        members = by_comp[start[c] : start[c + 1]]
+        sub = cluster(xy[members], users[members], radius)
+        labels[members] = next_label + sub
+        next_label += int(sub.max()) + 1
+    _, labels = np.unique(labels, return_inverse=True)
+    return labels.astype(np.intp)
 
 
 @functools.lru_cache(maxsize=256)
