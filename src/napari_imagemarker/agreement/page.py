@@ -62,7 +62,8 @@ def _offsets_plot(report) -> str | None:
     unit = report["settings"]["radius_unit"]
     radius = report["settings"]["radius"]
     fig, ax = _figure(7, 3)
-    bins = np.linspace(0, radius, 21)
+    # marks of a cluster may lie up to twice the radius apart: no offset is left out
+    bins = np.linspace(0, max(radius, *(float(v.max()) for v in offsets.values())), 21)
     for u, v in offsets.items():
         ax.hist(v, bins=bins, histtype="step", lw=1.5, label=f"{u} ({len(v)})")
     ax.set_xlabel(f"distance of a user's mark from the consensus position ({unit})")
