@@ -22,8 +22,9 @@ _EXPORTS = {
     "read_image": "napari_imagemarker.images.read",
     "image_frames": "napari_imagemarker.images.read",
     "read_frame": "napari_imagemarker.images.read",
-    "read_marks": "napari_imagemarker.marks.io",
-    "write_marks": "napari_imagemarker.marks.io",
+    # through astropy_io, which also registers our formats with Table.read/write
+    "read_marks": "napari_imagemarker.marks.astropy_io",
+    "write_marks": "napari_imagemarker.marks.astropy_io",
     "MarkingSession": "napari_imagemarker.marking.session",
     "open_session": "napari_imagemarker._napari.marking.binding",
     "load_catalog": "napari_imagemarker._napari.catalogs.load",

@@ -508,3 +508,32 @@ def test_natural_key_sorts_numbers_by_value_and_survives_odd_digits():
         "img2.fits",
         "img10.fits",
     ]
+
+
+# --- astropy's Table I/O registry -----------------------------------------------------------
+
+
+def test_astropy_table_reads_and_writes_our_formats(marks, tmp_path):
+    """``Table.read/write(..., format="imgmarker...")`` is read_marks / write_marks."""
+    import napari_imagemarker.marks.astropy_io  # noqa: F401  (what read_marks' module imports)
+
+    one_image = normalise_marks(marks[:2])
+    path = tmp_path / "m.reg"
+    one_image.write(path, format="imgmarker.ds9")
+    write_marks(one_image, tmp_path / "ref.reg")
+    assert path.read_text("utf-8") == (tmp_path / "ref.reg").read_text("utf-8")
+    via_astropy = Table.read(path, format="imgmarker.ds9", images=FITS)
+    assert_same_marks(via_astropy, read_marks(path, images=FITS))
+    with pytest.raises(OSError, match="already exists"):
+        one_image.write(path, format="imgmarker.ds9")
+    one_image.write(path, format="imgmarker.ds9", overwrite=True)
+
+    mark_file = IMAGES.parent / "mark_files"
+    first = mark_file / "xy_pixelsize.csv"
+    assert_same_marks(
+        Table.read(first, format="imgmarker", images=IMAGES),
+        read_marks(first, format="imgmarker", images=IMAGES),
+    )
+    csv = tmp_path / "m.csv"
+    one_image.write(csv, format="imgmarker.csv")
+    assert_same_marks(Table.read(csv, format="imgmarker.csv"), read_marks(csv))
