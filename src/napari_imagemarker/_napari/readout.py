@@ -5,6 +5,7 @@ from __future__ import annotations
 from napari.layers import Image
 from qtpy.QtWidgets import QComboBox, QFormLayout, QLabel, QWidget
 
+from napari_imagemarker._napari.display.layer import raw_data
 from napari_imagemarker.images.readout import Readout, readout_at
 
 _FIELDS = ("Layer", "FITS pixel", "Array index", "Value", "RA, Dec (deg)", "RA, Dec")
@@ -62,7 +63,7 @@ class ReadoutWidget(QWidget):
         position = layer.world_to_data(world)
         try:
             self.readout = readout_at(
-                layer.data,
+                raw_data(layer),  # an RGB layer may show a display copy: read the raw pixels
                 position,
                 wcs=layer.metadata.get("wcs"),
                 rgb=layer.rgb,

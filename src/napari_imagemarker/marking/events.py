@@ -46,7 +46,8 @@ class SessionEvent:
         ``"navigated"`` (current image changed), ``"mark_added"``, ``"mark_removed"``,
         ``"mark_moved"``, ``"mark_relabelled"``, ``"image_changed"`` (seen, categories,
         comment, favourite or "nothing here" of ``image``), ``"names_changed"`` (group or
-        category names, group maxima, group colours), ``"image_skipped"``
+        category names, group maxima, group colours), ``"display_changed"`` (the display
+        settings saved with the session, in ``data["display"]``), ``"image_skipped"``
         (``data["reason"]``), ``"closed"``.
     image : str or None
         File name of the image concerned.
@@ -91,4 +92,6 @@ def record_events(record: dict[str, Any], image: str | None, index: int | None) 
     fields = {k: v for k, v in record.items() if k not in _NOT_FIELDS}
     if op == "image":  # time spent alone (on close) is not announced
         return [SessionEvent("image_changed", image, index, data=fields)] if fields else []
+    if set(fields) == {"display"}:
+        return [SessionEvent("display_changed", data=fields)]
     return [SessionEvent("names_changed", data=fields)]

@@ -27,6 +27,7 @@ lock), :mod:`~napari_imagemarker.marking.navigation` (order, current image, head
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import time
 import warnings
@@ -36,6 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from napari_imagemarker.display import DisplaySettings
 from napari_imagemarker.files import check_text
 from napari_imagemarker.images.lists import resolve_images, shuffled
 from napari_imagemarker.imgmarker.config import N_CATEGORIES
@@ -805,6 +807,32 @@ class MarkingSession:
     def shuffle_seed(self) -> int | None:
         """The seed of the order, or None for natural/list order."""
         return self._state.seed
+
+    @property
+    def display(self) -> dict[str, Any] | None:
+        """The display settings saved with the session (stretch, limits, blur, colormap, as
+        :meth:`napari_imagemarker.display.DisplaySettings.to_dict` writes them), or None."""
+        display = self._state.display
+        return None if display is None else json.loads(json.dumps(display))
+
+    def set_display(self, settings: dict[str, Any] | None) -> None:
+        """Save display settings with the session (they carry over from image to image).
+
+        Parameters
+        ----------
+        settings : dict or None
+            What :meth:`napari_imagemarker.display.DisplaySettings.to_dict` returns; None
+            forgets them (each image then starts from the readers' default).
+
+        Raises
+        ------
+        ValueError
+            ``settings`` are not display settings.
+        """
+        if settings is not None:
+            settings = DisplaySettings.from_dict(settings).to_dict()  # checked, JSON-able
+        with self._change():
+            self._commit({"op": "config", "display": settings})
 
     def rename_group(self, group: int, name: str) -> None:
         """Rename group ``group`` (1-9). Marks without own label show the new name."""

@@ -93,6 +93,7 @@ class SessionState:
         self.group_max: list[int | None] = [None] * len(DEFAULT_GROUPS)
         self.seed: int | None = None
         self.repeats: dict | None = None  # {"fraction": f, "seed": s}: images shown again
+        self.display: dict[str, Any] | None = None  # display settings (display.DisplaySettings)
         self.unresolved: list[dict] = []  # Image Marker marks on images never found
         self.losses: list[str] = []  # what damaged or missing files lost (never forgotten)
         self.earlier_losses: list[str] = []  # those already reported by an earlier session
@@ -189,6 +190,8 @@ class SessionState:
         for key in ("groups", "categories", "group_max", "group_colors"):
             if key in r:
                 setattr(self, key, list(r[key]))
+        if "display" in r:
+            self.display = r["display"]
         if "seed" in r:
             self.seed = r["seed"]
         if "repeats" in r:

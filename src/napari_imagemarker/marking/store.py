@@ -452,6 +452,8 @@ def images_snapshot(
     }
     if state.repeats:
         meta["session"]["repeats"] = dict(state.repeats)
+    if state.display:
+        meta["session"]["display"] = state.display
     by_name = {os.path.basename(p): p for p in paths}
     names = list(by_name) + [n for n in images if n not in by_name]
 
@@ -511,6 +513,7 @@ def load_snapshots(
                 setattr(state, key, list(session[key]))
         state.seed = session.get("seed")
         state.repeats = session.get("repeats")
+        state.display = session.get("display")
         state.unresolved = list(session.get("unresolved") or [])
         col = dict(zip(names, columns, strict=True))
         for i, name in enumerate(col["image"]):

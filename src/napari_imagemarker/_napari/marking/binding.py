@@ -29,6 +29,7 @@ from qtpy.QtCore import QTimer
 from superqt.utils import ensure_main_thread
 
 from napari_imagemarker._napari.after_paint import after_paint
+from napari_imagemarker._napari.display.session import follow_display
 from napari_imagemarker._napari.marking.keys import NavigationFilter, bind_keys, unbind_keys
 from napari_imagemarker._napari.marking.marks_layer import MarksLayer
 from napari_imagemarker._napari.viewers import (
@@ -185,6 +186,7 @@ class MarkingBinding:
         bind_keys(viewer, self, everywhere_only=True)
         bind_session(viewer, self)
         session.connect(self._on_event)
+        follow_display(self)  # stretch, limits and blur carry over, saved with the session
         try:
             self._show(reset_view=True)
             self.marks.layer.mode = "add"
