@@ -318,6 +318,31 @@ def _menu_actions(viewer, *path: str) -> list:
     return actions
 
 
+def display() -> None:
+    """An SPT cutout with asinh stretch, ZScale limits and a 1.5 px blur, set in the Display
+    dock as a person does (the combo boxes, then 15 presses of the arrow key on the blur
+    slider)."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    viewer = _viewer("napari-imagemarker: display", ["Display"])
+    dock = next(w for w in viewer.window.dock_widgets.values() if hasattr(w, "blur_slider"))
+    viewer.open(_image("SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif"), plugin=PLUGIN)
+    viewer.reset_view()
+    _settle(viewer)
+    dock.stretch_box.setCurrentIndex(dock.stretch_box.findText("Asinh"))
+    dock.interval_box.setCurrentIndex(dock.interval_box.findText("ZScale"))
+    dock.blur_slider.setFocus()
+    for _ in range(15):
+        QTest.keyClick(dock.blur_slider, Qt.Key.Key_Right)
+    for _ in range(5):
+        _settle(viewer)
+        time.sleep(0.1)
+    print(dock.summary.text())
+    viewer.screenshot(str(HERE / "images" / "display_spt.png"), canvas_only=False)
+    viewer.close()
+
+
 SHOTS = {
     "readout": readout,
     "launch": launch,
@@ -325,6 +350,7 @@ SHOTS = {
     "catalog": catalog,
     "marking": marking,
     "agreement": agreement_review,
+    "display": display,
 }
 
 if __name__ == "__main__":
