@@ -11,12 +11,12 @@ from napari_imagemarker.images.sample import demo_images
 
 
 def test_the_demo_opens_the_shipped_images_in_a_session_that_survives_a_restart(
-    tmp_path, monkeypatch, qtbot
+    tmp_path, monkeypatch, qtbot, make_napari_viewer
 ):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     names = sorted(p.name for p in demo_images().iterdir() if p.suffix in (".tif", ".fits"))
     assert len(names) == 4 and (demo_images() / "LICENSE-imgmarker.txt").is_file()
-    viewer, session = build_viewer()
+    viewer, session = build_viewer(viewer=make_napari_viewer(show=True))
     try:
         assert session.save_dir == tmp_path / "napari-imagemarker" / "demo"
         assert sorted(p.name for p in session.paths) == names
@@ -27,12 +27,13 @@ def test_the_demo_opens_the_shipped_images_in_a_session_that_survives_a_restart(
         session.add_mark(100.0, 200.0, 2)
         session.next()
     finally:
-        viewer.close()
-    viewer, session = build_viewer()  # the next `make run`: resumes at the first unseen image
+        binding_for(viewer).close()  # what closing the window does: the session is closed
+    # the next `make run`: resumes at the first unseen image, with the mark
+    viewer, session = build_viewer(viewer=make_napari_viewer(show=True))
     try:
         assert session.current.index == 1 and len(session.marks) == 1
     finally:
-        viewer.close()
+        binding_for(viewer).close()
 
 
 def test_imagemarker_mark_needs_a_save_folder_after_the_images(tmp_path):

@@ -15,7 +15,7 @@ PLUGIN = "napari-imagemarker"
 FRONT = "Image Marker"
 
 
-def build_viewer(images=None, save_dir=None, user: str | None = None):
+def build_viewer(images=None, save_dir=None, user: str | None = None, viewer=None):
     """A napari window with every dock of this plugin and a marking session open.
 
     Parameters
@@ -28,6 +28,8 @@ def build_viewer(images=None, save_dir=None, user: str | None = None):
         when ``images`` is given.
     user : str, optional
         Whose marks; default the login name (or the one user of an Image Marker folder).
+    viewer : napari.Viewer, optional
+        The window to use; default a new one.
 
     Returns
     -------
@@ -44,7 +46,8 @@ def build_viewer(images=None, save_dir=None, user: str | None = None):
     elif save_dir is None:
         raise ValueError("give the save folder after the images (IMAGES SAVE_DIR)")
     Path(save_dir).mkdir(parents=True, exist_ok=True)
-    viewer = napari.Viewer(title="napari-imagemarker")
+    if viewer is None:
+        viewer = napari.Viewer(title="napari-imagemarker")
     manifest = PluginManager.instance().get_manifest(PLUGIN)
     names = [widget.display_name for widget in manifest.contributions.widgets or []]
     # every dock at full height, as tabs; the marking dock added last, so it is in front

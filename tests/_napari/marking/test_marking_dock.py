@@ -139,9 +139,9 @@ def test_open_session_shows_first_image_marks_layer_and_dock(marking, tmp_path, 
 def test_manifest_contributes_the_dock(make_napari_viewer):
     from npe2 import PluginManager
 
+    viewer = make_napari_viewer()  # first: the fixture makes napari discover the plugins
     manifest = PluginManager.instance().get_manifest("napari-imagemarker")
     assert "Image Marker" in [w.display_name for w in manifest.contributions.widgets]
-    viewer = make_napari_viewer()
     _, dock = viewer.window.add_plugin_dock_widget("napari-imagemarker", "Image Marker")
     assert dock.progress_label.text() == "No session open"
     assert not dock.next_button.isEnabled()
