@@ -25,8 +25,10 @@ from napari_imagemarker.maskfill.kernels import nanmean_windows, nanmedian_windo
 #: Called after each iteration with (iteration, pixels filled so far, current image view).
 IterationCallback = Callable[[int, int, np.ndarray], None]
 
-#: Fewest window values per chunk (chunks are 1/16 image otherwise, to bound memory).
+#: Window values per chunk: small enough for the cache, big enough to amortise NumPy calls.
 MIN_CHUNK = 1 << 16
+#: Fewest windows per chunk (big windows): NumPy's per-call cost dominates below this.
+MIN_WINDOWS = 2048
 #: 3x3 medians of up to this many windows are sorted, else go through a sorting network.
 SORT_MEDIANS = 768
 
@@ -55,7 +57,7 @@ class PlaneFiller:
     Notes
     -----
     Besides the results, memory holds the padded buffer, a boolean buffer of the same
-    shape, and chunks of window values of about a quarter image (``budget`` values).
+    shape, and chunks of window values (``budget`` values, or ``MIN_WINDOWS`` windows).
     """
 
     def __init__(self, plane: np.ndarray, masked: np.ndarray, size: int, dtype: np.dtype) -> None:
@@ -205,7 +207,7 @@ class PlaneFiller:
         dtype = self.flat.dtype
         inside_y = _inside(np.arange(ny), ny, h).astype(dtype)
         inside_x = _inside(np.arange(nx), nx, h).astype(dtype)
-        step = max(1, self.budget // len(self.offsets))
+        step = max(MIN_WINDOWS, self.budget // len(self.offsets))
         by_window = len(self.offsets) > 9  # summed by NumPy itself, row by row
         for pos in _masked_positions(self.masked, self.budget, step):
             rows, cols = np.divmod(pos, nx)
@@ -239,7 +241,7 @@ class PlaneFiller:
         sort = k != 9 or positions.size <= SORT_MEDIANS
         # Means of big windows are summed by NumPy along each window, as the reference does.
         by_window = sort if operator == "median" else k > 9
-        step = max(1, self.budget // k)
+        step = max(MIN_WINDOWS, self.budget // k)
         result = None
         for start in range(0, positions.size, step):
             values = self._gather(positions[start : start + step], by_window=by_window)
