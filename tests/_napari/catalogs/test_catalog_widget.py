@@ -381,3 +381,70 @@ def test_dock_shows_the_frame_the_file_states_and_lets_it_be_overridden(dock, tm
     x, y = wcs.world_to_pixel_values([150.1, 150.11], [2.2, 2.21])
     np.testing.assert_allclose(icrs_layer.data, np.column_stack([y, x]), atol=1e-3)
     assert np.abs(icrs_layer.data - layer.data).max() > 5e-3  # FK5 is not ICRS: 20 mas
+
+
+# -- big catalogs: a worker, a progress bar, Cancel ---------------------------------------
+
+
+def _big_csv(path, n: int):
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    pd.DataFrame(
+        {
+            "ra": rng.uniform(0, 360, n),
+            "dec": rng.uniform(-90, 90, n),
+            "mag": rng.uniform(15, 25, n),
+        }
+    ).to_csv(path, index=False)
+    return path
+
+
+def test_a_million_row_catalog_loads_in_a_worker_with_a_progress_bar(dock, qtbot, tmp_path):
+    from napari.utils import progress
+    from qtpy.QtCore import QTimer
+
+    viewer, widget = dock
+    path = _big_csv(tmp_path / "big.csv", 1_000_000)
+    assert path.stat().st_size >= widget.worker_bytes
+    seen: list[tuple[bool, int]] = []  # (loading?, the bar's count) at each timer tick
+    timer = QTimer()
+    timer.timeout.connect(lambda: seen.append((widget.worker is not None, bar.n)))
+    assert widget.read(path)  # returns at once: the worker reads
+    bar = widget.worker.pbar
+    assert isinstance(bar, progress) and bar.total == 100 and bar.desc == "Reading big.csv"
+    assert not widget.cancel_button.isHidden() and widget.status.text() == "Reading big.csv…"
+    timer.start(1)
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=600_000)
+    timer.stop()
+    # the event loop served the timer while the worker read, and saw the bar move
+    while_loading = [n for loading, n in seen if loading]
+    assert len(while_loading) >= 3
+    assert len(set(while_loading)) >= 3
+    assert bar.n == 100
+    assert len(widget.catalog) == 1_000_000
+    assert widget.status.text().startswith("big: 1,000,000 rows. RA/Dec from columns ra, dec")
+    assert widget.cancel_button.isHidden() and widget.overlay_button.isEnabled()
+    assert (widget.ra_box.currentText(), widget.dec_box.currentText()) == ("ra", "dec")
+    add_image(viewer, T0000)  # and the million rows overlay as any catalog does
+    layer = widget.overlay()
+    assert layer in viewer.layers and len(layer.metadata["catalog"]) == 1_000_000
+
+
+def test_a_load_can_be_cancelled_and_errors_reach_the_status_line(dock, qtbot, tmp_path):
+    _, widget = dock
+    widget.worker_bytes = 0  # every file through the worker
+    path = _big_csv(tmp_path / "cancel.csv", 200_000)
+    widget.read(path)
+    widget.cancel_button.click()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=300_000)
+    assert widget.table is None and widget.catalog is None
+    assert widget.status.text() == "Reading cancel.csv was cancelled; nothing was loaded."
+    assert not widget.overlay_button.isEnabled()
+
+    junk = tmp_path / "junk.dat"
+    junk.write_bytes(b"ra dec\n1 2 3 4\n\x00\x01 zz\n")
+    widget.read(junk)
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=300_000)
+    assert widget.status.text().startswith(f"{junk}: cannot be read as")
+    assert "format=" in widget.status.text() and widget.table is None

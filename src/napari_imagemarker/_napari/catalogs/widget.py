@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Table
 from napari.layers import Points
+from napari.qt.threading import create_worker
 from napari.utils.notifications import show_warning
 from qtpy.QtCore import QAbstractTableModel, QItemSelection, QItemSelectionModel, QModelIndex, Qt
 from qtpy.QtWidgets import (
@@ -51,6 +52,7 @@ from napari_imagemarker.catalogs.catalog import (
     read_table,
 )
 from napari_imagemarker.catalogs.read import CATALOG_PATTERNS
+from napari_imagemarker.catalogs.steps import load_steps
 
 __all__ = ["CatalogTableModel", "CatalogTableView", "CatalogWidget"]
 
@@ -65,6 +67,23 @@ SIZE_UNITS = ("from the column", "pix", "arcsec", "arcmin", "deg")
 FRAMES = ("from the file", "icrs", "fk5", "fk4", "galactic", "ecliptic", "supergalactic")
 COLORMAPS = ("viridis", "plasma", "turbo", "magma", "coolwarm", "gray")
 PREVIEW_ROWS = 5
+#: Catalog files this big or bigger (bytes) are read in a napari worker with a progress bar.
+WORKER_BYTES = 2_000_000
+
+
+def _percent_steps(path):
+    """:func:`load_steps` as one yield per percent done (what napari's progress bar counts),
+    returning ``(table, catalog)``."""
+    steps = load_steps(path)
+    done = 0
+    while True:
+        try:
+            fraction = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        for _ in range(int(fraction * 100) - done):
+            yield
+        done = max(done, int(fraction * 100))
 
 
 def _format(value) -> str:
@@ -221,6 +240,11 @@ class CatalogWidget(QWidget):
         self.catalog: Catalog | None = None
         self.path: Path | None = None
         self.layer: Points | None = None
+        #: files at least this big are read in a worker thread, with a progress bar
+        self.worker_bytes = WORKER_BYTES
+        self.worker = None
+        running = self._running = []  # for the dock's end, which may come before the worker's
+        self.destroyed.connect(lambda *_: [w.quit() for w in running])
 
         layout = QVBoxLayout(self)
         file_row = QHBoxLayout()
@@ -282,6 +306,11 @@ class CatalogWidget(QWidget):
         self.preview.setMaximumHeight(150)
         layout.addWidget(self.preview)
 
+        self.cancel_button = QPushButton("Cancel reading")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        layout.addWidget(self.cancel_button)
+
         self.overlay_button = QPushButton("Overlay on the image")
         self.overlay_button.setEnabled(False)
         self.overlay_button.clicked.connect(self.overlay)
@@ -315,13 +344,20 @@ class CatalogWidget(QWidget):
     def read(self, path) -> bool:
         """Read ``path``, detect its columns and fill the pickers and the preview.
 
-        Returns whether the file could be read; if not, the status line says why.
+        Returns whether the file could be read; if not, the status line says why. A file of
+        :attr:`worker_bytes` or more is read in a napari worker thread with a progress bar
+        (napari's activity panel) and a *Cancel reading* button, the window repainting
+        meanwhile: this returns True at once and the pickers fill when it is done.
         """
+        self.cancel()
         self.path = Path(path)
         self.path_edit.setText(str(path))
         self.table = None
         self.catalog = None
         self.overlay_button.setEnabled(False)
+        if self.path.is_file() and self.path.stat().st_size >= self.worker_bytes:
+            self._read_in_worker(self.path)
+            return True
         try:
             table = read_table(path)
         except CatalogError as err:
@@ -330,6 +366,69 @@ class CatalogWidget(QWidget):
         except Exception as err:  # never a traceback in the user's face
             self._fail(f"{path}: cannot be read ({type(err).__name__}: {err})")
             return False
+        self._show_table(table)
+        return True
+
+    def _read_in_worker(self, path: Path) -> None:
+        """Read and parse in a napari worker, with a progress bar and the Cancel button;
+        the window keeps repainting meanwhile."""
+        self.status.setStyleSheet("")
+        self.status.setText(f"Reading {path.name}…")
+        self.cancel_button.setVisible(True)
+        self.worker = create_worker(
+            _percent_steps,
+            path,
+            _progress={"total": 100, "desc": f"Reading {path.name}"},
+            _ignore_errors=True,  # errors go to the status line, not a traceback dialog
+            _start_thread=False,
+        )
+        worker = self.worker  # an older, cancelled worker's signals are not for us
+        self._running.append(worker)
+        worker.finished.connect(lambda: worker in self._running and self._running.remove(worker))
+
+        def mine(handler):
+            def handle(*args):
+                try:
+                    if worker is self.worker:
+                        handler(*args)
+                except RuntimeError as err:  # the dock was closed while the worker ran
+                    if "deleted" not in str(err):
+                        raise
+
+            return handle
+
+        worker.returned.connect(mine(self._on_worker_returned))
+        worker.errored.connect(mine(self._on_worker_errored))
+        worker.aborted.connect(mine(self._on_worker_aborted))
+        worker.finished.connect(mine(self._on_worker_finished))
+        worker.start()
+
+    def cancel(self) -> None:
+        """Stop a load under way (nothing is read; the dock says so)."""
+        if self.worker is not None:
+            self.worker.quit()
+
+    def _on_worker_returned(self, result) -> None:
+        table, catalog = result
+        self._show_table(table, catalog)
+
+    def _on_worker_errored(self, err) -> None:
+        if isinstance(err, CatalogError):
+            self._fail(str(err))
+        else:
+            self._fail(f"{self.path}: cannot be read ({type(err).__name__}: {err})")
+
+    def _on_worker_aborted(self) -> None:
+        self.status.setStyleSheet("")
+        self.status.setText(f"Reading {self.path.name} was cancelled; nothing was loaded.")
+
+    def _on_worker_finished(self) -> None:
+        self.worker = None
+        self.cancel_button.setVisible(False)
+
+    def _show_table(self, table: Table, catalog: Catalog | None = None) -> None:
+        """Fill the pickers for ``table`` (and the preview: from ``catalog`` when it was
+        made with the detected columns already, else parsed now)."""
         self.table = table
         guess = detect_columns(table)
         names = [n for n in table.colnames if table[n].ndim == 1]
@@ -354,14 +453,20 @@ class CatalogWidget(QWidget):
         if table.meta.get("catalog_format") == "ds9" and "color" in names:
             self.color_by_box.setCurrentText("color")
         self._updating = False
-        self._update_preview()
+        if catalog is not None:
+            self.catalog = catalog
+            self.status.setStyleSheet("")
+            self.status.setText(catalog.summary())
+            self.overlay_button.setEnabled(True)
+            self._fill_preview(self._choices())
+        else:
+            self._update_preview()
         if guess.ambiguous and guess.ra is None and guess.x is None:
             self._fail(
                 f"{self.path.name}: several columns could be the coordinates "
                 f"({'; '.join(guess.ambiguous)}). Pick RA and Dec (or x and y) above.",
                 notify=False,
             )
-        return True
 
     def _fail(self, message: str, notify: bool = True) -> None:
         self.status.setText(message)
