@@ -177,9 +177,10 @@ class PlaneFiller:
 
         Smoothing replaces each masked pixel by the mean of its window in the filled image,
         ignoring the part of the window outside the image.  ``unsmoothed`` and ``smoothed``
-        are optional output arrays of the image's shape; without ``unsmoothed`` the filled
-        image is returned as a view of the padded buffer (not C-contiguous), which saves an
-        image's worth of memory.  Call once: the buffer is not copied.
+        are optional C-contiguous output arrays of the image's shape; without
+        ``unsmoothed`` the filled image is returned as a view of the padded buffer (not
+        C-contiguous), which saves an image's worth of memory.  Call once: the buffer is
+        not copied.
         """
         if smooth:
             with np.errstate(over="ignore", invalid="ignore"):

@@ -200,10 +200,8 @@ def _fill_cube(
     for index, plane in enumerate(cube):
         plane_mask = masked[index] if masked.ndim == 3 else masked
         flip = _sums_by_column(plane)
-        outputs = [unsmoothed[index], None if smoothed is None else smoothed[index]]
         if flip:
             plane, plane_mask = plane.T, plane_mask.T
-            outputs = [None if out is None else out.T for out in outputs]
         report.transposed = flip
         filler = PlaneFiller(plane, plane_mask, size, dtype)
         report.plane = index
@@ -211,7 +209,15 @@ def _fill_cube(
             filler.fill(operator, report.iteration)
         except ValueError as exc:
             raise ValueError(f"plane {index} of the cube: {exc}") from None
-        filler.results(smooth, *outputs)
+        if flip:  # the filler writes C-ordered outputs only: turn its own results back
+            plane_unsmoothed, plane_smoothed = filler.results(smooth)
+            unsmoothed[index] = plane_unsmoothed.T
+            if smoothed is not None:
+                smoothed[index] = plane_smoothed.T
+        else:
+            filler.results(
+                smooth, unsmoothed[index], None if smoothed is None else smoothed[index]
+            )
         report.plane_done(filler.n_unfilled)
     report.done()
     return (smoothed, unsmoothed) if smooth else (unsmoothed, None)
