@@ -8,6 +8,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def _losses(images, save) -> list[str]:
 # -- 2. a full disk -------------------------------------------------------------------------
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
 def test_a_failed_append_cannot_swallow_the_next_acknowledged_change(tmp_path, images):
     # RLIMIT_FSIZE makes the journal write stop part-way, as a full disk does: the failing
     # add_mark leaves part of its line behind. Then space comes back, a change is

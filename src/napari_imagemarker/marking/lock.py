@@ -90,6 +90,7 @@ class SessionLock:
                     "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 }
                 os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
                 os.write(fd, json.dumps(info).encode())
             except BaseException:
                 os.close(fd)
@@ -144,7 +145,8 @@ class SessionLock:
         self._info.update(info)
         text = json.dumps(self._info).encode()
         os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, text, 0)
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        os.write(self._fd, text)
 
     def release(self) -> None:
         """Remove the lock file and release the lock (safe to call twice). The lock is
@@ -186,7 +188,8 @@ class SessionLock:
 def _read_info(fd: int) -> dict | None:
     """The JSON text of an open lock file, or None when it is empty or not such text."""
     try:
-        data = os.pread(fd, 4096, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        data = os.read(fd, 4096)
         info = json.loads(data) if data else None
     except (OSError, ValueError):
         return None
