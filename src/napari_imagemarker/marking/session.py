@@ -267,6 +267,7 @@ class MarkingSession:
             self._repeats = open_repeats(
                 self.save_dir, self.user, self.read_only, self._lock, names, state.repeats
             )
+            self._problems.extend(self._repeats.store.losses)  # warned as they were read
         if self._mirror_enabled:
             self._mirror = Mirror(self.save_dir, self.user, self._nav.order)
         if not self.read_only:
