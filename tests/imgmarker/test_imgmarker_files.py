@@ -264,11 +264,12 @@ def test_date_is_todays_utc_date_and_no_favourites_is_an_empty_file(saved, tmp_p
 
 def test_subpixel_marks_and_labels_equal_to_the_group_name(saved, tmp_path):
     marks = saved.marks[:2].copy()
-    marks["x"][0] = 100.25
+    marks["x"][0] = 100.25  # written as Image Marker writes a mark: the pixel that holds it
+    marks["y"][0] = 460.5  # display y 511 - 460.5 = 50.5: the upper pixel, as Image Marker
     marks["label"][1] = "2"  # the group's own name is written as None
     write_savedir(tmp_path, "t", marks, saved.images[:1], image_paths=IMAGES, date="d")
     rows = (tmp_path / "t_marks.csv").read_text().splitlines()
-    assert rows[1].startswith(f"d,{T0000},BCG,None,100.25,50,")
+    assert rows[1].startswith(f"d,{T0000},BCG,None,100,51,")
     assert rows[2].startswith(f"d,{T0000},2,None,0,0,")
 
 

@@ -368,8 +368,8 @@ def test_names_are_checked_for_image_marker(session):
         session.rename_group(2, "a,b")
     with pytest.raises(ValueError, match="categories: 'x\\+y' cannot be written"):
         session.rename_category(2, "x+y")
-    with pytest.raises(ValueError, match="categories: 2 names, expected 5"):
-        MarkingSession(IMAGES, session.save_dir, user="bob", categories=["a", "b"])
+    with pytest.raises(ValueError, match="categories: 10 names, expected 1 to 9"):
+        MarkingSession(IMAGES, session.save_dir, user="bob", categories=list("abcdefghij"))
 
 
 # -- durability -------------------------------------------------------------------------------

@@ -14,23 +14,33 @@ from napari_imagemarker.files import check_text, read_text
 from napari_imagemarker.marks.schema import DEFAULT_CATEGORIES, DEFAULT_GROUPS, N_GROUPS
 
 __all__ = [
+    "MAX_CATEGORIES",
     "NONE",
     "N_CATEGORIES",
+    "check_category_names",
+    "check_group_names",
     "check_names",
     "format_config",
     "image_search_dirs",
     "read_config",
 ]
 
+#: Image Marker's number of categories (its window shows five check boxes).
 N_CATEGORIES = 5
+#: Most categories a session may have: one per key Ctrl+1 ... Ctrl+9. Image Marker reads a
+#: config with more than five names, and its files store any of them by name, but its window
+#: shows check boxes for the first five only.
+MAX_CATEGORIES = 9
 #: Image Marker's text for "no value".
 NONE = "None"
 
 
-def _split_names(value: str, n: int, path: Path, line: int, key: str) -> list[str]:
+def _split_names(value: str, n: int | range, path: Path, line: int, key: str) -> list[str]:
     names = [v.strip() for v in value.split(",")]
-    if len(names) != n:
-        raise ValueError(f"{path}: line {line}, column {key!r}: {len(names)} names, expected {n}")
+    allowed = n if isinstance(n, range) else range(n, n + 1)
+    if len(names) not in allowed:
+        expected = str(n) if isinstance(n, int) else f"{allowed.start} to {allowed.stop - 1}"
+        raise ValueError(f"{path}: line {line}, {key!r}: {len(names)} names, expected {expected}")
     return names
 
 
@@ -40,7 +50,8 @@ def read_config(path: str | Path) -> dict[str, Any] | None:
     Returns
     -------
     dict
-        ``image_dir`` (str or None), ``groups`` (9 str), ``categories`` (5 str),
+        ``image_dir`` (str or None), ``groups`` (9 str), ``categories`` (1 to
+        :data:`MAX_CATEGORIES` str; Image Marker writes five),
         ``group_max`` (9 int or None), ``randomize_order`` (bool), ``left_click_group``
         (int); defaults for keys the file lacks. Unknown keys are ignored, as Image Marker
         does.
@@ -68,7 +79,9 @@ def read_config(path: str | Path) -> dict[str, Any] | None:
         elif key == "groups":
             config["groups"] = _split_names(value, N_GROUPS, path, number, key)
         elif key == "categories":
-            config["categories"] = _split_names(value, N_CATEGORIES, path, number, key)
+            config["categories"] = _split_names(
+                value, range(1, MAX_CATEGORIES + 1), path, number, key
+            )
         elif key == "group_max":
             values = _split_names(value, N_GROUPS, path, number, key)
             try:
@@ -135,3 +148,17 @@ def check_names(names: Sequence[str], n: int, what: str, forbidden: str) -> list
                 f"(no {' or '.join(repr(c) for c in forbidden)}, no blanks around, not empty)"
             )
     return names
+
+
+def check_group_names(names: Sequence[str]) -> list[str]:
+    """9 group names Image Marker can store (no ``,``, no blanks around, not empty)."""
+    return check_names(names, N_GROUPS, "groups", ",")
+
+
+def check_category_names(names: Sequence[str]) -> list[str]:
+    """1 to :data:`MAX_CATEGORIES` category names Image Marker can store (no ``,`` or ``+``,
+    no blanks around, not empty)."""
+    names = [str(v) for v in names]
+    if not 1 <= len(names) <= MAX_CATEGORIES:
+        raise ValueError(f"categories: {len(names)} names, expected 1 to {MAX_CATEGORIES}")
+    return check_names(names, len(names), "categories", ",+")

@@ -308,9 +308,11 @@ def _convert(rows: list[dict], images: ImageIndex, source: str, strict: bool, ou
 
 
 def _format_pixel(value: float) -> str:
+    """A display x or y as Image Marker writes a mark it placed: the integer pixel that holds
+    the position (pixel ``k`` spans ``[k - 0.5, k + 0.5)``), ``str`` of an int."""
     if not math.isfinite(value):
         return "nan"
-    return str(int(value)) if value == int(value) else repr(float(value))
+    return str(math.floor(value + 0.5))
 
 
 def _format_float(value: float) -> str:
@@ -381,8 +383,9 @@ def format_marks_csv(
 
     Rows come in image order (``order``, then images of ``marks`` not in it, in order of
     appearance), each image's marks in table order; a seen image without marks gets the
-    ``None,None,nan,nan,nan,nan`` row. x/y are display pixels (``100``, not ``100.0``, when
-    whole); RA/DEC are the table's, which are the true ones (not Image Marker's, which are
+    ``None,None,nan,nan,nan,nan`` row. x/y are integer display pixels, as Image Marker
+    writes the marks it places (``261`` for a mark at ``261.14``: the pixel that holds it);
+    RA/DEC are the table's, the true position of the mark (not Image Marker's, which are
     one pixel off in y).
 
     Parameters

@@ -26,9 +26,9 @@ from astropy.table import Table
 from napari_imagemarker.files import atomic_write, read_text
 from napari_imagemarker.images.index import ImageIndex, ImagesLike, frame_wcs
 from napari_imagemarker.imgmarker.config import (
-    N_CATEGORIES,
     NONE,
-    check_names,
+    check_category_names,
+    check_group_names,
     format_config,
     image_search_dirs,
     read_config,
@@ -51,9 +51,11 @@ from napari_imagemarker.wcs import pixel_to_sky
 __all__ = [
     "DUPLICATE",
     "IMAGES_HEADER",
+    "USER_FILES",
     "SaveDir",
     "empty_images",
     "read_savedir",
+    "savedir_files",
     "savedir_users",
     "write_savedir",
 ]
@@ -82,7 +84,8 @@ class SaveDir:
         ``seen`` (bool), ``categories`` (names joined by ``"+"``, ``""`` for none),
         ``comment`` (``""`` for none), ``favorite`` (bool).
     groups : list of 9 str
-    categories : list of 5 str
+    categories : list of str
+        1 to 9 names (Image Marker's default is five).
     group_max : list of 9 int or None
         Most marks per image in each group (None: no limit).
     randomize_order : bool
@@ -135,16 +138,32 @@ def empty_images() -> Table:
 # --- reading ----------------------------------------------------------------------------
 
 
-def savedir_users(save_dir: str | Path) -> list[str]:
-    """Users with a marks, images or config file in ``save_dir``, sorted."""
-    users = set()
-    for path in Path(save_dir).iterdir():
+#: The files of one user in a save folder: Image Marker's, then ours (the session's
+#: snapshots, see :mod:`napari_imagemarker.marking.store`).
+USER_FILES = ("_marks.csv", "_images.csv", "_config.txt", "_marks.ecsv", "_images.ecsv")
+
+
+def savedir_files(save_dir: str | Path) -> dict[str, list[str]]:
+    """The users with files in ``save_dir`` and, for each, the suffixes of its files in
+    the order of :data:`USER_FILES`; users sorted. Empty if the folder does not exist."""
+    found: dict[str, set[str]] = {}
+    try:
+        paths = list(Path(save_dir).iterdir())
+    except OSError:
+        return {}
+    for path in paths:
         if path.name.startswith("."):  # e.g. the temporary file of an interrupted write
             continue
-        for suffix in ("_marks.csv", "_images.csv", "_config.txt"):
+        for suffix in USER_FILES:
             if path.name.endswith(suffix) and len(path.name) > len(suffix):
-                users.add(path.name[: -len(suffix)])
-    return sorted(users)
+                found.setdefault(path.name[: -len(suffix)], set()).add(suffix)
+    return {user: [s for s in USER_FILES if s in found[user]] for user in sorted(found)}
+
+
+def savedir_users(save_dir: str | Path) -> list[str]:
+    """Users with a marks, images or config file of Image Marker in ``save_dir``, sorted."""
+    image_marker = set(USER_FILES[:3])
+    return [u for u, s in savedir_files(save_dir).items() if image_marker & set(s)]
 
 
 def _read_images_file(path: Path) -> list[dict[str, str]]:
@@ -306,6 +325,11 @@ def write_savedir(
     marks in table order within each image, a label equal to its group name (or empty) as
     ``None``. ``imports/`` is left alone.
 
+    x/y are written as Image Marker writes a mark it placed: the integer display pixel that
+    holds the position (``floor(x + 0.5)``), e.g. ``261`` for our ``261.14``. Our own files
+    (``<user>_marks.ecsv`` and the formats of :func:`napari_imagemarker.write_marks`) keep
+    the sub-pixel position.
+
     Unlike Image Marker, the RA/DEC written are the true ones: a mark's RA/Dec as in
     ``marks`` (our readers and the session compute them from the WCS at the mark's pixel)
     and each image's exact centre, ``pixel_to_world((W-1)/2, (H-1)/2)`` of frame 0.
@@ -324,7 +348,8 @@ def write_savedir(
         ``marks`` missing from it are written after it, as seen.
     groups : sequence of 9 str, optional
         Default ``marks.meta["groups"]``.
-    categories : sequence of 5 str
+    categories : sequence of str
+        1 to 9 names.
     group_max : sequence of 9 int or None, optional
         Default: no limits.
     randomize_order : bool
@@ -353,8 +378,8 @@ def write_savedir(
     """
     save_dir = Path(save_dir)
     marks = normalise_marks(marks, groups=groups)
-    groups = check_names(marks.meta["groups"], N_GROUPS, "groups", ",")
-    categories = check_names(categories, N_CATEGORIES, "categories", ",+")
+    groups = check_group_names(marks.meta["groups"])
+    categories = check_category_names(categories)
     group_max = list(group_max) if group_max is not None else [None] * N_GROUPS
     if len(group_max) != N_GROUPS:
         raise ValueError(f"group_max: {len(group_max)} values, expected {N_GROUPS}")

@@ -14,6 +14,7 @@ __all__ = [
     "CurrentImage",
     "GroupFullError",
     "ImageSkippedWarning",
+    "NoImageListError",
     "SessionEvent",
     "record_events",
 ]
@@ -21,6 +22,18 @@ __all__ = [
 
 class GroupFullError(ValueError):
     """The image already holds the maximum number of marks of that group."""
+
+
+class NoImageListError(ValueError):
+    """A session opened without images in a save folder that does not say which images
+    its user scans. ``save_dir`` and ``user`` say where and whose."""
+
+    def __init__(self, save_dir, user: str) -> None:
+        self.save_dir, self.user = save_dir, user
+        super().__init__(
+            f"{save_dir}: no image list saved for user {user!r}; pass images= (a folder, "
+            "glob, list file or list of paths)"
+        )
 
 
 class ImageSkippedWarning(UserWarning):

@@ -8,6 +8,7 @@ module turns its :class:`~napari_imagemarker.imgmarker.savedir.SaveDir` into the
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,16 @@ __all__ = [
     "import_record",
     "mirror_images_table",
     "read_imgmarker",
+    "read_settings",
+    "settings_config",
 ]
 
 
 def has_imgmarker_files(save_dir: Path, user: str) -> bool:
-    """Whether ``save_dir`` holds Image Marker's marks or images file for ``user``."""
-    return any((save_dir / f"{user}_{s}").is_file() for s in ("marks.csv", "images.csv"))
+    """Whether ``save_dir`` holds Image Marker's marks, images or config file for ``user``
+    (a colleague's ``<user>_config.txt`` alone counts: its settings are to be used)."""
+    names = ("marks.csv", "images.csv", "config.txt")
+    return any((save_dir / f"{user}_{s}").is_file() for s in names)
 
 
 def read_imgmarker(save_dir: Path, user: str, images) -> dict[str, Any]:
@@ -52,11 +57,35 @@ def read_imgmarker(save_dir: Path, user: str, images) -> dict[str, Any]:
     return {"saved": saved, "paths": paths}
 
 
+def read_settings(save_dir: Path, user: str) -> dict[str, Any] | None:
+    """The settings of ``<user>_config.txt`` in ``save_dir`` (None if there is none), as
+    :func:`settings_config` takes them."""
+    from napari_imagemarker.imgmarker.config import read_config
+
+    return read_config(save_dir / f"{user}_config.txt")
+
+
+def settings_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Image Marker's settings (:func:`~napari_imagemarker.imgmarker.config.read_config`) as
+    the fields of a ``config`` journal record: group and category names, group maxima, the
+    left-click group and, for ``randomize_order = True``, a shuffle seed drawn now and kept
+    from then on (Image Marker draws a new order of the unseen images each time it opens)."""
+    fields = {
+        "groups": list(config["groups"]),
+        "categories": list(config["categories"]),
+        "group_max": check_max(config["group_max"]),
+        "left_click_group": int(config["left_click_group"]),
+    }
+    if config["randomize_order"]:
+        fields["seed"] = secrets.randbelow(2**31)
+    return fields
+
+
 def import_record(saved) -> dict[str, Any]:
     """The journal record that imports a :class:`~napari_imagemarker.imgmarker.savedir.SaveDir`
-    into an empty session: its marks (ids 1, 2, ... in file order), names, group maxima and
-    image states, all in one record, so that the import is durable whole or not at all
-    (applied by :meth:`SessionState.apply_import`)."""
+    into an empty session: its marks (ids 1, 2, ... in file order), the settings of its
+    config (:func:`settings_config`) and image states, all in one record, so that the
+    import is durable whole or not at all (applied by :meth:`SessionState.apply_import`)."""
     categories = list(saved.categories)
     images = []
     for row in saved.images:
@@ -72,11 +101,18 @@ def import_record(saved) -> dict[str, Any]:
         )
         if image != ImageState():
             images.append([str(row["image"]), image.seen, numbers, image.comment, image.favorite])
+    settings = settings_config(
+        {
+            "groups": saved.groups,
+            "categories": saved.categories,
+            "group_max": saved.group_max,
+            "left_click_group": saved.left_click_group,
+            "randomize_order": saved.randomize_order,
+        }
+    )
     return {
         "op": "import",
-        "groups": list(saved.groups),
-        "categories": categories,
-        "group_max": check_max(saved.group_max),
+        **settings,
         "marks": [[_py(row[name]) for name in MARK_COLUMNS] for row in saved.marks],
         "images": images,
         "unresolved": list(saved.unresolved),
@@ -152,6 +188,7 @@ class Mirror:
             state.categories,
             group_max=state.group_max,
             randomize_order=state.seed is not None,
+            left_click_group=state.left_click_group,
             image_dir=str(self.order[0].parent) if self.order else None,
             image_paths=self._index,
             unresolved=state.unresolved,

@@ -1,9 +1,10 @@
 """Checks of what a person names and numbers in a session: user, groups, categories, maxima,
 colours.
 
-Names must fit Image Marker's files (its rule and message are
-:func:`napari_imagemarker.imgmarker.config.check_names`); every check raises ValueError with a
-message that says what is allowed.
+Names must fit Image Marker's files (its rules and messages are
+:func:`napari_imagemarker.imgmarker.config.check_group_names` and
+``check_category_names``); every check raises ValueError with a message that says what is
+allowed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from napari_imagemarker.files import check_text
-from napari_imagemarker.imgmarker.config import N_CATEGORIES, check_names
+from napari_imagemarker.imgmarker import config
+from napari_imagemarker.imgmarker.config import MAX_CATEGORIES
 from napari_imagemarker.marking.state import SessionState
 from napari_imagemarker.marks.schema import N_GROUPS
 
@@ -48,25 +50,21 @@ def check_group(group: int) -> int:
     return int(group)
 
 
-def check_category(category: int) -> int:
-    """A category number, 1-5."""
-    if (
-        isinstance(category, bool)
-        or int(category) != category
-        or not 1 <= category <= N_CATEGORIES
-    ):
-        raise ValueError(f"category must be 1-{N_CATEGORIES}, got {category!r}")
+def check_category(category: int, n: int = MAX_CATEGORIES) -> int:
+    """A category number, 1-``n`` (the session's number of categories)."""
+    if isinstance(category, bool) or int(category) != category or not 1 <= category <= n:
+        raise ValueError(f"category must be 1-{n}, got {category!r}")
     return int(category)
 
 
 def check_group_names(names: Sequence[str]) -> list[str]:
     """9 group names Image Marker can store (no commas)."""
-    return check_names(names, N_GROUPS, "groups", ",")
+    return config.check_group_names(names)
 
 
 def check_category_names(names: Sequence[str]) -> list[str]:
-    """5 category names Image Marker can store (no commas, no ``+``)."""
-    return check_names(names, N_CATEGORIES, "categories", ",+")
+    """1-9 category names Image Marker can store (no commas, no ``+``)."""
+    return config.check_category_names(names)
 
 
 def check_max(values: Sequence[int | None]) -> list[int | None]:
@@ -94,7 +92,7 @@ def check_color(color: str) -> str:
 
 
 def category_numbers(categories: Iterable[int | str], names: Sequence[str]) -> list[int]:
-    """Sorted category numbers from numbers (1-5) and current ``names``."""
+    """Sorted category numbers from numbers (1 to ``len(names)``) and current ``names``."""
     numbers = set()
     for c in categories:
         if isinstance(c, str):
@@ -102,7 +100,7 @@ def category_numbers(categories: Iterable[int | str], names: Sequence[str]) -> l
                 raise ValueError(f"no category named {c!r} (have {list(names)})")
             numbers.add(names.index(c) + 1)
         else:
-            numbers.add(check_category(c))
+            numbers.add(check_category(c, len(names)))
     return sorted(numbers)
 
 

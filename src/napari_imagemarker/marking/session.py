@@ -45,6 +45,7 @@ from napari_imagemarker.marking.events import (
     CurrentImage,
     GroupFullError,
     ImageSkippedWarning,
+    NoImageListError,
     SessionEvent,
     record_events,
 )
@@ -53,6 +54,8 @@ from napari_imagemarker.marking.imgmarker_mirror import (
     has_imgmarker_files,
     import_record,
     read_imgmarker,
+    read_settings,
+    settings_config,
 )
 from napari_imagemarker.marking.journal import DataLossWarning
 from napari_imagemarker.marking.lock import SessionLockedError
@@ -81,6 +84,7 @@ __all__ = [
     "ImageSkippedWarning",
     "ImageState",
     "MarkingSession",
+    "NoImageListError",
     "SessionEvent",
     "SessionLockedError",
 ]
@@ -106,8 +110,9 @@ class MarkingSession:
         Whose session; default the login name. Files are named ``<user>_...``.
     groups : sequence of 9 str, optional
         Group names (default ``"1"`` ... ``"9"``, or the saved names). No commas.
-    categories : sequence of 5 str, optional
-        Category names (default ``"1"`` ... ``"5"``, or the saved names). No commas or ``+``.
+    categories : sequence of str, optional
+        Category names, 1 to 9 of them (default ``"1"`` ... ``"5"`` as in Image Marker, or
+        the saved names). No commas or ``+``.
     shuffle_seed : int, optional
         Scan in a pseudo-random order fixed by this seed (see
         :func:`napari_imagemarker.images.lists.shuffled`): the same on every machine and version,
@@ -133,11 +138,18 @@ class MarkingSession:
     repeat_seed : int, optional
         Fixes which images are repeated and where. Default: the saved seed, else a new one
         (saved with the session).
+    settings_from : str, optional
+        For a user new to ``save_dir``: take the settings (group and category names, group
+        maxima, left-click group, random order) from this user's ``<user>_config.txt`` in
+        ``save_dir``, e.g. the one a colleague copied there. Arguments given here win.
 
     Raises
     ------
     SessionLockedError
         Another live process has this user's session in ``save_dir`` open for writing.
+    NoImageListError
+        ``images`` is None and nothing in ``save_dir`` says which images to scan (a
+        ValueError).
     ValueError
         No readable image, a bad argument, or damaged session files (the message names the
         file).
@@ -153,7 +165,11 @@ class MarkingSession:
 
     Opening a folder written by Image Marker (``<user>_marks.csv`` etc. and no
     ``<user>_marks.ecsv``) imports its marks (converted from its display pixels to ours),
-    group and category names, group maxima, categories, comments, favourites and seen images.
+    categories, comments, favourites and seen images, and the settings of
+    ``<user>_config.txt``: group and category names, group maxima, the left-click group and
+    ``randomize_order`` (a seed is drawn once and kept, so the order survives reopening). A
+    ``<user>_config.txt`` alone is read the same way. From then on Image Marker's files are
+    rewritten from the session, the config with these settings.
     """
 
     def __init__(
@@ -172,6 +188,7 @@ class MarkingSession:
         mirror_delay: float = 2.0,
         repeats: float | None = None,
         repeat_seed: int | None = None,
+        settings_from: str | None = None,
     ) -> None:
         self.save_dir = Path(save_dir).expanduser().absolute()
         self.user = check_user(user if user is not None else getpass.getuser())
@@ -192,7 +209,7 @@ class MarkingSession:
         self._store.open()
         try:
             repeat = (repeats, repeat_seed)
-            self._open(images, groups, categories, shuffle_seed, group_max, repeat)
+            self._open(images, groups, categories, shuffle_seed, group_max, repeat, settings_from)
         except BaseException:
             if self._worker is not None:
                 self._worker.stop()
@@ -201,7 +218,9 @@ class MarkingSession:
             self._store.close()
             raise
 
-    def _open(self, images, groups, categories, shuffle_seed, group_max, repeat) -> None:
+    def _open(
+        self, images, groups, categories, shuffle_seed, group_max, repeat, settings_from
+    ) -> None:
         store, state = self._store, self._store.state
         self._problems.extend(store.new_losses)  # each was warned as the files were read
         earlier = [m for m in store.losses if m not in store.new_losses]
@@ -213,21 +232,26 @@ class MarkingSession:
                 DataLossWarning,
                 stacklevel=3,
             )
-        imported = None
+        imported = settings = None
         if store.is_new and has_imgmarker_files(self.save_dir, self.user):
             imported = read_imgmarker(self.save_dir, self.user, images)
             for problem in imported["saved"].problems:
                 self._report(problem)
+        elif store.is_new and settings_from is not None:
+            source = check_user(settings_from)
+            settings = read_settings(self.save_dir, source)
+            if settings is None:
+                raise ValueError(
+                    f"{self.save_dir / (source + '_config.txt')}: no such file, so its "
+                    "settings cannot be used"
+                )
         if images is None:
             if state.paths:
                 images = state.paths
             elif imported is not None and imported.get("paths"):
                 images = imported["paths"]
             else:
-                raise ValueError(
-                    f"{self.save_dir}: no image list saved for user {self.user!r}; "
-                    "pass images= (a folder, glob, list file or list of paths)"
-                )
+                raise NoImageListError(self.save_dir, self.user)
         paths = resolve_images(images)
         if imported is not None:
             # One journal record: a crash leaves all of the folder imported, or none of it
@@ -239,6 +263,8 @@ class MarkingSession:
                 store.start_journal()
                 store.commit(record)
         changes = opening_changes(state, groups, categories, group_max, shuffle_seed, paths)
+        if settings is not None:  # a colleague's settings; the arguments given here win
+            changes = {**settings_config(settings), **changes}
         repeat_config = repeat_changes(state.repeats, *repeat)
         if repeat_config is not None:
             changes["repeats"] = repeat_config
@@ -282,7 +308,9 @@ class MarkingSession:
             )
             if store.replayed >= self.snapshot_every:
                 self._worker.request_snapshot()
-            if self._mirror is not None and (store.replayed or imported is not None):
+            if self._mirror is not None and (
+                store.replayed or imported is not None or settings is not None
+            ):
                 # the last session may have ended before its mirror was current
                 self._worker.request_mirror()
 
@@ -727,7 +755,8 @@ class MarkingSession:
         Parameters
         ----------
         categories : iterable of int or str
-            Category numbers (1-5) or current names; replaces the previous set. Empty: none.
+            Category numbers (1 to the number of categories) or current names; replaces the
+            previous set. Empty: none.
         """
         with self._change():  # names read and change written as one
             numbers = category_numbers(categories, self._state.categories)
@@ -791,8 +820,22 @@ class MarkingSession:
 
     @property
     def categories(self) -> tuple[str, ...]:
-        """The 5 category names (category ``c`` is ``categories[c - 1]``)."""
+        """The category names, 1 to 9 of them (category ``c`` is ``categories[c - 1]``;
+        Image Marker has 5)."""
         return tuple(self._state.categories)
+
+    @property
+    def left_click_group(self) -> int:
+        """The group a left click places when a viewer opens the session (1-9), Image
+        Marker's ``left_click_group``; the dock's active group, kept as it changes."""
+        return self._state.left_click_group
+
+    def set_left_click_group(self, group: int) -> None:
+        """Set :attr:`left_click_group` (written to Image Marker's config)."""
+        group = check_group(group)
+        if group != self._state.left_click_group:
+            with self._change():
+                self._commit({"op": "config", "left_click_group": group})
 
     @property
     def group_max(self) -> tuple[int | None, ...]:
@@ -840,9 +883,42 @@ class MarkingSession:
         self._set_one("groups", check_group(group), name, check_group_names)
 
     def rename_category(self, category: int, name: str) -> None:
-        """Rename category ``category`` (1-5)."""
-        number = check_category(category)
+        """Rename category ``category`` (1 to the number of categories)."""
+        number = check_category(category, len(self._state.categories))
         self._set_one("categories", number, name, check_category_names)
+
+    def set_category_names(self, names: Sequence[str]) -> None:
+        """Set all category names at once, and so their number (1 to 9; Image Marker
+        shows the first 5). Removing categories is refused while an image has them set.
+
+        Raises
+        ------
+        ValueError
+            A name Image Marker cannot store, a number of names outside 1-9, or a removed
+            category still set on an image (the message says how many).
+        """
+        names = check_category_names(names)
+        with self._change():
+            used = [
+                name
+                for name, s in self._state.images.items()
+                if any(c > len(names) for c in s.categories)
+            ]
+            if used:
+                removed = ", ".join(repr(n) for n in self._state.categories[len(names) :])
+                raise ValueError(
+                    f"category {removed} is set on {len(used)} image(s), the first "
+                    f"{used[0]}: untick it there before removing the category"
+                )
+            if names != self._state.categories:
+                self._commit({"op": "config", "categories": names})
+
+    def over_limit(self, group: int, maximum: int | None) -> dict[str, int]:
+        """Images that have more marks of ``group`` than ``maximum`` (None: no limit), with
+        their numbers of marks: what lowering the group's maximum would leave above it."""
+        group = check_group(group)
+        with self._lock:
+            return self._state.over_limit(group, None if not maximum else int(maximum))
 
     def set_group_max(self, group: int, maximum: int | None) -> None:
         """Set the most marks of ``group`` per image (None: no limit; 1: replace)."""

@@ -94,6 +94,7 @@ class SessionState:
         self.seed: int | None = None
         self.repeats: dict | None = None  # {"fraction": f, "seed": s}: images shown again
         self.display: dict[str, Any] | None = None  # display settings (display.DisplaySettings)
+        self.left_click_group = 1  # the active group when a viewer shows the session
         self.unresolved: list[dict] = []  # Image Marker marks on images never found
         self.losses: list[str] = []  # what damaged or missing files lost (never forgotten)
         self.earlier_losses: list[str] = []  # those already reported by an earlier session
@@ -139,6 +140,9 @@ class SessionState:
             self.groups = list(r["groups"])
             self.categories = list(r["categories"])
             self.group_max = list(r["group_max"])
+            self.left_click_group = int(r.get("left_click_group", 1))
+            if r.get("seed") is not None:
+                self.seed = r["seed"]
             for name, seen, categories, comment, favorite in r["images"]:
                 self.images[name] = ImageState(
                     seen=seen, categories=tuple(categories), comment=comment, favorite=favorite
@@ -196,30 +200,48 @@ class SessionState:
             self.seed = r["seed"]
         if "repeats" in r:
             self.repeats = r["repeats"]
+        if "left_click_group" in r:
+            self.left_click_group = int(r["left_click_group"])
         if "paths" in r:
             self.paths = list(r["paths"])
 
     # -- questions --------------------------------------------------------------------------
 
     def replaced_by(self, image: str, group: int) -> list[int]:
-        """Ids of the marks a new mark of ``group`` on ``image`` replaces: those of the group
-        if its maximum is 1, else none.
+        """Ids of the marks a new mark of ``group`` on ``image`` replaces: the group's one
+        mark if its maximum is 1, else none.
 
         Raises
         ------
         GroupFullError
-            The group's maximum (above 1) is reached on the image.
+            The group's maximum (above 1) is reached on the image, or the image has more
+            marks of the group than its maximum (lowered after they were placed).
         """
         same = [i for i in self.by_image.get(image, ()) if self.marks[i].group == group]
         limit = self.group_max[group - 1]
-        if limit == 1:
+        if limit == 1 and len(same) <= 1:
             return same
+        # above a maximum lowered after marking: refused, never a silent removal (as in
+        # Image Marker); the person removes marks or raises the maximum
         if limit is not None and len(same) >= limit:
             raise GroupFullError(
                 f"{image} already has {len(same)} mark(s) of group "
-                f"{self.groups[group - 1]!r} (maximum {limit})"
+                f"{self.groups[group - 1]!r} (maximum {limit}): remove one first, or raise "
+                "the group's maximum"
             )
         return []
+
+    def over_limit(self, group: int, maximum: int | None) -> dict[str, int]:
+        """Images with more marks of ``group`` than ``maximum`` (None: no limit), and how
+        many marks each has."""
+        if maximum is None:
+            return {}
+        counts: dict[str, int] = {}
+        for image, ids in self.by_image.items():
+            n = sum(1 for i in ids if self.marks[i].group == group)
+            if n > maximum:
+                counts[image] = n
+        return counts
 
     # -- copies -----------------------------------------------------------------------------
 

@@ -446,6 +446,7 @@ def images_snapshot(
             "categories": list(state.categories),
             "group_max": list(state.group_max),
             "seed": state.seed,
+            "left_click_group": state.left_click_group,
             "unresolved": list(state.unresolved),
             "losses": list(state.losses),
         }
@@ -514,6 +515,7 @@ def load_snapshots(
         state.seed = session.get("seed")
         state.repeats = session.get("repeats")
         state.display = session.get("display")
+        state.left_click_group = int(session.get("left_click_group", 1))
         state.unresolved = list(session.get("unresolved") or [])
         col = dict(zip(names, columns, strict=True))
         for i, name in enumerate(col["image"]):
