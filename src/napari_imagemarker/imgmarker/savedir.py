@@ -16,6 +16,7 @@ these columns back for its own files, so it is unaffected; scripts get correct p
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ __all__ = [
     "USER_FILES",
     "SaveDir",
     "empty_images",
+    "import_files",
     "read_savedir",
     "savedir_files",
     "savedir_users",
@@ -166,6 +168,23 @@ def savedir_users(save_dir: str | Path) -> list[str]:
     return [u for u, s in savedir_files(save_dir).items() if image_marker & set(s)]
 
 
+def import_files(save_dir: str | Path) -> list[Path]:
+    """The mark files Image Marker imported into ``save_dir`` (its ``imports/`` folder), in
+    the order Image Marker lists them and numbers them for Alt+1 ... Alt+9: the folder's own
+    order, as :func:`glob.glob` returns it (not sorted; hidden files left out). Empty when
+    there is no ``imports/``.
+
+    Image Marker 1.2 drops (and deletes) the files with a ``size(px)`` column, which we read:
+    with such a file in the folder its numbers after that file are one lower than ours.
+    """
+    folder = Path(save_dir) / "imports"
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return [Path(e.path) for e in entries if not e.name.startswith(".") and e.is_file()]
+
+
 def _read_images_file(path: Path) -> list[dict[str, str]]:
     if not path.is_file() or path.stat().st_size == 0:
         return []
@@ -271,7 +290,7 @@ def read_savedir(
         image_dir=config.get("image_dir"),
         problems=parsed.problems,
         unresolved=parsed.unresolved,
-        imports=sorted(p for p in (save_dir / "imports").glob("*") if p.is_file()),
+        imports=import_files(save_dir),
         repeats=repeats,
     )
 

@@ -724,6 +724,49 @@ class MarkingSession:
         with self._lock:
             return {i: self._state.marks[i] for i in self._state.by_image.get(name, ())}
 
+    def export_marks(
+        self,
+        path: str | os.PathLike,
+        format: str | None = None,
+        *,
+        image: str | os.PathLike | None = None,
+        frame: int | None = None,
+    ) -> int:
+        """Write the marks (all, or one image's) to a file; return how many were written.
+
+        Parameters
+        ----------
+        path : path-like
+            The file, replaced atomically.
+        format : {"ecsv", "csv", "votable", "ds9"}, optional
+            Default from the suffix (``.ecsv``, ``.csv``, ``.xml``/``.vot``, ``.reg``); see
+            :func:`napari_imagemarker.write_marks`. x/y keep their sub-pixel values,
+            0-based (``pixel_origin`` is written into the file).
+        image : str or path-like, optional
+            Only the marks of this image of the session. A DS9 region file holds one image:
+            default the current one.
+        frame : int, optional
+            Only the marks of this frame (DS9: default the first frame with marks).
+
+        Raises
+        ------
+        ValueError
+            An unknown format, or a DS9 file without marks to write.
+        """
+        from napari_imagemarker.marks.io import write_marks, writing_format
+
+        fmt = writing_format(path, format)
+        table = self.marks if image is None and fmt != "ds9" else self.image_marks(image)
+        if fmt == "ds9" and frame is None and len(table):
+            frame = int(table["frame"][0])
+        if frame is not None:
+            table = table[table["frame"] == int(frame)]
+        if fmt == "ds9" and not len(table):
+            raise ValueError(f"{self._name(image)} has no marks to write to a DS9 region file")
+        table.remove_column("id")
+        write_marks(table, path, format=fmt)
+        return len(table)
+
     # -- per-image state ----------------------------------------------------------------------
 
     def _image_state(self, name: str) -> ImageState:

@@ -40,7 +40,14 @@ from napari_imagemarker.marks import ds9 as marks_ds9
 from napari_imagemarker.marks import ecsv as marks_ecsv
 from napari_imagemarker.marks import votable as marks_votable
 
-__all__ = ["FORMATS", "MarksFormat", "read_marks", "register_format", "write_marks"]
+__all__ = [
+    "FORMATS",
+    "MarksFormat",
+    "read_marks",
+    "register_format",
+    "write_marks",
+    "writing_format",
+]
 
 
 #: A marks file format: ``reader(path, *, images=None, **kwargs) -> Table`` in our schema,
@@ -125,6 +132,13 @@ def _choose(path: Path, format: str | None, reading: bool) -> MarksFormat:
             f"(one of {', '.join(FORMATS)})"
         )
     return fmt
+
+
+def writing_format(path: str | Path, format: str | None = None) -> str:
+    """The name of the format :func:`write_marks` uses for ``path`` (and ``format``).
+
+    Raises ValueError for an unknown format or a name that says none."""
+    return _choose(Path(path), format, reading=False).name
 
 
 def read_marks(

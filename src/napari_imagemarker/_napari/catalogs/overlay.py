@@ -158,6 +158,12 @@ class CatalogOverlay:
         self._placed(image, placement, geometry)
         return placement
 
+    def set_color(self, color: str) -> None:
+        """Draw every point in ``color`` (any napari colour) from now on, on every image."""
+        self._colors, self.color_by, self.legend = row_colors(self.catalog, color, None)
+        if self.placement is not None:
+            self._draw(self.placement)
+
     def _place(self, image) -> tuple[Placement, dict[str, Any]]:
         geometry = (_layer_geometry if isinstance(image, Image) else _frame_geometry)(image)
         placement = self.catalog.place(

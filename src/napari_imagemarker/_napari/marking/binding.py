@@ -147,7 +147,11 @@ class MarkingBinding:
     history : MarkHistory
         Undo/redo of mark changes.
     active_group : int
-        Group placed by a left click (1-9).
+        Group placed by a left click (1-9); starts as the session's
+        :attr:`~napari_imagemarker.MarkingSession.left_click_group`, which follows it.
+    imports : ImportedFiles or None
+        The mark files of the save folder's ``imports/`` shown as overlays (set by the dock;
+        Alt+1 ... Alt+9 show or hide them).
     frame : int
         Frame shown.
     image_shown : list of callable
@@ -167,7 +171,8 @@ class MarkingBinding:
         self.session = session
         self.history = MarkHistory(session)
         self.prefetcher = Prefetcher(partial(load_frame, frames_of=session.image_frames))
-        self.active_group = 1
+        self.active_group = session.left_click_group
+        self.imports = None
         self.frame = 0
         self.image_layer: Image | None = None
         self.image_shown: list[Callable[[ShownImage], Any]] = []
@@ -178,6 +183,7 @@ class MarkingBinding:
         self._y_up: bool | None = None
         self._closed = False
         self.marks = MarksLayer(viewer, session, self.history, self.report)
+        self.marks.set_group(self.active_group)
         self._key_filter = NavigationFilter(self)
         self._canvas = canvas
         if canvas is not None:
@@ -380,6 +386,8 @@ class MarkingBinding:
         self.active_group = int(group)
         self.marks.set_group(self.active_group)
         self._tell("group")
+        # kept as Image Marker's left_click_group, so that the next opening starts with it
+        self.guard(self.session.set_left_click_group, self.active_group)
 
     def add_mark_at(self, row: float, col: float, group: int | None = None) -> int | None:
         """Add a mark at data position (``row``, ``col``) of the shown frame; return its id
@@ -465,12 +473,27 @@ class MarkingBinding:
         self._show()
         self._tell("frame")
 
+    def toggle_import(self, number: int) -> None:
+        """Show or hide imported mark file ``number`` of the save folder (Alt+1 ... Alt+9,
+        in Image Marker's order)."""
+        if self.imports is not None:
+            self.imports.toggle(int(number))
+        else:
+            self.report(f"Alt+{number}: no imported mark files are shown for this session.")
+
     def toggle_favorite(self) -> None:
         """Favourite on/off (F)."""
         self.guard(self.session.set_favorite, not self.state().favorite)
 
     def toggle_category(self, category: int) -> None:
-        """Category ``category`` (1-5) on/off (Ctrl+1 ... Ctrl+5)."""
+        """Category ``category`` on/off (Ctrl+1 ... Ctrl+9)."""
+        n = len(self.session.categories)
+        if not 1 <= int(category) <= n:
+            self.report(
+                f"Ctrl+{category}: this session has {n} categories. Add categories in the "
+                "dock's This image section to use it."
+            )
+            return
         self.guard(self.session.toggle_category, int(category))
 
     def set_comment(self, text: str) -> None:

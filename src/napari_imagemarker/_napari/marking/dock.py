@@ -15,7 +15,7 @@ import getpass
 import sys
 from pathlib import Path
 
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_info
 from qtpy.QtCore import Qt
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
@@ -32,6 +32,7 @@ from qtpy.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QSizePolicy,
@@ -50,14 +51,31 @@ from napari_imagemarker._napari.marking.binding import (
     binding_for,
     canvas_widget,
 )
+from napari_imagemarker._napari.marking.imports import ImportedFiles
 from napari_imagemarker._napari.marking.keys import help_rows
 from napari_imagemarker._napari.marking.marks_layer import SYMBOLS
 from napari_imagemarker._napari.viewers import unwrap
-from napari_imagemarker.imgmarker.config import N_CATEGORIES
-from napari_imagemarker.marking.session import MarkingSession
+from napari_imagemarker.imgmarker.config import MAX_CATEGORIES
+from napari_imagemarker.imgmarker.savedir import savedir_files
+from napari_imagemarker.marking.session import MarkingSession, NoImageListError
 from napari_imagemarker.marks.schema import N_GROUPS
 
-__all__ = ["MarkingDock"]
+__all__ = ["EXPORT_FILTERS", "MarkingDock"]
+
+#: File-dialog filters of "Export marks…" -> format (see napari_imagemarker.write_marks).
+EXPORT_FILTERS = {
+    "ECSV, every column (*.ecsv)": "ecsv",
+    "CSV (*.csv)": "csv",
+    "VOTable (*.xml *.vot)": "votable",
+    "DS9 regions, the frame shown (*.reg)": "ds9",
+}
+EXPORT_SUFFIXES = {"ecsv": ".ecsv", "csv": ".csv", "votable": ".xml", "ds9": ".reg"}
+EXPORT_ENDINGS = {
+    "ecsv": (".ecsv",),
+    "csv": (".csv",),
+    "votable": (".xml", ".vot", ".votable"),
+    "ds9": (".reg",),
+}
 
 
 def _no_focus(widget):
@@ -129,6 +147,7 @@ class MarkingDock(QWidget):
         self._build_status()
         self._build_groups()
         self._build_image()
+        self._build_imports()
         self._build_marks()
         self._build_help()
         self._layout.addStretch(1)
@@ -153,10 +172,19 @@ class MarkingDock(QWidget):
         self.images_edit.setPlaceholderText("folder, glob or list file (empty: resume)")
         self.save_edit = QLineEdit()
         self.save_edit.setPlaceholderText("save folder (or an Image Marker save folder)")
-        self.user_edit = QLineEdit(_login())
+        self.save_edit.textChanged.connect(self._list_users)
+        # the users whose files are in the save folder, offered; any other name may be typed
+        self.user_box = QComboBox()
+        self.user_box.setEditable(True)
+        self.user_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.user_edit = self.user_box.lineEdit()
+        self.user_edit.setText(_login())
+        self.users_label = QLabel("")
+        self.users_label.setWordWrap(True)
         form.addRow("Images", _with_button(self.images_edit, self._browse_images))
         form.addRow("Save to", _with_button(self.save_edit, self._browse_save))
-        form.addRow("User", self.user_edit)
+        form.addRow("User", self.user_box)
+        form.addRow(self.users_label)
         self.shuffle_check = QCheckBox("shuffle, seed")
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
@@ -182,6 +210,13 @@ class MarkingDock(QWidget):
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.close_button)
         form.addRow(buttons)
+        # what went wrong, whole (napari's notifications show one elided line)
+        self.error_label = QLabel("")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #ff6b6b;")
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()
+        form.addRow(self.error_label)
         self._layout.addWidget(box)
 
     def _build_status(self) -> None:
@@ -258,22 +293,32 @@ class MarkingDock(QWidget):
     def _build_image(self) -> None:
         box = QGroupBox("This image")
         grid = QGridLayout(box)
+        # one row per category of the session (1-9): rebuilt when their number changes
+        self._category_grid = QGridLayout()
         self.category_checks: list[QCheckBox] = []
         self.category_names: list[_LineEdit] = []
-        for c in range(1, N_CATEGORIES + 1):
-            check = _no_focus(QCheckBox())
-            check.setToolTip(f"Category {c} on/off (Ctrl+{c})")
-            check.clicked.connect(lambda _=False, c=c: self._toggle_category(c))
-            name = _LineEdit(self, lambda text, c=c: self._rename_category(c, text))
-            grid.addWidget(check, c - 1, 0)
-            grid.addWidget(name, c - 1, 1)
-            grid.addWidget(QLabel(f"Ctrl+{c}"), c - 1, 2)
-            self.category_checks.append(check)
-            self.category_names.append(name)
+        self._category_keys: list[QLabel] = []
+        self._set_category_rows(5)
+        grid.addLayout(self._category_grid, 0, 0, 1, 3)
+        more = QHBoxLayout()
+        self.add_category_button = _no_focus(QPushButton("+ category"))
+        self.add_category_button.setToolTip(
+            f"Add a category (up to {MAX_CATEGORIES}; Image Marker shows the first 5)"
+        )
+        self.add_category_button.clicked.connect(lambda: self._change_categories(+1))
+        self.remove_category_button = _no_focus(QPushButton("− last category"))
+        self.remove_category_button.setToolTip(
+            "Remove the last category (refused while an image has it ticked)"
+        )
+        self.remove_category_button.clicked.connect(lambda: self._change_categories(-1))
+        more.addWidget(self.add_category_button)
+        more.addWidget(self.remove_category_button)
+        more.addStretch(1)
+        grid.addLayout(more, 1, 0, 1, 3)
         self.comment_edit = _LineEdit(
             self, self._store_comment, "comment (Enter stores it and returns to the image)"
         )
-        grid.addWidget(self.comment_edit, N_CATEGORIES, 0, 1, 3)
+        grid.addWidget(self.comment_edit, 2, 0, 1, 3)
         row = QHBoxLayout()
         self.favorite_button = _no_focus(QPushButton("☆ Favourite (F)"))
         self.favorite_button.setCheckable(True)
@@ -283,8 +328,87 @@ class MarkingDock(QWidget):
         self.nothing_button.clicked.connect(lambda: self._navigate("nothing_here"))
         row.addWidget(self.favorite_button)
         row.addWidget(self.nothing_button)
-        grid.addLayout(row, N_CATEGORIES + 1, 0, 1, 3)
+        grid.addLayout(row, 3, 0, 1, 3)
         self._layout.addWidget(box)
+
+    def _set_category_rows(self, n: int) -> None:
+        """Show ``n`` category rows (check box, name, key)."""
+        grid = self._category_grid
+        while len(self.category_checks) > n:
+            for widget in (
+                self.category_checks.pop(),
+                self.category_names.pop(),
+                self._category_keys.pop(),
+            ):
+                grid.removeWidget(widget)
+                widget.deleteLater()
+        for c in range(len(self.category_checks) + 1, n + 1):
+            check = _no_focus(QCheckBox())
+            check.setToolTip(f"Category {c} on/off (Ctrl+{c})")
+            check.clicked.connect(lambda _=False, c=c: self._toggle_category(c))
+            name = _LineEdit(self, lambda text, c=c: self._rename_category(c, text))
+            key = QLabel(f"Ctrl+{c}")
+            grid.addWidget(check, c - 1, 0)
+            grid.addWidget(name, c - 1, 1)
+            grid.addWidget(key, c - 1, 2)
+            check.setEnabled(self.binding is not None)
+            name.setEnabled(self.binding is not None)
+            self.category_checks.append(check)
+            self.category_names.append(name)
+            self._category_keys.append(key)
+
+    def _build_imports(self) -> None:
+        self.imports_box = QGroupBox("Imported mark files (imports/)")
+        self.imports_box.setToolTip(
+            "The mark files Image Marker imported into this save folder, drawn on every image "
+            "they fall on. Alt+1 ... Alt+9 show or hide them, in Image Marker's order."
+        )
+        self._imports_grid = QGridLayout(self.imports_box)
+        self.import_checks: list[QCheckBox] = []
+        self.import_colors: list[QToolButton] = []
+        self._layout.addWidget(self.imports_box)
+        self.imports_box.hide()
+
+    def _show_imports(self) -> None:
+        """One row per imported file: shown (Alt+n), colour, name."""
+        grid = self._imports_grid
+        while grid.count():
+            widget = grid.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        self.import_checks, self.import_colors = [], []
+        imports = self.binding.imports if self.binding is not None else None
+        if imports is None or not len(imports):
+            self.imports_box.hide()
+            return
+        for n, path in enumerate(imports.paths, start=1):
+            key = f"Alt+{n}" if n <= 9 else ""
+            check = _no_focus(QCheckBox(f"{key}  {path.name}".strip()))
+            check.setToolTip(f"Show or hide {path} ({key or 'no key'})")
+            check.clicked.connect(lambda on, n=n: self._set_import_visible(n, on))
+            color = _no_focus(QToolButton())
+            color.setText("■")
+            color.setFixedWidth(22)
+            color.setToolTip(f"Choose the colour of {path.name}")
+            color.clicked.connect(lambda _=False, n=n: self._choose_import_color(n))
+            if n in imports.errors:
+                check.setEnabled(False)
+                color.setEnabled(False)
+                check.setToolTip(f"{path.name} cannot be shown: {imports.errors[n]}")
+            grid.addWidget(color, n - 1, 0)
+            grid.addWidget(check, n - 1, 1)
+            self.import_checks.append(check)
+            self.import_colors.append(color)
+        self._update_imports()
+        self.imports_box.show()
+
+    def _update_imports(self) -> None:
+        imports = self.binding.imports if self.binding is not None else None
+        if imports is None:
+            return
+        for n, (check, color) in enumerate(zip(self.import_checks, self.import_colors), 1):
+            check.setChecked(imports.visible(n))
+            color.setStyleSheet(f"color: {imports.colors[n - 1]};")
 
     def _build_marks(self) -> None:
         box = QGroupBox("Marks on this image")
@@ -301,8 +425,17 @@ class MarkingDock(QWidget):
         self.marks_table.itemSelectionChanged.connect(self._row_selected)
         remove = _no_focus(QPushButton("Remove selected (Delete)"))
         remove.clicked.connect(lambda: self._call("delete_selected"))
+        self.export_button = _no_focus(QPushButton("Export marks…"))
+        self.export_button.setToolTip(
+            "Write every mark of this session to a file: ECSV, CSV, VOTable, or DS9 regions "
+            "(DS9: the marks of the frame shown)"
+        )
+        self.export_button.clicked.connect(self._export)
         layout.addWidget(self.marks_table)
-        layout.addWidget(remove)
+        row = QHBoxLayout()
+        row.addWidget(remove)
+        row.addWidget(self.export_button)
+        layout.addLayout(row)
         self._layout.addWidget(box)
 
     def _build_help(self) -> None:
@@ -333,15 +466,22 @@ class MarkingDock(QWidget):
         try:
             session = MarkingSession(images, save_dir, **kwargs)
         except Exception as exc:
-            show_error(_advice(exc, images, save_dir))
+            self._error(_advice(exc, images, save_dir))
             raise
         try:
             self.binding = MarkingBinding(self.viewer, session, canvas_widget(self))
         except Exception as exc:
             session.close()
-            show_error(f"Cannot show the session of {session.save_dir}: {exc}")
+            self._error(f"Cannot show the session of {session.save_dir}: {exc}.")
             raise
+        self._error("")
         self.binding.listeners.append(self._on_change)
+        try:  # Image Marker's imported mark files, as overlays (Alt+1 ... Alt+9)
+            self.binding.imports = ImportedFiles(self.binding)
+            self.binding.imports.changed.append(lambda: self._on_change("imports"))
+        except Exception as exc:  # marking goes on without them
+            self.binding.report(f"The imported mark files cannot be shown: {exc}.")
+        self._show_imports()
         self._updating = True
         try:
             self.images_edit.setText("" if images is None else _shown_path(images))
@@ -380,20 +520,97 @@ class MarkingDock(QWidget):
         self.progress_label.setText("No session open")
         self.name_label.setText("")
         self.frame_label.setText("")
+        self._show_imports()
+        self._list_users()
+
+    def _error(self, text: str) -> None:
+        """Show ``text`` whole in the dock (and as a notification); ``""`` clears it."""
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+        if text:
+            self.session_toggle.setChecked(True)  # the form, and the error in it, in sight
+            show_error(text)
 
     def _open_clicked(self) -> None:
         images = self.images_edit.text().strip() or None
         save_dir = self.save_edit.text().strip()
         if not save_dir:
-            show_error("Choose a save folder: where the marks are saved (may be new).")
+            self._error(
+                "Choose a save folder first, with the … button beside Save to: the folder "
+                "where the marks are saved (a new folder, or one Image Marker saved into)."
+            )
             return
-        kwargs = {"user": self.user_edit.text().strip() or None}
+        user = self.user_edit.text().strip() or _login()
+        if not user:
+            self._error("Type your name in the User box: it names your files in the folder.")
+            return
+        kwargs: dict = {"user": user}
+        files = savedir_files(Path(save_dir).expanduser())
+        if user not in files and files:
+            choice = self._ask_whose(user, files)
+            if choice is None:
+                return  # cancelled: nothing opened, nothing written
+            kwargs.update(choice)
         if self.shuffle_check.isChecked():
             kwargs["shuffle_seed"] = self.seed_spin.value()
         if self.repeat_spin.value():  # 0: the saved setting, if any
             kwargs["repeats"] = self.repeat_spin.value() / 100
-        with contextlib.suppress(Exception):  # already notified, with advice
+        with contextlib.suppress(Exception):  # already shown, with advice
             self.open_session(images, save_dir, **kwargs)
+
+    def _ask_whose(self, user: str, files: dict[str, list[str]]) -> dict | None:
+        """The save folder holds others' files and none of ``user``: ask whose session to
+        open. Returns the arguments to open with, or None (cancel)."""
+        others = list(files)
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Whose session?")
+        box.setText(f"This save folder holds the files of {_describe(files)}, and none of {user}.")
+        box.setInformativeText(
+            f"Open their session, or start a new one as {user} (your own files, beside theirs)."
+        )
+        choices = {}
+        for other in others[:3]:
+            button = box.addButton(f"Open {other}'s session", QMessageBox.ButtonRole.AcceptRole)
+            choices[button] = {"user": other}
+        with_config = [u for u in others if "_config.txt" in files[u]]
+        if len(with_config) == 1:
+            source = with_config[0]
+            button = box.addButton(
+                f"New session as {user} with {source}'s settings",
+                QMessageBox.ButtonRole.AcceptRole,
+            )
+            choices[button] = {"settings_from": source}
+        button = box.addButton(f"New empty session as {user}", QMessageBox.ButtonRole.AcceptRole)
+        choices[button] = {}
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(next(iter(choices)))
+        box.exec()
+        choice = choices.get(box.clickedButton())
+        if choice is not None and "user" in choice:
+            self.user_edit.setText(choice["user"])
+        return choice
+
+    def _list_users(self, *_) -> None:
+        """Offer the users whose files are in the save folder typed (and the login name)."""
+        folder = self.save_edit.text().strip()
+        files = savedir_files(Path(folder).expanduser()) if folder else {}
+        typed = self.user_edit.text()
+        names = list(files)
+        login = _login()
+        if login and login not in names:
+            names.append(login)
+        self.user_box.blockSignals(True)
+        try:
+            self.user_box.clear()
+            self.user_box.addItems(names)
+            self.user_edit.setText(typed)
+        finally:
+            self.user_box.blockSignals(False)
+        self.users_label.setText(
+            f"Files in this folder: {_describe(files)}. Choose a user above." if files else ""
+        )
+        self.users_label.setVisible(bool(files))
 
     def _browse_images(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of images")
@@ -414,6 +631,7 @@ class MarkingDock(QWidget):
             *self.category_checks, *self.category_names, self.comment_edit,
             self.favorite_button, self.nothing_button, self.marks_table, self.previous_button,
             self.next_button, self.undo_button, self.redo_button, self.close_button,
+            self.add_category_button, self.remove_category_button, self.export_button,
         ):  # fmt: skip
             widget.setEnabled(enabled)
 
@@ -451,6 +669,8 @@ class MarkingDock(QWidget):
             self._show_state()
         if pending & {"image", "frame", "marks", "names"}:
             self._show_marks()
+        if pending & {"imports"}:
+            self._update_imports()
 
     def _show_image(self) -> None:
         session, shown = self.binding.session, self.binding.shown
@@ -476,6 +696,7 @@ class MarkingDock(QWidget):
 
     def _show_names(self) -> None:
         session = self.binding.session
+        self._set_category_rows(len(session.categories))
         for g, (name, maximum) in enumerate(zip(self.group_names, self.group_max), start=1):
             name.show_text(session.groups[g - 1])
             maximum.setValue(session.group_max[g - 1] or 0)
@@ -561,8 +782,115 @@ class MarkingDock(QWidget):
             self.binding.guard(self.binding.session.set_group_color, g, color.name())
 
     def _set_max(self, g: int, value: int) -> None:
-        if self.binding is not None and not self._updating:
-            self.binding.guard(self.binding.session.set_group_max, g, value or None)
+        if self.binding is None or self._updating:
+            return
+        session = self.binding.session
+        maximum = value or None
+        over = session.over_limit(g, maximum)
+        if over and not self._confirm_max(g, maximum, over):
+            self._on_change("names")  # shows the maximum it still has
+            return
+        self.binding.guard(session.set_group_max, g, maximum)
+
+    def _confirm_max(self, g: int, maximum: int, over: dict[str, int]) -> bool:
+        """Ask before a maximum goes below the marks some images have (as Image Marker
+        does); nothing is removed either way."""
+        session = self.binding.session
+        old = session.group_max[g - 1]
+        first, n = next(iter(over.items()))
+        more = f", and {len(over) - 1} more" if len(over) > 1 else ""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Group maximum")
+        box.setText(
+            f"Group {g} ({session.groups[g - 1]}) would allow {maximum} mark(s) per image, "
+            f"but {len(over)} image(s) already have more: {first} has {n}{more}."
+        )
+        box.setInformativeText(
+            "Nothing is removed either way. With the new maximum, marks of this group are "
+            "refused on those images until you remove some (select them and press Delete)."
+        )
+        keep = box.addButton(f"Set the maximum to {maximum}", QMessageBox.ButtonRole.AcceptRole)
+        back = box.addButton(
+            f"Keep {old if old else 'no limit'}", QMessageBox.ButtonRole.RejectRole
+        )
+        box.setDefaultButton(back)
+        box.exec()
+        return box.clickedButton() is keep
+
+    def _change_categories(self, delta: int) -> None:
+        """Add a category at the end, or remove the last one."""
+        if self.binding is None:
+            return
+        names = list(self.binding.session.categories)
+        if delta > 0:
+            if len(names) >= MAX_CATEGORIES:
+                self.binding.report(
+                    f"A session has at most {MAX_CATEGORIES} categories (Ctrl+1 ... "
+                    f"Ctrl+{MAX_CATEGORIES})."
+                )
+                return
+            names.append(next(str(k) for k in range(len(names) + 1, 99) if str(k) not in names))
+        else:
+            if len(names) <= 1:
+                self.binding.report("A session keeps at least one category.")
+                return
+            names.pop()
+        self.binding.guard(self.binding.session.set_category_names, names)
+
+    def _set_import_visible(self, n: int, visible: bool) -> None:
+        if self.binding is not None and self.binding.imports is not None:
+            self.binding.imports.set_visible(n, visible)
+        self.focus_canvas()
+
+    def _choose_import_color(self, n: int) -> None:
+        imports = self.binding.imports if self.binding is not None else None
+        if imports is None:
+            return
+        old = QColor(imports.colors[n - 1])
+        color = QColorDialog.getColor(old, self, f"Colour of {imports.paths[n - 1].name}")
+        if color.isValid():
+            imports.set_color(n, color.name())
+        self.focus_canvas()
+
+    def _export(self) -> None:
+        """Ask for a file and write the session's marks there."""
+        if self.binding is None:
+            return
+        session = self.binding.session
+        start = str(session.save_dir / f"{session.user}_marks_export.ecsv")
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export marks", start, ";;".join(EXPORT_FILTERS)
+        )
+        self.focus_canvas()
+        if not path:
+            return
+        fmt = EXPORT_FILTERS.get(chosen) or None
+        suffix = EXPORT_SUFFIXES.get(fmt)
+        if suffix and not path.lower().endswith(EXPORT_ENDINGS[fmt]):
+            path += suffix
+        ds9 = fmt == "ds9" or (fmt is None and path.lower().endswith(".reg"))
+        try:
+            n = session.export_marks(
+                path,
+                fmt,
+                image=self.binding.shown.name if ds9 else None,
+                frame=self.binding.frame if ds9 else None,
+            )
+        except OSError as exc:
+            self._report_export(
+                f"Could not write {path}: {exc.strerror or exc}. Choose "
+                "another folder or name, then export again."
+            )
+            return
+        except ValueError as exc:
+            self._report_export(f"Could not export the marks: {exc}.")
+            return
+        what = "of this frame" if ds9 else "of the session"
+        show_info(f"Exported {n} mark(s) {what} to {path}.")
+
+    def _report_export(self, text: str) -> None:
+        self.binding.report(text)
 
     def _set_symbol(self, g: int, symbol: str) -> None:
         if self.binding is not None and not self._updating:
@@ -638,26 +966,81 @@ def _shown_path(images) -> str:
     return f"{len(images)} files"
 
 
+_KINDS = {
+    "_config.txt": "Image Marker settings",
+    "_marks.csv": "Image Marker marks",
+    "_images.csv": "Image Marker marks",
+    "_marks.ecsv": "a session",
+    "_images.ecsv": "a session",
+}
+
+
+def _describe(files: dict[str, list[str]]) -> str:
+    """``tester (Image Marker settings); ana (a session, Image Marker marks)``"""
+    parts = []
+    for user, suffixes in files.items():
+        kinds = list(dict.fromkeys(_KINDS[s] for s in suffixes))
+        kinds.sort(key=lambda k: k != "a session")
+        parts.append(f"{user} ({', '.join(kinds)})")
+    return "; ".join(parts)
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def _advice(exc: Exception, images, save_dir) -> str:
-    """What went wrong opening a session, and what to do about it."""
+    """What went wrong opening a session, and what to do about it in the dock: whole
+    sentences, never the Python arguments the model's messages name."""
+    from napari_imagemarker.imgmarker.config import read_config
     from napari_imagemarker.marking.session import SessionLockedError
 
     if isinstance(exc, SessionLockedError):
         return (
-            f"{exc}. Close the session in the other viewer (or process) first, or use "
-            "another user name. Nothing was changed."
+            f"{_sentence(str(exc))} Close the session in the other viewer (or process) first, "
+            "or type another name in the User box. Nothing was changed."
         )
     if isinstance(exc, PermissionError):
         return (
-            f"Cannot write in the save folder {save_dir}: {exc}. Choose a folder you can "
-            "write to. Nothing was changed."
+            f"Cannot write in the save folder {save_dir}: {exc.strerror or exc}. Choose a "
+            "folder you can write to with the … button beside Save to. Nothing was changed."
         )
     if isinstance(exc, OSError):
-        return f"Cannot open the session in {save_dir}: {exc}. Nothing was changed."
-    text = str(exc)
-    if "no image" in text.lower() or "no such folder" in text.lower():
-        return (
-            f"{text}. Choose a folder (or list file) with FITS, TIFF, PNG or JPEG images, "
-            "or leave Images empty to resume the save folder."
+        return _sentence(f"Cannot open the session in {save_dir}: {exc}") + (
+            " Nothing was changed."
         )
-    return f"Cannot open the session: {text}"
+    if isinstance(exc, NoImageListError):
+        user, folder = exc.user, Path(exc.save_dir)
+        text = (
+            f"Images is empty, and nothing in the save folder {folder} says which images "
+            f"{user} scans."
+        )
+        try:
+            config = read_config(folder / f"{user}_config.txt")
+        except (OSError, ValueError):
+            config = None
+        if config and config.get("image_dir"):
+            text += (
+                f" {user}_config.txt names the image folder {config['image_dir']}, which is "
+                "not on this computer."
+            )
+        text += " Choose the folder of images with the … button beside Images, then Open."
+        others = [u for u in savedir_files(folder) if u != user]
+        if others:
+            text += (
+                f" To resume the session of {_names(others)} instead, choose that name in the "
+                "User list."
+            )
+        return text
+    text = str(exc)
+    if "no images to scan" in text or "none of the" in text:
+        return _sentence(text) + (
+            " Choose a folder (or list file) of FITS, TIFF, PNG or JPEG images with the … "
+            "button beside Images, then Open."
+        )
+    return _sentence(f"Cannot open the session: {text}")

@@ -72,7 +72,18 @@ KEYS: tuple[Key, ...] = (
         Key(
             (f"Control-{c}",), f"Ctrl+{c}", f"category {c} on/off", "toggle_category", (c,), **_NAV
         )
-        for c in range(1, 6)
+        for c in range(1, 10)
+    ),
+    *(
+        Key(
+            (f"Alt-{n}",),
+            f"Alt+{n}",
+            f"show/hide imported mark file {n} (imports/, in Image Marker's order)",
+            "toggle_import",
+            (n,),
+            **_NAV,
+        )
+        for n in range(1, 10)
     ),
     Key(("Control-C",), "Ctrl+C", "copy the selected marks", "copy_selected"),
     Key(("Control-V",), "Ctrl+V", "paste copied marks on this image", "paste"),
