@@ -358,3 +358,19 @@ def test_image_markers_csv_gets_the_clicked_pixel_our_files_the_exact_position(
     assert rows[1][4:6] == [str(math.floor(x + 0.5)), str(math.floor(511 - y + 0.5))]
     with MarkingSession(None, colleague, user="tester", read_only=True) as s:
         assert (s.marks["x"][0], s.marks["y"][0]) == (x, y)
+
+
+def test_an_unreadable_imported_file_is_named_and_the_others_are_shown(dock, colleague, qtbot):
+    (colleague / "imports" / "notes.csv").write_text("name,mag\nA,12\n")
+    open_form(qtbot, dock, colleague, "tester", IMAGES)
+    imports = binding_for(dock.viewer).imports
+    n = [p.name for p in imports.paths].index("notes.csv") + 1
+    assert imports.layer(n) is None and len(imports) == 3
+    assert sum(imports.layer(k) is not None for k in (1, 2, 3)) == 2
+    assert (
+        f"The imported mark file notes.csv cannot be shown: {colleague / 'imports' / 'notes.csv'}"
+        ": no RA/Dec or x/y columns found (columns: name, mag). Fix it or remove it from the "
+        "save folder's imports folder, then reopen the session."
+    ) in messages()
+    qtbot.waitUntil(lambda: dock.imports_box.isVisible())
+    assert not dock.import_checks[n - 1].isEnabled()

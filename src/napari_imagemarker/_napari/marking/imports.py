@@ -11,6 +11,7 @@ marks layer, following the session from image to image.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,10 +82,10 @@ class ImportedFiles:
                     image=binding.image_layer,
                 )
             except Exception as exc:  # a file Image Marker would skip: say why, go on
-                self.errors[n] = str(exc)
+                self.errors[n] = reason = _without_arguments(str(exc))
                 self.overlays.append(None)
                 binding.report(
-                    f"The imported mark file {path.name} cannot be shown: {exc}. Fix it or "
+                    f"The imported mark file {path.name} cannot be shown: {reason}. Fix it or "
                     "remove it from the save folder's imports folder, then reopen the session."
                 )
                 continue
@@ -166,6 +167,12 @@ class ImportedFiles:
                 if overlay.layer in self.viewer.layers:
                     self.viewer.layers.remove(overlay.layer)
         self.overlays = [None] * len(self.overlays)
+
+
+def _without_arguments(text: str) -> str:
+    """A catalog reader's message without its advice to Python callers (``; pass ra=, ...``):
+    here the file is to be fixed, not the call."""
+    return re.sub(r";? *pass \w+=.*$", "", text).strip()
 
 
 def layer_name(path: Path) -> str:
