@@ -6,6 +6,7 @@ GOLDEN.md and expected.json state every fact these tests check.
 
 from __future__ import annotations
 
+import glob
 import math
 import shutil
 from pathlib import Path
@@ -94,7 +95,10 @@ def test_save_folder_state(saved):
     assert saved.left_click_group == 1
     assert saved.image_dir == "/home/tester/imgmarker/images"
     assert saved.problems == [] and saved.unresolved == []
-    assert [p.name for p in saved.imports] == ["TEST_catalog.csv", "test_xy_nosize.txt"]
+    # in Image Marker's order: the folder's own listing, as its glob.glob returns it
+    listed = glob.glob(str(SAVEDIR / "imports" / "*"))
+    assert [str(p) for p in saved.imports] == listed
+    assert sorted(p.name for p in saved.imports) == ["TEST_catalog.csv", "test_xy_nosize.txt"]
     assert saved.marks.meta["groups"] == GROUPS
     images = saved.images
     assert list(images["image"]) == [
