@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,11 @@ import pytest
 from napari_imagemarker import MarkingSession
 from napari_imagemarker.imgmarker.config import read_config
 from napari_imagemarker.imgmarker.savedir import savedir_files, savedir_users
-from napari_imagemarker.marking.session import GroupFullError, NoImageListError
+from napari_imagemarker.marking.session import (
+    GroupFullError,
+    NoImageListError,
+    OthersFilesWarning,
+)
 
 DATA = Path(__file__).parents[1] / "data" / "imgmarker"
 IMAGES = DATA / "images"
@@ -112,6 +117,21 @@ def test_a_new_user_can_take_a_colleagues_settings(colleague):
     ).read_bytes()
     with pytest.raises(ValueError, match=r"bob_config\.txt: no such file"):
         MarkingSession(IMAGES, colleague, user="carl", settings_from="bob")
+
+
+def test_a_new_empty_session_beside_a_colleagues_files_is_never_silent(colleague):
+    with pytest.warns(OthersFilesWarning) as caught:
+        MarkingSession(IMAGES, colleague, user="ana").close()
+    assert str(caught[0].message) == (
+        f"{colleague} holds the files of tester and none of user 'ana': a new, empty "
+        "session of 'ana' starts beside them (user='tester' resumes theirs, "
+        "settings_from='tester' starts with their settings)"
+    )
+    # reopening one's own session, or taking the settings, says nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OthersFilesWarning)
+        MarkingSession(IMAGES, colleague, user="ana").close()
+        MarkingSession(IMAGES, colleague, user="bo", settings_from="tester").close()
 
 
 def test_no_image_list_is_its_own_error_naming_user_and_folder(colleague):

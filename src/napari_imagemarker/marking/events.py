@@ -15,6 +15,7 @@ __all__ = [
     "GroupFullError",
     "ImageSkippedWarning",
     "NoImageListError",
+    "OthersFilesWarning",
     "SessionEvent",
     "record_events",
 ]
@@ -38,6 +39,11 @@ class NoImageListError(ValueError):
 
 class ImageSkippedWarning(UserWarning):
     """An image in the list is missing or unreadable and is skipped."""
+
+
+class OthersFilesWarning(UserWarning):
+    """A new session starts in a save folder that holds other users' files and none of its
+    user's: perhaps the user name is not the one meant (the message names the others)."""
 
 
 class CurrentImage(NamedTuple):

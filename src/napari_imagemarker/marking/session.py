@@ -46,6 +46,7 @@ from napari_imagemarker.marking.events import (
     GroupFullError,
     ImageSkippedWarning,
     NoImageListError,
+    OthersFilesWarning,
     SessionEvent,
     record_events,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "ImageState",
     "MarkingSession",
     "NoImageListError",
+    "OthersFilesWarning",
     "SessionEvent",
     "SessionLockedError",
 ]
@@ -252,6 +254,8 @@ class MarkingSession:
                 images = imported["paths"]
             else:
                 raise NoImageListError(self.save_dir, self.user)
+        if store.is_new and imported is None and settings is None and not self.read_only:
+            self._warn_of_others()
         paths = resolve_images(images)
         if imported is not None:
             # One journal record: a crash leaves all of the folder imported, or none of it
@@ -328,6 +332,21 @@ class MarkingSession:
             raise ValueError(f"none of the {len(order)} images can be read; the first: {reason}")
         if due is not None and landed.index == due[0]:
             self._repeats.shown = due[1]
+
+    def _warn_of_others(self) -> None:
+        """A new, empty session beside other users' files only: say so, never silently."""
+        from napari_imagemarker.imgmarker.savedir import savedir_files
+
+        others = [u for u in savedir_files(self.save_dir) if u != self.user]
+        if others:
+            warnings.warn(
+                f"{self.save_dir} holds the files of {', '.join(others)} and none of user "
+                f"{self.user!r}: a new, empty session of {self.user!r} starts beside them "
+                f"(user={others[0]!r} resumes theirs, settings_from={others[0]!r} starts "
+                "with their settings)",
+                OthersFilesWarning,
+                stacklevel=4,
+            )
 
     # -- changes: lock, durability, events -----------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import sys
+import warnings
 from pathlib import Path
 
 from napari.utils.notifications import show_error, show_info
@@ -57,7 +58,11 @@ from napari_imagemarker._napari.marking.marks_layer import SYMBOLS
 from napari_imagemarker._napari.viewers import unwrap
 from napari_imagemarker.imgmarker.config import MAX_CATEGORIES
 from napari_imagemarker.imgmarker.savedir import savedir_files
-from napari_imagemarker.marking.session import MarkingSession, NoImageListError
+from napari_imagemarker.marking.session import (
+    MarkingSession,
+    NoImageListError,
+    OthersFilesWarning,
+)
 from napari_imagemarker.marks.schema import N_GROUPS
 
 __all__ = ["EXPORT_FILTERS", "MarkingDock"]
@@ -555,7 +560,9 @@ class MarkingDock(QWidget):
             kwargs["shuffle_seed"] = self.seed_spin.value()
         if self.repeat_spin.value():  # 0: the saved setting, if any
             kwargs["repeats"] = self.repeat_spin.value() / 100
-        with contextlib.suppress(Exception):  # already shown, with advice
+        with contextlib.suppress(Exception), warnings.catch_warnings():
+            # already shown, with advice; a new session beside others' files was asked for
+            warnings.simplefilter("ignore", OthersFilesWarning)
             self.open_session(images, save_dir, **kwargs)
 
     def _ask_whose(self, user: str, files: dict[str, list[str]]) -> dict | None:
