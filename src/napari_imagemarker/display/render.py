@@ -95,8 +95,7 @@ class RGBDisplay:
     """
 
     def __init__(self, raw) -> None:
-        raw = np.asarray(raw)
-        if raw.ndim < 3 or raw.shape[-1] not in (3, 4):
+        if len(raw.shape) < 3 or raw.shape[-1] not in (3, 4):
             raise ValueError(
                 f"RGBDisplay: expected (..., H, W, 3) or (..., H, W, 4), got {raw.shape}"
             )
@@ -107,6 +106,15 @@ class RGBDisplay:
         self._scaled: np.ndarray | None = None  # float32 (H, W, 3) scaled to 0-1
         self._blurred: np.ndarray | None = None
         self._index: np.ndarray | None = None  # uint16 levels of the blurred channels
+        self._has_nan: bool | None = None
+
+    @property
+    def has_nan(self) -> bool:
+        """Whether the raw pixels hold NaN or infinity (never for integer images)."""
+        if self._has_nan is None:
+            raw = self.raw
+            self._has_nan = raw.dtype.kind in "fc" and not bool(np.isfinite(np.asarray(raw)).all())
+        return self._has_nan
 
     def _scale(self, interval) -> None:
         key = (type(interval).__qualname__, repr(sorted(vars(interval).items())))

@@ -93,9 +93,23 @@ def test_rgb_shows_a_display_copy_and_keeps_the_raw_pixels(canvas_viewer, spt_ti
     assert layer.data.dtype == np.uint8 and layer.data.shape == shown_raw.shape
     assert np.array_equal(np.sort(shown_raw.ravel()), np.sort(raw.ravel()))  # untouched
     assert stretched > as_stored + 10  # asinh lifts the faint sky
+    assert layer.interpolation2d == "custom"  # integer RGB: the blur is the GPU's kernel
     # back to the picture as stored: napari shows the raw array itself again
     apply_display(layer, DisplaySettings(LinearStretch(), ManualInterval(0, 255)))
     assert layer.data is shown_raw and display_of(layer).display is None
+    assert layer.interpolation2d == "nearest"
+
+
+def test_rgb_with_nan_is_blurred_nan_aware_in_the_copy(canvas_viewer):
+    viewer, _ = canvas_viewer
+    raw = np.full((40, 40, 3), 0.5, np.float32)
+    raw[10:20, 10:20] = np.nan
+    layer = viewer.add_image(raw, rgb=True)
+    apply_display(layer, DisplaySettings(LinearStretch(), ManualInterval(0, 1), blur=2.0))
+    assert layer.interpolation2d == "nearest"  # blurred on the CPU, in the display copy
+    copy = layer.data
+    assert copy[5, 5, 0] == copy[25, 25, 0] == 128  # no darkening next to the NaN block
+    assert copy[15, 15, 0] == 0 and np.isnan(raw_data(layer)[15, 15, 0])
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ layer properties.
   ``layer.data`` is never touched.
 * RGB layers show a uint8 display copy built from the raw pixels (:class:`RGBDisplay`);
   :func:`raw_data` gives the raw array back, for the readout and anything that measures.
+  Their blur is the same GPU kernel, unless the raw pixels hold NaN (float data): then the
+  copy is blurred on the CPU, NaN-aware.
 
 A change made with napari's own layer controls is taken in: new contrast limits become a
 manual interval, a new colormap keeps the stretch.
@@ -31,6 +33,7 @@ from napari_imagemarker.display import (
     DisplaySettings,
     GreyDisplay,
     RGBDisplay,
+    gaussian_kernel,
     grey_display,
     stretch_name,
 )
@@ -172,12 +175,7 @@ def _apply_grey(layer: Image, state: LayerDisplay, settings: DisplaySettings) ->
     layer.contrast_limits = (lo, hi)
     layer.colormap = colormap
     state.colormap_name = layer.colormap.name
-    if grey.kernel is None:
-        if layer.interpolation2d == "custom":
-            layer.interpolation2d = "nearest"
-    else:
-        layer.custom_interpolation_kernel_2d = grey.kernel
-        layer.interpolation2d = "custom"
+    _set_kernel(layer, grey.kernel)
     state.grey = grey
     state.limits = [grey.limits]
 
@@ -186,24 +184,32 @@ def _apply_rgb(layer: Image, state: LayerDisplay, settings: DisplaySettings) -> 
     raw = raw_data(layer)
     if state.rgb is None or state.rgb.raw is not raw:
         state.rgb = RGBDisplay(raw)
-    if layer.interpolation2d == "custom":
-        layer.interpolation2d = "nearest"
-    if (
-        settings.key() == default_settings_for(raw, True).key()
-        and np.asarray(raw).dtype == np.uint8
-    ):
+    # the blur: on the GPU, like grey images, unless NaNs need the CPU's NaN-aware blur
+    on_gpu = not state.rgb.has_nan
+    copy_settings = settings.replace(blur=0.0) if on_gpu else settings
+    if copy_settings.key() == default_settings_for(raw, True).key() and raw.dtype == np.uint8:
         # the picture as stored: napari shows the raw array itself
         state.display = None
         state.limits = [(0.0, 255.0)] * 3
         if layer.data is not raw:
             layer.data = raw
-        layer.contrast_limits = (0, 255)
-        return
-    display = state.rgb.render(settings)
-    state.display = display
-    state.limits = list(state.rgb.limits)
-    layer.data = display
+    else:
+        display = state.rgb.render(copy_settings)
+        state.display = display
+        state.limits = list(state.rgb.limits)
+        layer.data = display
     layer.contrast_limits = (0, 255)
+    _set_kernel(layer, gaussian_kernel(settings.blur) if on_gpu and settings.blur > 0 else None)
+
+
+def _set_kernel(layer: Image, kernel) -> None:
+    """Sample the layer's texture with ``kernel`` on the GPU (None: napari's default)."""
+    if kernel is None:
+        if layer.interpolation2d == "custom":
+            layer.interpolation2d = "nearest"
+    else:
+        layer.custom_interpolation_kernel_2d = kernel
+        layer.interpolation2d = "custom"
 
 
 def stretched_colormap(settings: DisplaySettings, lut: np.ndarray) -> Colormap:
