@@ -97,4 +97,3 @@ def _csv_steps(path: Path, chunk_rows: int) -> Generator[float, None, Table | No
     table = Table({str(c).strip(): frame[c].to_numpy() for c in frame.columns})
     table.meta["catalog_format"] = "csv"
     return table
-
