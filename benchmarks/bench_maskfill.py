@@ -35,10 +35,10 @@ import tracemalloc
 import warnings
 from pathlib import Path
 
+import maskfill as reference
 import numpy as np
 from astropy.io import fits
 
-import maskfill as reference
 from napari_imagemarker.maskfill import maskfill
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "maskfill"

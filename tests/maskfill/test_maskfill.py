@@ -10,13 +10,13 @@ import itertools
 import warnings
 from pathlib import Path
 
+import maskfill as reference
 import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 from scipy import ndimage
 
-import maskfill as reference
 from napari_imagemarker.maskfill import engine as _maskfill_engine
 from napari_imagemarker.maskfill import kernels as _maskfill_reduce
 from napari_imagemarker.maskfill import maskfill

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import warnings
 
+import maskfill as reference
 import numpy as np
 import pytest
 from astropy.io import fits
 
-import maskfill as reference
 from conftest import DATA
 from napari_imagemarker.maskfill import maskfill
 
