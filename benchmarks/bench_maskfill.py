@@ -187,9 +187,10 @@ def first_call(image: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
     return imported, call
 
 
-def peak_memory(n: int = 8192) -> tuple[float, float]:
+def peak_memory(n: int = 8192) -> tuple[float, float, int]:
     """Peak memory of one default call on an n x n float32 image (tracks and discs masked),
-    in images: with the two returned images counted, and without them."""
+    in images: with the two returned images counted, and without them; and the bytes
+    beyond the two returned images."""
     rng = np.random.default_rng(7)
     image = rng.normal(100.0, 5.0, (n, n)).astype(np.float32)
     mask = np.zeros((n, n), bool)
@@ -200,7 +201,13 @@ def peak_memory(n: int = 8192) -> tuple[float, float]:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     returned = sum(r.nbytes for r in result if r is not None)
-    return peak / image.nbytes, (peak - returned) / image.nbytes
+    return peak / image.nbytes, (peak - returned) / image.nbytes, peak - returned
+
+
+def load() -> str:
+    """The machine's load averages: a busy machine slows the long reference runs more than
+    our short ones, whose best of N more often falls in a quiet moment."""
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -215,7 +222,8 @@ def main() -> None:
     print(f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}, NumPy {np.__version__}, reference maskfill "
           f"{getattr(reference, '__version__', '1.1.1')}")  # fmt: skip
-    print(f"each side: best of {args.runs} runs, alternating, same arrays, same process\n")
+    print(f"each side: best of {args.runs} runs, alternating, same arrays, same process")
+    print(f"load average (1, 5, 15 min) at the start: {load()}\n")
     print(f"{'case':<20} {'masked':>9} {'reference':>12} {'ours':>13} {'ratio':>9}")
     image, mask = m51()
     imported, call = first_call(image, mask)
@@ -236,9 +244,11 @@ def main() -> None:
     del image, mask
     print(f"\nin a new Python process: 'import napari_imagemarker' {imported:.3f} s, then the"
           f" first maskfill call (M51 default) {call:.3f} s")  # fmt: skip
-    with_results, working = peak_memory()
+    with_results, working, extra = peak_memory()
     print(f"peak memory of a call, 8192x8192 float32: {with_results:.4f} x the image with the"
-          f" two returned images (which are 2 x), {working:.4f} x beyond them")  # fmt: skip
+          f" two returned images (which are 2 x), {working:.4f} x ({extra / 1e3:.0f} kB)"
+          " beyond them")  # fmt: skip
+    print(f"load average (1, 5, 15 min) at the end: {load()}")
     print(f"\ntargets: M51 default >= {TARGETS['M51 default']}x, M51 size 11 >= "
           f"{TARGETS['M51 size 11']}x, peak memory <= {MEMORY_TARGET} x the image")  # fmt: skip
     for name, target in TARGETS.items():
