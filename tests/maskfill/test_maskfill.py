@@ -110,7 +110,31 @@ def engine_paths(request, monkeypatch):
     monkeypatch.setattr(_maskfill_engine, "SORT_MEDIANS", 10**9 if few else 0)
     monkeypatch.setattr(_maskfill_engine, "MIN_CHUNK", 1 << 14 if few else 300)  # many chunks
     monkeypatch.setattr(_maskfill_engine, "MIN_WINDOWS", 2048 if few else 1)
+    # masked pixels set to NaN by np.copyto, or on their bits
+    monkeypatch.setattr(_maskfill_engine, "DENSE_MASK", 2.0 if few else 0.0)
     return request.param
+
+
+@pytest.mark.parametrize("dense", [2.0, 0.0], ids=["copyto", "bits"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_masked_pixels_become_numpys_nan_either_way(monkeypatch, dense, dtype, transposed):
+    """The work buffer holds the image with np.nan (its exact bits) at the masked pixels,
+    whichever way they are set, for either dtype and a mask laid out either way."""
+    monkeypatch.setattr(_maskfill_engine, "DENSE_MASK", dense)
+    rng = np.random.default_rng(3)
+    image = rng.normal(0, 10, (37, 23)).astype(">f4")  # negative values: the sign is cleared
+    image[0, :3] = [np.inf, -np.inf, -0.0]
+    mask = rng.random((37, 23)) < 0.3
+    mask[0, :3] = True
+    if transposed:
+        image, mask = np.ascontiguousarray(image.T).T, np.ascontiguousarray(mask.T).T
+    filler = _maskfill_engine.PlaneFiller(image, mask, 3, np.dtype(dtype))
+    expected = image.astype(dtype)
+    expected[mask] = np.nan
+    bits = np.uint32 if dtype == np.float32 else np.uint64
+    assert np.array_equal(filler.inner.view(bits), expected.view(bits))
+    assert filler.n_unfilled == np.count_nonzero(mask)
 
 
 @pytest.mark.parametrize(("size", "operator"), [(3, "median"), (3, "mean"), (5, "median")])

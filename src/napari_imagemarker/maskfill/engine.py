@@ -31,6 +31,8 @@ MIN_CHUNK = 1 << 16
 MIN_WINDOWS = 2048
 #: 3x3 medians of up to this many windows are sorted, else go through a sorting network.
 SORT_MEDIANS = 768
+#: Masks covering at least this fraction of the image are set to NaN on the bits.
+DENSE_MASK = 0.1
 
 
 def _window_offsets(row_len: int, half: int, centre: bool = True) -> np.ndarray:
@@ -69,7 +71,10 @@ class PlaneFiller:
         self.inner = self.padded[h : h + ny, h : h + nx]
         self.inner[...] = plane
         self.budget = MIN_CHUNK  # values per chunk, to bound the temporary memory
-        self._mark_unfilled(masked)
+        if np.count_nonzero(masked) >= DENSE_MASK * masked.size:
+            self._mark_unfilled(masked)
+        else:  # a sparse mask: copyto skips the long runs of unmasked pixels quickly
+            np.copyto(self.inner, np.nan, where=masked)
         self.masked = masked
         self.half = h
         self.row_len = nx + 2 * h
@@ -99,8 +104,9 @@ class PlaneFiller:
         """Set the masked pixels of the buffer to NaN (NumPy's own, ``np.nan``), in bands.
 
         Done on the bits: multiplying a float's bit pattern by 0 clears it, and OR-ing in
-        the bits of ``np.nan`` then makes it that NaN (``np.copyto(..., where=masked)``
-        does the same about three times slower).
+        the bits of ``np.nan`` then makes it that NaN.  For masks of many short runs (M51's
+        cosmic rays cover 14% of it) this is about twice as fast as
+        ``np.copyto(..., where=masked)``, which is faster for sparse masks.
         """
         unsigned = np.uint32 if self.padded.itemsize == 4 else np.uint64
         bits = self.inner.view(unsigned)
