@@ -17,6 +17,7 @@ import pytest
 from astropy.io import fits
 
 from conftest import DATA
+from napari_imagemarker.maskfill import fill as fill_module
 from napari_imagemarker.maskfill import maskfill
 
 N_CASES = 300
@@ -108,7 +109,9 @@ def assert_identical(ours, theirs, what: str) -> None:
 
 
 @pytest.mark.parametrize("block", range(10))
-def test_random_inputs_match_the_reference(block):
+def test_random_inputs_match_the_reference(block, monkeypatch):
+    if block % 2:  # masks of other types than bool read band by band, as for big images
+        monkeypatch.setattr(fill_module, "MASK_COPY_LIMIT", 0)
     for seed in range(block * N_CASES // 10, (block + 1) * N_CASES // 10):
         image, mask, kwargs, what = random_input(seed)
         before = image.copy()
@@ -234,16 +237,19 @@ def test_command_line_fills_a_single_column_file(tmp_path):
         assert np.array_equal(hdul[1].data, expected[1])
 
 
-def test_a_call_needs_little_more_memory_than_its_two_results():
+@pytest.mark.parametrize("mask_dtype", [bool, np.uint8, ">f4"])
+def test_a_call_needs_little_more_memory_than_its_two_results(mask_dtype):
     """Peak memory (tracemalloc sees NumPy's allocations) of a default call on a 2048 x 2048
-    float32 image with 2% of it masked: the two returned images, and under 10% more (work
-    happens in chunks of about a megabyte, whatever the image's size)."""
+    float32 image with 2% of it masked: the two returned images, and under 5% more (work
+    happens in chunks of about a megabyte, whatever the image's size).  A mask of integers
+    or floats (as FITS masks are) is not copied as booleans, which would add 25%."""
     import tracemalloc
 
     rng = np.random.default_rng(4)
     image = rng.normal(100, 5, (2048, 2048)).astype(np.float32)
     mask = rng.random(image.shape) < 0.02
     mask[300:400, 500:620] = True
+    mask = mask.astype(mask_dtype)
     tracemalloc.start()
     try:
         result = maskfill(image, mask)
@@ -251,7 +257,7 @@ def test_a_call_needs_little_more_memory_than_its_two_results():
     finally:
         tracemalloc.stop()
     assert result[1] is not None
-    assert peak / image.nbytes < 2.1
+    assert peak / image.nbytes < 2.05
 
 
 @pytest.mark.parametrize("operator", ["median", "mean"])

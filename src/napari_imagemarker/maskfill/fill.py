@@ -33,6 +33,8 @@ __all__ = ["maskfill"]
 ProgressCallback = Callable[[int, int], None]
 
 _OPERATORS = ("median", "mean")
+#: Masks of other types than bool with more pixels than this are not converted whole.
+MASK_COPY_LIMIT = 1 << 20
 
 
 def maskfill(
@@ -327,7 +329,8 @@ def _work_dtype(image: np.ndarray) -> np.dtype:
 
 
 def _masked_pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The mask as booleans, checked against the (checked) image's shape."""
+    """The mask, checked against the (checked) image's shape: its non-zero pixels are
+    masked."""
     if mask.shape != image.shape and not (image.ndim == 3 and mask.shape == image.shape[1:]):
         allowed = "" if image.ndim == 2 else f" or {image.shape[1:]}"
         raise ValueError(
@@ -336,9 +339,12 @@ def _masked_pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         )
     if mask.dtype.kind not in "biuf":
         raise ValueError(f"the mask must hold numbers, not {mask.dtype}")
-    if mask.dtype == bool:
+    # Any non-zero value marks a pixel, NaN included (NaN != 0), exactly as the reference's
+    # bool cast.  The engine reads other types than bool band by band: for a big image a
+    # whole boolean copy would add a quarter of a float32 image to the memory a call needs;
+    # a small mask is converted once, which is faster (the engine reads it twice).
+    if mask.dtype == bool or mask.size > MASK_COPY_LIMIT:
         return mask
-    # NaN != 0, so a NaN in the mask marks the pixel, exactly as the reference's bool cast.
     return mask != 0
 
 
@@ -346,4 +352,4 @@ def _count_extra_nan(planes: np.ndarray, masked: np.ndarray) -> int:
     """Number of NaN pixels outside the mask (they are filled too)."""
     if planes.dtype.kind != "f":
         return 0
-    return int(np.count_nonzero(np.isnan(planes) & ~masked))
+    return int(np.count_nonzero(np.isnan(planes) & (masked == 0)))  # NaN in the mask: masked
