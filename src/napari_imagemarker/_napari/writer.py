@@ -4,6 +4,9 @@ A layer made by the maskfill widget is written in the command line's layout: HDU
 filled image, HDU 1 (``UNSMOOTHED``) the unsmoothed image when it was kept, then the mask
 (``MASK``, 1 = filled), HDU 2 when the unsmoothed image is there.  The primary header's
 ``EXT0``, ``EXT1`` (and ``EXT2``) cards say which is which.
+
+An RGB layer shown through a display copy (a stretch, limits or blur set in the Display
+dock) is written with its raw pixels, never with the copy.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 from astropy.io import fits
 from napari.utils.notifications import show_warning
 
+from napari_imagemarker._napari.display.layer import raw_behind
 from napari_imagemarker.files import atomic_output
 from napari_imagemarker.maskfill.files import output_header
 
@@ -34,7 +38,8 @@ def write_fits(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
         The file to write (``.fits``, ``.fit`` or ``.fts``); replaced atomically (see
         :func:`napari_imagemarker.files.atomic_output`).
     data : array-like
-        The layer's data: 2-D, a cube, or RGB(A) (written as a cube of channels).
+        The layer's data: 2-D, a cube, or RGB(A) (written as a cube of channels). The
+        display copy an RGB layer may show is replaced by the raw array behind it.
     attributes : dict
         The layer's attributes; ``metadata["header"]`` (astropy Header) is kept without its
         structural cards, else ``metadata["wcs"]`` is written as WCS keywords.
@@ -47,7 +52,7 @@ def write_fits(path: str, data: Any, attributes: dict[str, Any]) -> list[str]:
     metadata = attributes.get("metadata") or {}
     rgb = bool(attributes.get("rgb"))
     header = _header(metadata, path)
-    image = _fits_array(data, rgb)
+    image = _fits_array(raw_behind(data), rgb)
     info = metadata.get("maskfill")
     if not isinstance(info, dict):
         primary = fits.PrimaryHDU(image, header=header)

@@ -78,6 +78,35 @@ def test_a_blurred_star_is_wider_on_screen_while_the_data_stay_the_same(canvas_v
     assert layer.interpolation2d == "nearest"
 
 
+def test_a_blurred_nan_hole_does_not_grow_on_screen_and_the_data_stay_raw(canvas_viewer):
+    viewer, canvas = canvas_viewer
+    data = np.full((64, 64), 50.0, np.float32)
+    data[24:40, 24:40] = np.nan  # a 16-pixel hole without data
+    data[10, 10] = 5000.0  # a star away from it
+    layer = viewer.add_image(data)
+    viewer.reset_view()
+    before = data.copy()
+    settings = DisplaySettings(LinearStretch(), ManualInterval(0, 100))
+    apply_display(layer, settings)
+    canvas.grab()
+    sharp_grey = canvas.brightness(layer, 32, 20)
+    sharp_star = canvas.width(layer, 10, 10, threshold=200)
+    apply_display(layer, settings.replace(blur=2.0))  # reaches 6 pixels
+    canvas.grab()
+
+    # next to the hole, inside the kernel's reach: still the grey of 50, not NaN's black
+    for row, col in ((32, 22), (32, 23), (22, 32), (41, 32), (32, 41)):
+        assert canvas.brightness(layer, row, col) == pytest.approx(sharp_grey, abs=3)
+    # the hole is still drawn as NaN (black), to its edge
+    for row, col in ((32, 32), (24, 24), (39, 39), (32, 24)):
+        assert canvas.brightness(layer, row, col) < 3
+    assert sharp_grey == pytest.approx(128, abs=3)
+    # the blur still blurs: the star is wider on screen
+    assert canvas.width(layer, 10, 10, threshold=200) > sharp_star
+    np.testing.assert_array_equal(layer.data, before)  # NaN and all, unchanged
+    assert layer.data is data
+
+
 def test_rgb_shows_a_display_copy_and_keeps_the_raw_pixels(canvas_viewer, spt_tiffs):
     viewer, canvas = canvas_viewer
     raw = tifffile.imread(spt_tiffs[0])

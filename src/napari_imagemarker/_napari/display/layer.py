@@ -4,7 +4,7 @@ layer properties.
 * Single-channel layers keep their raw data: the interval becomes ``contrast_limits``, the
   stretch is composed into the ``colormap`` (a 1024-entry table), and the blur is the GPU's
   ``custom`` interpolation with a Gaussian kernel (``custom_interpolation_kernel_2d``), so
-  ``layer.data`` is never touched.
+  ``layer.data`` is never touched; that sampling is NaN-aware (:mod:`.nan_kernel`).
 * RGB layers show a uint8 display copy built from the raw pixels (:class:`RGBDisplay`);
   :func:`raw_data` gives the raw array back, for the readout and anything that measures.
   Their blur is the same GPU kernel, unless the raw pixels hold NaN (float data): then the
@@ -44,6 +44,7 @@ __all__ = [
     "apply_display",
     "default_settings",
     "display_of",
+    "raw_behind",
     "raw_data",
     "reset_display",
     "settings_of",
@@ -96,6 +97,15 @@ def raw_data(layer: Image):
     if state is not None and state.rgb is not None and layer.data is state.display:
         return state.rgb.raw
     return layer.data
+
+
+def raw_behind(data):
+    """The raw array behind ``data`` when ``data`` is the display copy an RGB layer shows
+    (what napari hands a writer as the layer's data), else ``data`` itself."""
+    for state in list(_STATES.values()):
+        if state.rgb is not None and state.display is not None and state.display is data:
+            return state.rgb.raw
+    return data
 
 
 def default_settings(layer: Image) -> DisplaySettings:
