@@ -1,7 +1,8 @@
 """The "Display" dock: stretch, limits and blur of the selected image layer.
 
 It acts on the active Image layer, else on the marking session's image, else on the top
-visible image. Every control goes through the display model (:mod:`..display`) and
+visible image. Opening it binds the display keys (:mod:`.keys`) in its window. Every
+control goes through the display model (:mod:`..display`) and
 :func:`.session.set_display`; the controls follow what is shown, whoever changed it
 (napari's own contrast slider, a script, the Layers menu). In a marking session the
 settings carry over from image to image and are saved with the session.
@@ -28,8 +29,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from napari_imagemarker._napari.display.keys import BLUR_MAX, bind_display_keys
 from napari_imagemarker._napari.display.layer import display_of, raw_data, settings_of
-from napari_imagemarker._napari.display.session import reset, set_display, target_layer
+from napari_imagemarker._napari.display.target import reset, set_display, target_layer
 from napari_imagemarker._napari.viewers import unwrap
 from napari_imagemarker.display import (
     STRETCHES,
@@ -48,9 +50,8 @@ STRETCH_LABELS = {"linear": "Linear", "log": "Log", "sqrt": "Sqrt", "asinh": "As
                   "power": "Power", "sinh": "Sinh", "histeq": "HistEq"}  # fmt: skip
 INTERVAL_LABELS = {"minmax": "Min-max", "zscale": "ZScale", "99.5%": "99.5%", "99%": "99%",
                    "95%": "95%", "90%": "90%", "manual": "Manual"}  # fmt: skip
-#: Blur slider steps per pixel, and its largest radius.
+#: Blur slider steps per pixel (its largest radius is the keys' ``BLUR_MAX``).
 BLUR_STEPS = 10
-BLUR_MAX = 10.0
 
 
 class HistogramView(QWidget):
@@ -191,6 +192,7 @@ class DisplayDock(QWidget):
         layers.events.inserted.connect(self._retarget)
         layers.events.removed.connect(self._retarget)
         self._retarget()
+        bind_display_keys(self.viewer)  # G, I, [ ], Shift+R (see .keys)
 
     # -- following the viewer ----------------------------------------------------------------
 
@@ -204,9 +206,16 @@ class DisplayDock(QWidget):
                         state.changed.remove(self._on_layer_changed)
                 with contextlib.suppress(TypeError, ValueError):
                     self.layer.events.data.disconnect(self._on_layer_data)
+                for emitter in (self.layer.events.colormap, self.layer.events.contrast_limits):
+                    with contextlib.suppress(TypeError, ValueError):
+                        emitter.disconnect(self._on_first_display)
             self.layer = layer
             if layer is not None:
                 layer.events.data.connect(self._on_layer_data)
+                # settings set on a layer that had none (a key, a script, the menu) make its
+                # display state: listen to it from then on
+                layer.events.colormap.connect(self._on_first_display)
+                layer.events.contrast_limits.connect(self._on_first_display)
         self._listen()
         self.refresh()
 
@@ -214,6 +223,14 @@ class DisplayDock(QWidget):
         state = display_of(self.layer) if self.layer is not None else None
         if state is not None and self._on_layer_changed not in state.changed:
             state.changed.append(self._on_layer_changed)
+
+    def _on_first_display(self, event=None) -> None:
+        state = display_of(self.layer) if self.layer is not None else None
+        if state is None or self._on_layer_changed in state.changed:
+            return
+        self._listen()
+        if not state.applying:  # else the end of the change calls back
+            self.refresh()
 
     def _on_layer_changed(self, layer) -> None:
         if layer is self.layer:

@@ -12,7 +12,7 @@ from napari.utils.notifications import show_info
 from napari.viewer import Viewer
 
 from napari_imagemarker._napari.display.layer import settings_of
-from napari_imagemarker._napari.display.session import reset, set_display, target_layer
+from napari_imagemarker._napari.display.target import reset, set_display, target_layer
 from napari_imagemarker._napari.viewers import unwrap
 
 __all__ = ["open_display_dock", "reset_display", "zscale_limits"]

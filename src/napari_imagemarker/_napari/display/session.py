@@ -1,90 +1,15 @@
-"""Display settings and the rest of the viewer: which layer the dock and the Layers menu act
-on, and a marking session's settings, which carry over from image to image and are saved
-with the session (``MarkingSession.display``)."""
+"""A marking session's display settings, which carry over from image to image and are saved
+with the session (``MarkingSession.display``); the display keys work in the session's
+window. Which layer is acted on and how settings are set: :mod:`.target` (re-exported)."""
 
 from __future__ import annotations
 
-import weakref
-
-from napari.layers import Image
-from napari.utils.notifications import show_warning
-
-from napari_imagemarker._napari.display.layer import (
-    LayerDisplay,
-    apply_display,
-    default_settings,
-    display_of,
-)
-from napari_imagemarker._napari.viewers import session_binding
+from napari_imagemarker._napari.display.keys import bind_display_keys
+from napari_imagemarker._napari.display.layer import apply_display, default_settings, display_of
+from napari_imagemarker._napari.display.target import reset, set_display, target_layer, watch
 from napari_imagemarker.display import DisplaySettings
 
 __all__ = ["follow_display", "reset", "set_display", "target_layer"]
-
-
-def target_layer(viewer) -> Image | None:
-    """The active Image layer, else the marking session's image, else the top visible
-    Image layer, else None."""
-    active = viewer.layers.selection.active
-    if isinstance(active, Image):
-        return active
-    binding = session_binding(viewer)
-    if binding is not None and binding.image_layer in viewer.layers:
-        return binding.image_layer
-    images = [layer for layer in viewer.layers if isinstance(layer, Image)]
-    visible = [layer for layer in images if layer.visible]
-    return (visible or images or [None])[-1]
-
-
-def set_display(viewer, layer: Image, settings: DisplaySettings) -> LayerDisplay:
-    """Apply ``settings`` to ``layer`` of ``viewer``; if ``layer`` shows a marking session's
-    images, the settings are saved with the session, and so are later changes made with
-    napari's own controls."""
-    state = apply_display(layer, settings)
-    binding = session_binding(viewer)
-    if binding is not None and binding.image_layer is layer:
-        _watch(binding, layer, state)
-    return state
-
-
-def reset(viewer, layer: Image) -> LayerDisplay:
-    """Back to :func:`~.layer.default_settings` (keeping the colormap)."""
-    state = display_of(layer)
-    colormap = state.settings.colormap if state is not None else "gray"
-    return set_display(viewer, layer, default_settings(layer).replace(colormap=colormap))
-
-
-_SAVERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # binding -> its saver
-
-
-def _watch(binding, layer: Image, state: LayerDisplay) -> None:
-    """Save the layer's settings with the session now and after each later change."""
-    saver = _SAVERS.get(binding)
-    if saver is None:
-
-        def saver(changed: Image) -> None:
-            if binding.image_layer is changed:
-                _remember(binding, changed)
-
-        _SAVERS[binding] = saver
-    if saver not in state.changed:
-        state.changed.append(saver)
-    _remember(binding, layer)
-
-
-def _remember(binding, layer: Image) -> None:
-    state = display_of(layer)
-    if state is None:
-        return
-    try:
-        saved = state.settings.to_dict()
-    except ValueError as err:
-        show_warning(f"Display settings not saved with the session: {err}")
-        return
-    try:
-        if binding.session.display != saved:
-            binding.session.set_display(saved)
-    except Exception as err:  # a closed or read-only session: showing still works
-        show_warning(f"Display settings not saved with the session: {err}")
 
 
 def follow_display(binding) -> None:
@@ -93,8 +18,10 @@ def follow_display(binding) -> None:
     Each image the session shows gets the settings saved with the session (if none were
     saved, the readers' defaults stay: ZScale, linear, as stored for RGB). Changes made to
     the session's image layer afterwards (the dock, napari's contrast slider, the Layers
-    menu, a script through :func:`set_display`) are saved with the session.
+    menu, a script through :func:`set_display`) are saved with the session. The display
+    keys (:mod:`.keys`) are bound on the session's viewer.
     """
+    bind_display_keys(binding.viewer)
 
     def on_image_shown(shown) -> None:
         layer = shown.layer
@@ -105,6 +32,6 @@ def follow_display(binding) -> None:
             settings = default_settings(layer)
         else:
             return
-        _watch(binding, layer, apply_display(layer, settings))
+        watch(binding, layer, apply_display(layer, settings))
 
     binding.image_shown.append(on_image_shown)
