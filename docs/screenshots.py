@@ -321,11 +321,12 @@ def _menu_actions(viewer, *path: str) -> list:
 def display() -> None:
     """An SPT cutout with asinh stretch, ZScale limits and a 1.5 px blur, set in the Display
     dock as a person does (the combo boxes, then 15 presses of the arrow key on the blur
-    slider)."""
+    slider), in a 1366 x 768 window."""
     from qtpy.QtCore import Qt
     from qtpy.QtTest import QTest
 
     viewer = _viewer("napari-imagemarker: display", ["Display"])
+    viewer.window._qt_window.resize(1366, 768)  # a laptop screen, as in xvfb-run's -screen
     dock = next(w for w in viewer.window.dock_widgets.values() if hasattr(w, "blur_slider"))
     viewer.open(_image("SPT-CLJ0000-5141_4.80_sigma_grz_cont.tif"), plugin=PLUGIN)
     viewer.reset_view()
