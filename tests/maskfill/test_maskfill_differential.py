@@ -204,7 +204,7 @@ def test_a_pixel_left_unfilled_is_an_error_not_a_result(monkeypatch, tmp_path, c
     image = np.arange(30.0, dtype=np.float32).reshape(5, 6)
     mask = np.zeros((5, 6), np.uint8)
     mask[2, 2:4] = 1
-    monkeypatch.setattr(PlaneFiller, "_first_frontier", lambda self, todo: np.empty(0, np.intp))
+    monkeypatch.setattr(PlaneFiller, "_first_frontier", lambda self: np.empty(0, np.intp))
     with pytest.raises(ValueError, match="left 2 pixel"):
         maskfill(image, mask)
     fits.writeto(tmp_path / "in.fits", image)

@@ -5,7 +5,7 @@ window or a neighbourhood is a fixed set of index offsets.  Each iteration touch
 frontier (the unfilled pixels with a valid 8-neighbour): their windows are gathered from
 the buffer as it stood at the start of the iteration, reduced, and written back.  The next
 frontier is the unfilled neighbours of the pixels just filled, plus any frontier pixel whose
-window gave NaN; a boolean buffer marks the unfilled pixels not yet in a frontier.
+window gave NaN; unfilled pixels not yet in a frontier are told apart by their NaN's bits.
 
 Large frontiers are processed in bounded chunks with vectorised sorting networks; small
 ones (the many last iterations of a big masked area) with as few NumPy calls as possible,
@@ -59,8 +59,8 @@ class PlaneFiller:
 
     Notes
     -----
-    Besides the results, memory holds the padded buffer, a boolean buffer of the same
-    shape, and chunks of window values (``budget`` values, or ``MIN_WINDOWS`` windows).
+    Besides the results, memory holds the padded buffer and chunks of window values
+    (``budget`` values, or ``MIN_WINDOWS`` windows).
     """
 
     def __init__(self, plane: np.ndarray, masked: np.ndarray, size: int, dtype: np.dtype) -> None:
@@ -75,14 +75,22 @@ class PlaneFiller:
         # Masked pixels become NaN band by band (a mask of another type than bool is
         # read as booleans one band at a time, never converted whole): dense bands on the
         # bits, sparse ones with np.copyto, which skips long runs of unmasked pixels fast.
+        # Every unfilled pixel then holds np.nan's exact bits: NaN pixels of the image too.
         band = max(1, self.budget // max(nx, 1))
+        self.n_unfilled = 0
         for r0 in range(0, ny, band):
             flags = _flags(masked[r0 : r0 + band])
             rows = self.inner[r0 : r0 + band]
-            if np.count_nonzero(flags) >= DENSE_MASK * flags.size:
+            n_masked = np.count_nonzero(flags)
+            if n_masked >= DENSE_MASK * flags.size:
                 _set_nan_bits(rows, flags)
-            else:
+            elif n_masked:
                 np.copyto(rows, np.nan, where=flags)
+            nan = np.isnan(rows)
+            n_nan = int(np.count_nonzero(nan))
+            if n_nan != n_masked:  # NaN pixels of the image, with whatever bits they had
+                np.copyto(rows, np.nan, where=nan)
+            self.n_unfilled += n_nan
         self.masked = masked
         self.half = h
         self.row_len = nx + 2 * h
@@ -92,21 +100,22 @@ class PlaneFiller:
         shift = int(self.offsets[0])
         self._shift = shift
         self._views = [self.flat[o - shift :] for o in self.offsets]
+        # The pixel being filled is itself missing: a 3x3 median needs its 8 neighbours.
+        self._neighbour_views = [v for v, o in zip(self._views, self.offsets) if o]
         # Every window as a (size, size) view: the window around flat position p is
         # self._windows[divmod(p - corner, row_len)], and a fancy index copies whole
         # windows at once (many times faster than one index per value or per row).
         self._windows = sliding_window_view(self.padded, (size, size))
         self._corner = h * self.row_len + h
-        # Unfilled pixels not yet in a frontier (the border stays False).  Written through a
-        # temporary: np.isnan(..., out=<strided view>) writes nothing for an N x 1 view on
-        # some NumPy builds.
-        self._todo = np.zeros(self.padded.shape, dtype=bool)
-        band = max(1, self.budget // max(nx, 1))
-        for r0 in range(0, ny, band):
-            self._todo[h + r0 : h + min(r0 + band, ny), h : h + nx] = np.isnan(
-                self.inner[r0 : r0 + band]
-            )
-        self.n_unfilled = int(np.count_nonzero(self._todo))
+        # Unfilled pixels hold np.nan's bits until they join a frontier, then another NaN's
+        # (as unsigned integers: TODO and QUEUED), so the buffer itself tells which pixels
+        # are still to queue: no separate map of them.
+        unsigned = np.uint32 if self.flat.itemsize == 4 else np.uint64
+        self._bits = self.flat.view(unsigned)
+        self._todo_bits = np.array(np.nan, dtype).view(unsigned)[()]
+        self._queued_bits = self._todo_bits + unsigned(1)
+        for border in _borders(h):  # outside the image: NaN, never to fill
+            self.padded.view(unsigned)[border] = self._queued_bits
 
     def fill(self, operator: str, on_iteration: IterationCallback | None = None) -> None:
         """Fill all unfilled pixels, iteration by iteration.
@@ -126,36 +135,39 @@ class PlaneFiller:
         """
         if self.n_unfilled == self.inner.size:
             raise ValueError("the image has no valid pixel to fill from (all masked or NaN)")
-        todo, self._todo = self._todo, None
         if self.n_unfilled == 0:
             self._check_filled()
             return
         # inf - inf and overflow give NaN or inf, as in the reference: no warnings.
         with np.errstate(over="ignore", invalid="ignore"):
-            self._iterate(todo, operator, on_iteration)
+            self._iterate(operator, on_iteration)
 
-    def _iterate(
-        self, todo: np.ndarray, operator: str, on_iteration: IterationCallback | None
-    ) -> None:
-        todo_flat = todo.reshape(-1)
-        frontier = self._first_frontier(todo)
-        todo_flat[frontier] = False
+    def _iterate(self, operator: str, on_iteration: IterationCallback | None) -> None:
+        bits = self._bits
+        frontier = self._first_frontier()
+        bits[frontier] = self._queued_bits
         neighbours = _window_offsets(self.row_len, 1, centre=False)
         iteration = 0
         n_filled = 0
         while frontier.size:
             iteration += 1
             values = self._reduce(frontier, operator)
-            self.flat[frontier] = values
             ok = values == values
-            filled = frontier if ok.all() else frontier[ok]
+            if ok.all():
+                filled = frontier
+            else:  # the NaN results stay in the frontier, queued
+                values.view(bits.dtype)[~ok] = self._queued_bits
+                filled = frontier[ok]
+            self.flat[frontier] = values
             if not filled.size:
                 raise ValueError(
                     f"{frontier.size} pixel(s) can never be filled: every {operator} of "
                     "their windows is NaN (for example only +inf and -inf values)"
                 )
-            candidates = _unfilled_neighbours(filled, neighbours, todo_flat)
-            if filled is not frontier:  # the NaN results stay in the frontier
+            candidates = _unfilled_neighbours(
+                filled, neighbours, bits, self._todo_bits, self._queued_bits
+            )
+            if filled is not frontier:
                 candidates = np.concatenate([frontier[~ok], candidates])
             frontier = candidates
             n_filled += filled.size
@@ -228,28 +240,27 @@ class PlaneFiller:
             out_flat[pos] = window_means(values, inside_y[rows] * inside_x[cols])
         return out
 
-    def _first_frontier(self, todo: np.ndarray) -> np.ndarray:
+    def _first_frontier(self) -> np.ndarray:
         """Flat positions of the NaN pixels with at least one non-NaN 8-neighbour."""
-        nan = todo.copy()  # todo is the image's NaN map here; the border is NaN too
-        for border in _borders(self.half):
-            nan[border] = True
         h = self.half
-        ny = self.inner.shape[0]
+        ny, nx = self.inner.shape
         band = max(1, self.budget // self.row_len)
         parts = []
         for r0 in range(0, ny, band):
             r1 = min(r0 + band, ny)
-            # 3 x 3 neighbourhoods all NaN, as a row AND then a column AND (a pixel to do
-            # is NaN itself, so this is "all 8 neighbours NaN"); the buffer's first and
-            # last columns are border, never to do.
-            block = nan[h + r0 - 1 : h + r1 + 1]
-            across = np.ones(block.shape, dtype=bool)
-            np.logical_and(block[:, :-2], block[:, 1:-1], out=across[:, 1:-1])
-            across[:, 1:-1] &= block[:, 2:]
+            # 3 x 3 neighbourhoods all NaN, as a row AND then a column AND, over the band
+            # and a row on either side (the NaN border included); a pixel to fill is NaN
+            # itself, so this is "all 8 neighbours NaN".
+            nan = np.isnan(self.padded[h + r0 - 1 : h + r1 + 1])
+            across = np.empty_like(nan)
+            np.logical_and(nan[:, :-2], nan[:, 1:-1], out=across[:, 1:-1])
+            across[:, 1:-1] &= nan[:, 2:]
             enclosed = across[:-2] & across[1:-1]
             enclosed &= across[2:]
-            # to do and not enclosed (for booleans, a > b is a and not b)
-            frontier = np.greater(todo[h + r0 : h + r1], enclosed, out=enclosed)
+            # NaN and not enclosed (for booleans, a > b is a and not b), inside the image
+            frontier = np.greater(nan[1:-1], enclosed, out=enclosed)
+            frontier[:, :h] = False
+            frontier[:, h + nx :] = False
             pos = np.flatnonzero(frontier)
             pos += (h + r0) * self.row_len
             parts.append(pos)
@@ -258,14 +269,16 @@ class PlaneFiller:
     def _reduce(self, positions: np.ndarray, operator: str) -> np.ndarray:
         """The statistic of the window around each flat position, in bounded chunks."""
         k = len(self.offsets)
-        # 3x3 medians of many windows go through a sorting network, all others are sorted.
+        # 3x3 medians of many windows go through a sorting network of the 8 neighbours,
+        # all others are sorted.
         sort = k != 9 or positions.size <= SORT_MEDIANS
         # Means of big windows are summed by NumPy along each window, as the reference does.
         by_window = sort if operator == "median" else k > 9
+        views = self._neighbour_views if operator == "median" and not sort else self._views
         step = max(MIN_WINDOWS, self.budget // k)
         result = None
         for start in range(0, positions.size, step):
-            values = self._gather(positions[start : start + step], by_window=by_window)
+            values = self._gather(positions[start : start + step], by_window, views)
             if operator == "mean":
                 chunk_result = nanmean_windows(values)
             else:
@@ -277,38 +290,41 @@ class PlaneFiller:
             result[start : start + values.shape[1]] = chunk_result
         return result
 
-    def _gather(self, positions: np.ndarray, by_window: bool = False) -> np.ndarray:
+    def _gather(
+        self, positions: np.ndarray, by_window: bool = False, views: list | None = None
+    ) -> np.ndarray:
         """Window values around flat positions, shape ``(k, n)``: row ``j`` holds window
         position ``j`` (row-major) of every window.
 
-        With ``by_window`` the result is the transpose of a C-contiguous ``(n, k)`` array.
+        With ``by_window`` the result is the transpose of a C-contiguous ``(n, k)`` array;
+        otherwise ``views`` (default: the whole window) choose the window positions.
         """
-        k = len(self.offsets)
         n = positions.size
         if by_window:
+            k = len(self.offsets)
             rows, cols = np.divmod(positions - self._corner, self.row_len)
             return self._windows[rows, cols].reshape(n, k).T  # (n, size, size) copied
-        dtype = self.flat.dtype
-        values = np.empty((k, n), dtype)
+        views = self._views if views is None else views
+        values = np.empty((len(views), n), self.flat.dtype)
         base = positions + self._shift
-        for view, row in zip(self._views, values, strict=True):
+        for view, row in zip(views, values, strict=True):
             view.take(base, out=row, mode="clip")  # in bounds by construction
         return values
 
 
 def _unfilled_neighbours(
-    filled: np.ndarray, neighbours: np.ndarray, todo_flat: np.ndarray
+    filled: np.ndarray, neighbours: np.ndarray, bits: np.ndarray, todo: int, queued: int
 ) -> np.ndarray:
-    """The pixels still to do among the 8-neighbours of ``filled``, each once; they are
-    cleared from ``todo_flat``."""
+    """The pixels still to do (``bits == todo``) among the 8-neighbours of ``filled``, each
+    once; they are marked ``queued`` in ``bits``."""
     # One offset at a time a pixel cannot come twice (position -> position + offset is
-    # one-to-one), and clearing todo at once keeps it out of the later offsets.  (Faster
+    # one-to-one), and marking it at once keeps it out of the later offsets.  (Faster
     # than all offsets at once and removing repeats, except for a few dozen pixels.)
     parts = []
     for offset in neighbours.tolist():
         candidates = filled + offset
-        candidates = candidates[todo_flat[candidates]]
-        todo_flat[candidates] = False
+        candidates = candidates[bits[candidates] == todo]
+        bits[candidates] = queued
         parts.append(candidates)
     return np.concatenate(parts)
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
-# A sorting network for 9 inputs (25 compare-exchanges; checked on all 2**9 zero-one inputs
-# in the tests).  A 3x3 median needs sorted positions 0 to 4 only, so the exchanges that
-# cannot reach those positions are pruned below.
-_SORT9 = (
-    (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7),
-    (0, 3), (3, 6), (0, 3), (1, 4), (4, 7), (1, 4), (2, 5), (5, 8), (2, 5),
-    (1, 3), (5, 7), (2, 6), (4, 6), (2, 4), (2, 3), (5, 6),
+# A sorting network for 8 inputs (19 compare-exchanges, Batcher's; checked on all 2**8
+# zero-one inputs in the tests): the 8 neighbours of a pixel being filled, whose own value
+# is always missing.  A median of up to 8 values needs sorted positions 0 to 4 only, so
+# the exchanges that cannot reach those positions are pruned below.
+_SORT8 = (
+    (0, 2), (1, 3), (4, 6), (5, 7), (0, 4), (1, 5), (2, 6), (3, 7), (0, 1), (2, 3),
+    (4, 5), (6, 7), (2, 4), (3, 5), (1, 4), (3, 6), (1, 2), (3, 4), (5, 6),
 )  # fmt: skip
 
 
@@ -41,7 +41,7 @@ def _prune(
     return kept[::-1]
 
 
-_LOWER9 = _prune(_SORT9, {0, 1, 2, 3, 4})
+_LOWER8 = _prune(_SORT8, {0, 1, 2, 3, 4})
 
 
 def nanmedian_windows(values: np.ndarray, sort: bool = False) -> np.ndarray:
@@ -54,8 +54,9 @@ def nanmedian_windows(values: np.ndarray, sort: bool = False) -> np.ndarray:
         overwritten.  When sorting, it is best the transpose of a C-contiguous ``(n, k)``
         array (the windows are then sorted in place).
     sort : bool, optional
-        Sort each window.  Otherwise 3x3 windows (``k == 9``) go through a sorting network
-        applied to all windows at once, which is faster for many windows.
+        Sort each window.  Otherwise windows of 8 values (``k == 8``: the neighbours of a
+        3x3 window) go through a sorting network applied to all windows at once, which is
+        faster for many windows.
 
     Returns
     -------
@@ -69,11 +70,10 @@ def nanmedian_windows(values: np.ndarray, sort: bool = False) -> np.ndarray:
     # Sorted positions of the two middle values; -1 for an empty window, fixed below.
     lo_pos = (count - 1) >> 1
     hi_pos = count >> 1
-    if k == 9 and not sort:
-        # NaN -> +inf keeps the valid values first and in order; valid +inf values tie
-        # with them but only positions below the valid count are read.
-        np.fmin(values, np.inf, out=values)
-        lower = np.stack(_network(list(values), _LOWER9)[:5]).reshape(-1)
+    if k == 8 and not sort:
+        # np.fmin keeps the number and np.maximum the NaN of a pair: NaN sorts after every
+        # number (+inf included), so the valid values come first and in order.
+        lower = np.stack(_network(list(values), _LOWER8)[:5]).reshape(-1)
         window = np.arange(n)
         lo = lower[lo_pos * n + window]
         hi = lower[hi_pos * n + window]
@@ -99,11 +99,11 @@ def nanmedian_windows(values: np.ndarray, sort: bool = False) -> np.ndarray:
 
 
 def _network(rows: list[np.ndarray], network: list[tuple[int, int, bool, bool]]) -> list:
-    """Apply a pruned sorting network to rows of values (no NaN), element-wise."""
+    """Apply a pruned sorting network to rows of values, element-wise; NaN sorts last."""
     spare = np.empty_like(rows[0])
     for i, j, need_min, need_max in network:
         if need_min:
-            np.minimum(rows[i], rows[j], out=spare)
+            np.fmin(rows[i], rows[j], out=spare)
         if need_max:
             np.maximum(rows[i], rows[j], out=rows[j])
         if need_min:
