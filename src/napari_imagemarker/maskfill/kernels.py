@@ -50,9 +50,10 @@ def nanmedian_windows(values: np.ndarray, sort: bool = False) -> np.ndarray:
     Parameters
     ----------
     values : ndarray, shape (k, n)
-        Window values, one window per column; NaN marks missing values.  The array is
-        overwritten.  When sorting, it is best the transpose of a C-contiguous ``(n, k)``
-        array (the windows are then sorted in place).
+        Window values, one window per column; NaN with the sign bit clear (np.nan's)
+        marks missing values.  The array is overwritten.  When sorting, it is best the
+        transpose of a C-contiguous ``(n, k)`` array (the windows are then sorted in
+        place).
     sort : bool, optional
         Sort each window.  Otherwise windows of 8 values (``k == 8``: the neighbours of a
         3x3 window) go through a sorting network applied to all windows at once, which is
@@ -78,14 +79,16 @@ def nanmedian_windows(values: np.ndarray, sort: bool = False) -> np.ndarray:
         lo = lower[lo_pos * n + window]
         hi = lower[hi_pos * n + window]
     else:
-        rows = values.T  # (n, k)
-        # NaN -> +inf as above; NumPy's vectorised sort is several times faster without NaN.
-        np.fmin(rows, np.inf, out=rows)
-        rows.sort(axis=1)
-        flat = rows.reshape(-1)  # a view when the caller allocated (n, k)
+        # Sorted as integers of the same order (NumPy's SIMD sort of int32 is about twice
+        # as fast as of float32, which first looks for NaN); a NaN with the sign bit clear
+        # is then above +inf, so the valid values come first and in order.
+        keys = values.T.view(_SIGNED[values.itemsize])  # (n, k)
+        _order_keys(keys)
+        keys.sort(axis=1)
+        flat = keys.reshape(-1)  # a view when the caller allocated (n, k)
         window = np.arange(0, n * k, k)
-        lo = flat[window + lo_pos]
-        hi = flat[window + hi_pos]
+        lo = _order_keys(flat[window + lo_pos]).view(values.dtype)
+        hi = _order_keys(flat[window + hi_pos]).view(values.dtype)
     # np.median takes the mean of the middle value(s): a sum in the dtype that starts from
     # 0 (so -0.0 becomes +0.0), divided by 1 or 2.
     lo += 0
@@ -96,6 +99,23 @@ def nanmedian_windows(values: np.ndarray, sort: bool = False) -> np.ndarray:
     if empty.any():
         median[empty] = np.nan
     return median
+
+
+_SIGNED = {4: np.int32, 8: np.int64}
+
+
+def _order_keys(bits: np.ndarray) -> np.ndarray:
+    """Turn the bit patterns of floats, as signed integers, into integers in the floats'
+    order (or back: the map is its own inverse), in place; returns ``bits``.
+
+    Negative floats have their other bits flipped: -0.0 comes just below +0.0, -inf below
+    every number.  A NaN must have its sign bit clear (as np.nan and the engine's NaN do):
+    it then comes above +inf.
+    """
+    flip = bits >> (8 * bits.itemsize - 1)  # -1 for negative floats, else 0
+    flip &= np.iinfo(bits.dtype).max
+    bits ^= flip
+    return bits
 
 
 def _network(rows: list[np.ndarray], network: list[tuple[int, int, bool, bool]]) -> list:
