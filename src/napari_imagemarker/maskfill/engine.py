@@ -196,6 +196,7 @@ class PlaneFiller:
         smooth: bool,
         unsmoothed: np.ndarray | None = None,
         smoothed: np.ndarray | None = None,
+        smoothed_dtype: np.dtype | None = None,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """The filled image and, with ``smooth``, the smoothed one; call after `fill`.
 
@@ -203,10 +204,16 @@ class PlaneFiller:
         ignoring the part of the window outside the image.  ``unsmoothed`` and ``smoothed``
         are optional C-contiguous output arrays of the image's shape; without
         ``unsmoothed`` the filled image is returned as a view of the padded buffer (not
-        C-contiguous), which saves an image's worth of memory.  Call once: the buffer is
-        not copied.
+        C-contiguous), which saves an image's worth of memory.  Without ``smoothed``, the
+        smoothed image is a new array of ``smoothed_dtype`` (default: the work dtype;
+        the same kind of float in the other byte order is converted as it is copied).
+        Call once: the buffer is not copied.
         """
         if smooth:
+            if smoothed is None:
+                smoothed = self.inner.astype(smoothed_dtype or self.flat.dtype)
+            else:
+                smoothed[...] = self.inner
             with np.errstate(over="ignore", invalid="ignore"):
                 smoothed = self._smoothed(smoothed)
         if unsmoothed is None:
@@ -217,11 +224,8 @@ class PlaneFiller:
             unsmoothed[...] = self.inner
         return unsmoothed, smoothed if smooth else None
 
-    def _smoothed(self, out: np.ndarray | None) -> np.ndarray:
-        if out is None:
-            out = self.inner.copy()
-        else:
-            out[...] = self.inner
+    def _smoothed(self, out: np.ndarray) -> np.ndarray:
+        """Write the smoothed values into ``out``, a C-contiguous copy of the image."""
         out_flat = out.reshape(-1)
         ny, nx = self.masked.shape
         h = self.half
