@@ -112,6 +112,8 @@ def engine_paths(request, monkeypatch):
     monkeypatch.setattr(_maskfill_engine, "MIN_WINDOWS", 2048 if few else 1)
     # masked pixels set to NaN by np.copyto, or on their bits
     monkeypatch.setattr(_maskfill_engine, "DENSE_MASK", 2.0 if few else 0.0)
+    # next frontiers from the neighbours of the pixels filled, or by a scan of the image
+    monkeypatch.setattr(_maskfill_engine, "DENSE_FRONTIER", 2.0 if few else 0.0)
     return request.param
 
 

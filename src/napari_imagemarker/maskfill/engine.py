@@ -33,6 +33,9 @@ MIN_WINDOWS = 2048
 SORT_MEDIANS = 768
 #: Bands of the mask with at least this fraction masked are set to NaN on the bits.
 DENSE_MASK = 0.1
+#: After filling at least this fraction of the image at once, the next frontier is found
+#: by a scan of the image rather than from the neighbours of each pixel filled.
+DENSE_FRONTIER = 1 / 16
 
 
 def _window_offsets(row_len: int, half: int, centre: bool = True) -> np.ndarray:
@@ -164,9 +167,15 @@ class PlaneFiller:
                     f"{frontier.size} pixel(s) can never be filled: every {operator} of "
                     "their windows is NaN (for example only +inf and -inf values)"
                 )
-            candidates = _unfilled_neighbours(
-                filled, neighbours, bits, self._todo_bits, self._queued_bits
-            )
+            if filled.size >= DENSE_FRONTIER * self.inner.size:
+                # The pixels still to do next to a valid one: next to one just filled,
+                # as any other valid neighbour would have queued them before.
+                candidates = self._first_frontier()
+                bits[candidates] = self._queued_bits
+            else:
+                candidates = _unfilled_neighbours(
+                    filled, neighbours, bits, self._todo_bits, self._queued_bits
+                )
             if filled is not frontier:
                 candidates = np.concatenate([frontier[~ok], candidates])
             frontier = candidates
@@ -245,26 +254,27 @@ class PlaneFiller:
         return out
 
     def _first_frontier(self) -> np.ndarray:
-        """Flat positions of the NaN pixels with at least one non-NaN 8-neighbour."""
+        """Flat positions of the pixels still to do (not yet queued) with at least one
+        non-NaN 8-neighbour, found by a scan of the whole buffer."""
         h = self.half
-        ny, nx = self.inner.shape
+        ny = self.inner.shape[0]
         band = max(1, self.budget // self.row_len)
+        todo_rows = self._bits.reshape(self.padded.shape)
         parts = []
         for r0 in range(0, ny, band):
             r1 = min(r0 + band, ny)
             # 3 x 3 neighbourhoods all NaN, as a row AND then a column AND, over the band
-            # and a row on either side (the NaN border included); a pixel to fill is NaN
-            # itself, so this is "all 8 neighbours NaN".
+            # and a row on either side (the NaN border included); a pixel to do is NaN
+            # itself, so this is "all 8 neighbours NaN".  The border is never to do.
             nan = np.isnan(self.padded[h + r0 - 1 : h + r1 + 1])
             across = np.empty_like(nan)
             np.logical_and(nan[:, :-2], nan[:, 1:-1], out=across[:, 1:-1])
             across[:, 1:-1] &= nan[:, 2:]
             enclosed = across[:-2] & across[1:-1]
             enclosed &= across[2:]
-            # NaN and not enclosed (for booleans, a > b is a and not b), inside the image
-            frontier = np.greater(nan[1:-1], enclosed, out=enclosed)
-            frontier[:, :h] = False
-            frontier[:, h + nx :] = False
+            todo = todo_rows[h + r0 : h + r1] == self._todo_bits
+            # to do and not enclosed (for booleans, a > b is a and not b)
+            frontier = np.greater(todo, enclosed, out=enclosed)
             pos = np.flatnonzero(frontier)
             pos += (h + r0) * self.row_len
             parts.append(pos)
