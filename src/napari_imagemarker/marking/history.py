@@ -136,6 +136,15 @@ class MarkHistory:
         """``(image, frame)`` the next :meth:`redo` changes, or None if nothing to redo."""
         return (self._redo[-1].image, self._redo[-1].frame) if self._redo else None
 
+    def undo_action(self) -> str | None:
+        """What the next :meth:`undo` reverses (``"add"``, ``"remove"``, ``"move"``,
+        ``"label"``), or None."""
+        return self._undo[-1].what if self._undo else None
+
+    def redo_action(self) -> str | None:
+        """What the next :meth:`redo` makes again, or None."""
+        return self._redo[-1].what if self._redo else None
+
     def undo(self) -> str | None:
         """Reverse the last action; return what it was (``"add"``, ...), None if none."""
         if not self._undo:

@@ -60,7 +60,8 @@ class LoadedFrame:
 
 
 def load_frame(path: str | Path, index: int = 0, frames_of=image_frames) -> LoadedFrame:
-    """Read frame ``index`` of ``path`` with everything the image layer needs.
+    """Read frame ``index`` of ``path`` (its last frame if it has fewer) with everything
+    the image layer needs.
 
     ``frames_of(path)`` describes the file's frames; a session's cached
     :meth:`~napari_imagemarker.MarkingSession.image_frames` saves reading the headers again
@@ -73,6 +74,9 @@ def load_frame(path: str | Path, index: int = 0, frames_of=image_frames) -> Load
     """
     path = Path(path)
     frames = frames_of(path)
+    # the frame index carries over from image to image: an image with fewer frames shows
+    # its last one
+    index = max(0, min(int(index), len(frames) - 1))
     data, _ = read_frame(path, index)
     if isinstance(data, np.memmap) and data.nbytes <= _LOAD_BYTES:
         data = np.array(data)

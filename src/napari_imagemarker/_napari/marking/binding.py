@@ -26,12 +26,14 @@ import numpy as np
 from napari.layers import Image
 from napari.utils.notifications import show_info, show_warning
 from qtpy.QtCore import QTimer
+from qtpy.QtWidgets import QApplication
 from superqt.utils import ensure_main_thread
 
 from napari_imagemarker._napari.after_paint import after_paint
 from napari_imagemarker._napari.display.session import follow_display
 from napari_imagemarker._napari.marking.keys import NavigationFilter, bind_keys, unbind_keys
 from napari_imagemarker._napari.marking.marks_layer import MarksLayer
+from napari_imagemarker._napari.marking.mouse import MarkingMouse, take_over_points_modes
 from napari_imagemarker._napari.viewers import (
     bind_session,
     session_binding,
@@ -41,13 +43,12 @@ from napari_imagemarker._napari.viewers import (
 from napari_imagemarker.marking.history import MarkHistory
 from napari_imagemarker.marking.prefetch import LoadedFrame, Prefetcher, load_frame
 from napari_imagemarker.marking.session import MarkingSession, SessionEvent
+from napari_imagemarker.wcs import FITS_ORIGIN
 
 __all__ = ["MarkingBinding", "ShownImage", "binding_for", "open_session"]
 
 PLUGIN = "napari-imagemarker"
 DOCK = "Image Marker"
-#: A press and release closer than this (screen pixels) is a click, not a drag.
-CLICK_DISTANCE = 5
 
 #: What :meth:`MarkingBinding.guard` returns when the session refused a change.
 FAILED = object()
@@ -70,6 +71,9 @@ class ShownImage:
     layer : napari.layers.Image
         The image layer; ``layer.metadata`` holds ``wcs``, ``header``, ``path``, ``frame``
         and ``y_up`` (DESIGN.md).
+    frame_name : str
+        Name of the frame shown (``"page 1"``, an EXTNAME, ...); the layer's name follows
+        only after the canvas has drawn.
     """
 
     index: int
@@ -78,6 +82,7 @@ class ShownImage:
     frame: int
     n_frames: int
     layer: Image
+    frame_name: str = ""
 
     @property
     def wcs(self):
@@ -184,6 +189,9 @@ class MarkingBinding:
         self._closed = False
         self.marks = MarksLayer(viewer, session, self.history, self.report)
         self.marks.set_group(self.active_group)
+        self.mouse = MarkingMouse(self)
+        take_over_points_modes(self.marks.layer)
+        self.mouse.attach(self.marks.layer)
         self._key_filter = NavigationFilter(self)
         self._canvas = canvas
         if canvas is not None:
@@ -194,7 +202,7 @@ class MarkingBinding:
         session.connect(self._on_event)
         follow_display(self)  # stretch, limits and blur carry over, saved with the session
         try:
-            self._show(reset_view=True)
+            self._show(fit=True)
             self.marks.layer.mode = "add"
             viewer.layers.selection.active = self.marks.layer
         except BaseException:
@@ -205,8 +213,9 @@ class MarkingBinding:
 
     # -- showing ------------------------------------------------------------------------------
 
-    def _show(self, reset_view: bool = False) -> None:
-        """Put the session's current image (frame ``self.frame``) on the canvas."""
+    def _show(self, fit: bool = False) -> None:
+        """Put the session's current image (frame ``self.frame``) on the canvas; ``fit``:
+        fit the view to it (each new image, as Image Marker does)."""
         current = self.session.current
         try:
             loaded = self.prefetcher.get(current.path, self.frame)
@@ -216,9 +225,9 @@ class MarkingBinding:
                 "press Tab for the next image."
             )
             loaded = self._placeholder(current.path)
-        reset_view = self._set_image(loaded) or reset_view
-        if reset_view:
-            self.viewer.reset_view()
+        if self._set_image(loaded) or fit:
+            # the image only: a wide catalog overlay must not shrink it
+            self.viewer.reset_view(layers=[self.image_layer])
         info = loaded.info
         self.marks.ensure_in(self.viewer)
         self.marks.show(current.name, self.frame, info.height, info.width)
@@ -228,7 +237,7 @@ class MarkingBinding:
             self._y_up = info.y_up
         self.shown = ShownImage(
             current.index, current.name, current.path, self.frame, len(loaded.frames),
-            self.image_layer,
+            self.image_layer, loaded.frames[min(self.frame, len(loaded.frames) - 1)].name,
         )  # fmt: skip
         self._tell("image")
         for callback in list(self.image_shown):
@@ -270,7 +279,7 @@ class MarkingBinding:
                 layer.contrast_limits = (lo, hi)
             return reset
         new = Image(data, **kwargs)
-        new.mouse_drag_callbacks.append(self._click_to_add)
+        self.mouse.attach(new)
         new.events.help.connect(_image_help)
         bind_keys(new, self)
         # In the old one's place, else under the marks, else on top of what was there. The
@@ -314,13 +323,14 @@ class MarkingBinding:
         return LoadedFrame(path, info.index, frames, data, kwargs)
 
     def _prefetch(self, index: int, loaded: LoadedFrame) -> None:
+        # the neighbours at the frame shown, which carries over to them
         wanted = []
         if index + 1 < len(self._paths):
-            wanted.append((self._paths[index + 1], 0))
+            wanted.append((self._paths[index + 1], self.frame))
         if len(loaded.frames) > 1:
             wanted.append((loaded.path, (self.frame + 1) % len(loaded.frames)))
         if index > 0:
-            wanted.append((self._paths[index - 1], 0))
+            wanted.append((self._paths[index - 1], self.frame))
         self.prefetcher.want(wanted)
 
     # -- session events -----------------------------------------------------------------------
@@ -333,8 +343,12 @@ class MarkingBinding:
         kind = event.type
         shown = self.shown.name if self.shown is not None else None
         if kind == "navigated":
-            self.frame = 0
-            self._show()
+            # Image Marker keeps the frame index from image to image (clamped to the frames
+            # of the new one): SPT users keep looking at the contour page
+            with contextlib.suppress(OSError, ValueError):
+                self.frame = min(self.frame, len(self.session.image_frames()) - 1)
+            self._show(fit=True)
+            self._tell("frame")
         elif kind.startswith("mark_"):
             if event.image == shown:
                 self.marks.refresh()
@@ -411,18 +425,28 @@ class MarkingBinding:
             return None
         return self.add_mark_at(row, col, group)
 
-    def _click_to_add(self, layer, event):
-        """Mouse callback of the image layer: a click (not a drag) adds a mark of the
-        active group; a drag pans as usual."""
-        if event.button != 1 or event.modifiers or layer.mode != "pan_zoom":
+    def center_on(self, row: float, col: float) -> None:
+        """Centre the view on data position (``row``, ``col``) (middle click, Alt+click)."""
+        world = self.image_layer.data_to_world((row, col))
+        self.viewer.scene.camera.center = tuple(float(v) for v in world[-2:])
+
+    def delete_mark_near(self, row: float, col: float) -> None:
+        """Remove the mark nearest (``row``, ``col``) within its drawn radius (Shift+click);
+        undoable."""
+        index = self.marks.mark_near(row, col)
+        if index is None:
+            show_info("Shift+click: no mark under the cursor to delete.")
             return
-        start = np.asarray(event.pos)
-        yield
-        while event.type == "mouse_move":
-            yield
-        if np.linalg.norm(np.asarray(event.pos) - start) < CLICK_DISTANCE:
-            row, col = layer.world_to_data(event.position)[-2:]
-            self.add_mark_at(row, col)
+        mark_id = int(self.marks.layer.features["id"].iloc[index])
+        self.guard(self.history.remove, [mark_id], self.shown.name)
+
+    def toggle_mark_near(self, row: float, col: float) -> None:
+        """Select or unselect the mark under (``row``, ``col``) (Ctrl+click)."""
+        index = self.marks.mark_near(row, col)
+        if index is None:
+            return
+        selected = set(self.marks.layer.selected_data)
+        self.marks.layer.selected_data = selected ^ {index}
 
     def delete_selected(self) -> None:
         """Remove the selected marks (Delete / Backspace)."""
@@ -444,18 +468,36 @@ class MarkingBinding:
             return
         image, frame = target
         if image != self.shown.name:
+            change = self.history.undo_action() if what == "undo" else self.history.redo_action()
+            show_info(
+                f"{what.capitalize()}: back to image {image} to {_STEP[what].get(change, change)}."
+            )
             self.guard(self.session.goto, image)
         if frame != self.frame:
             self.show_frame(frame)
         self.guard(action)
 
     def next_image(self) -> None:
-        """Go to the next image (Tab, →, ↓); the one left is marked seen."""
-        self.guard(self.session.next)
+        """Go to the next image (Tab, →, ↓); the one left is marked seen. On the last
+        image: back to the first, with a notification (as Image Marker does)."""
+        before = self.session.current
+        after = self.guard(self.session.next)
+        if after is FAILED or after != before:
+            return
+        if len(self.session) < 2:
+            show_info("This is the only image of the session.")
+        elif before.index == len(self.session) - 1:
+            show_info(
+                f"That was the last image ({before.index + 1} of {len(self.session)}): "
+                f"back to the first, {self.session.paths[0].name}."
+            )
+            self.guard(self.session.goto, 0)
 
     def previous_image(self) -> None:
-        """Go to the previous image (Shift+Tab, ←, ↑)."""
-        self.guard(self.session.previous)
+        """Go to the previous image (Shift+Tab, ←, ↑); on the first, say so."""
+        before = self.session.current
+        if self.guard(self.session.previous) == before and before.index == 0:
+            show_info("This is the first image; Tab goes on, and wraps round after the last.")
 
     def goto(self, image: int | str) -> None:
         """Go to an image by position (0-based) or file name."""
@@ -467,9 +509,20 @@ class MarkingBinding:
         if n > 1:
             self.show_frame((self.frame + 1) % n)
 
+    def previous_frame(self) -> None:
+        """Show the previous frame of the image, cycling (Shift+Space)."""
+        n = self.shown.n_frames if self.shown is not None else 1
+        if n > 1:
+            self.show_frame((self.frame - 1) % n)
+
     def show_frame(self, frame: int) -> None:
-        """Show frame ``frame`` of the current image."""
-        self.frame = int(frame)
+        """Show frame ``frame`` (0-based) of the current image; it stays the frame shown on
+        the next images (clamped to their frames)."""
+        n = self.shown.n_frames if self.shown is not None else 1
+        frame = int(frame)
+        if not 0 <= frame < n:
+            raise IndexError(f"frame {frame} is out of range: this image has {n} (0-{n - 1})")
+        self.frame = frame
         self._show()
         self._tell("frame")
 
@@ -507,20 +560,44 @@ class MarkingBinding:
             self.next_image()
 
     def copy_selected(self) -> None:
-        """Remember the selected marks (Ctrl+C)."""
-        layer = self.marks.layer
-        groups, labels = layer.features["group"], layer.features["label"]
+        """Copy the selected marks (Ctrl+C): their RA and Dec in degrees, one mark a line,
+        go to the system clipboard as text (x and y in 1-based FITS pixels for an image
+        without WCS), and the marks themselves are kept for Ctrl+V."""
+        ids = self.marks.selected_ids
+        if not ids:
+            show_info("Ctrl+C: select marks first (Ctrl+click on them), then copy.")
+            return
+        table = self.session.image_marks(self.shown.name)
+        rows = {int(i): k for k, i in enumerate(table["id"])}
+        chosen = [table[rows[i]] for i in ids if i in rows]
         self._clipboard = [
-            (
-                float(layer.data[i][-1]),
-                float(layer.data[i][-2]),
-                int(groups.iloc[i]),
-                labels.iloc[i],
-            )
-            for i in sorted(layer.selected_data)
+            (float(m["x"]), float(m["y"]), int(m["group"]), str(m["label"])) for m in chosen
         ]
-        if self._clipboard:
-            show_info(f"Copied {len(self._clipboard)} mark(s); Ctrl+V puts them on an image.")
+        sky = all(np.isfinite(m["ra"]) and np.isfinite(m["dec"]) for m in chosen)
+        if sky:
+            lines = [f"{float(m['ra']):.7f} {float(m['dec']):+.7f}" for m in chosen]
+            what = "RA Dec (degrees)"
+        else:
+            lines = [
+                f"{float(m['x']) + FITS_ORIGIN:.2f} {float(m['y']) + FITS_ORIGIN:.2f}"
+                for m in chosen
+            ]
+            what = "x y (FITS pixels, from 1)"
+        QApplication.clipboard().setText("\n".join(lines) + "\n")
+        show_info(
+            f"Copied the {what} of {len(chosen)} mark(s) to the clipboard; Ctrl+V puts the "
+            "marks on another image."
+        )
+
+    def toggle_marks(self) -> None:
+        """Hide or show the marks layer (Alt+M)."""
+        layer = self.marks.layer
+        layer.visible = not layer.visible
+
+    def toggle_labels(self) -> None:
+        """Hide or show the marks' labels (Alt+L)."""
+        text = self.marks.layer.text
+        text.visible = not text.visible
 
     def paste(self) -> None:
         """Add the copied marks to the current image at the same positions (Ctrl+V)."""
@@ -538,9 +615,15 @@ class MarkingBinding:
         return self.session.n_seen
 
     def bind_layer(self, layer) -> None:
-        """Give another layer (e.g. a catalog overlay) the marking keys, so they work while
-        it is selected."""
+        """Give another layer (e.g. a catalog overlay) the marking keys and mouse, so they
+        work while it is selected (the mouse only in its pan/zoom mode)."""
         bind_keys(layer, self)
+        self.mouse.attach(layer)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
 
     # -- closing ------------------------------------------------------------------------------
 
@@ -572,8 +655,28 @@ class MarkingBinding:
             self._tell("closed")
 
 
+#: What undoing or redoing each kind of action does, for the notification when it changes
+#: image (MarkHistory's action names).
+_STEP = {
+    "undo": {
+        "add": "remove the mark added there",
+        "remove": "put back the mark(s) removed there",
+        "move": "move the mark(s) back",
+        "label": "restore the mark's label",
+    },
+    "redo": {
+        "add": "add the mark again",
+        "remove": "remove the mark(s) again",
+        "move": "move the mark(s) again",
+        "label": "set the mark's label again",
+    },
+}
+
 #: Status-bar hint while the image layer is selected (napari's names its digit keys).
-IMAGE_HELP = "click: add a mark of the active group, 1-9: add at the cursor, Tab: next image"
+IMAGE_HELP = (
+    "click: add a mark of the active group, Shift+click: delete, Ctrl+click: select, "
+    "1-9: add at the cursor, Tab: next image"
+)
 
 
 def _image_help(event) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from qtpy.QtCore import QEvent, QObject, Qt
 
@@ -48,13 +49,12 @@ KEYS: tuple[Key, ...] = (
         )
         for g in range(1, 10)
     ),
-    Key(
-        (),
-        "left click",
-        "add a mark of the active group (marks layer in add mode: P, or the image layer selected)",
-        "",
-    ),
-    Key((), "drag a mark", "move it (marks layer in select mode: S)", ""),
+    Key((), "left click", "add a mark of the active group (the dock's), whatever keys before", ""),
+    Key((), "left drag", "pan; on a selected mark: move the selected marks (saved, undoable)", ""),
+    Key((), "Shift+click", "delete the mark under the cursor (undoable)", ""),
+    Key((), "Ctrl+click", "select / unselect the mark under the cursor", ""),
+    Key((), "middle click / Alt+click", "centre the view on the cursor", ""),
+    Key((), "right click", "nothing (never marks); right drag and the wheel zoom", ""),
     Key(
         ("Delete", "Backspace"),
         "Delete / Backspace",
@@ -66,6 +66,9 @@ KEYS: tuple[Key, ...] = (
     Key(("Right", "Down"), "Tab / → / ↓", "next image", "next_image", **_NAV),
     Key(("Left", "Up"), "Shift+Tab / ← / ↑", "previous image", "previous_image", **_NAV),
     Key(("Space",), "Space", "next frame (TIFF page, FITS image extension)", "next_frame", **_NAV),
+    Key(("Shift-Space",), "Shift+Space", "previous frame", "previous_frame", **_NAV),
+    Key(("Alt-M",), "Alt+M", "hide/show the marks", "toggle_marks", **_NAV),
+    Key(("Alt-L",), "Alt+L", "hide/show the marks' labels", "toggle_labels", **_NAV),
     Key(("F",), "F", "favourite on/off", "toggle_favorite", **_NAV),
     Key(("N",), "N", "seen, nothing here (and go to the next image)", "nothing_here", **_NAV),
     *(
@@ -85,7 +88,12 @@ KEYS: tuple[Key, ...] = (
         )
         for n in range(1, 10)
     ),
-    Key(("Control-C",), "Ctrl+C", "copy the selected marks", "copy_selected"),
+    Key(
+        ("Control-C",),
+        "Ctrl+C",
+        "copy the RA/Dec of the selected marks (x/y without WCS) to the clipboard",
+        "copy_selected",
+    ),
     Key(("Control-V",), "Ctrl+V", "paste copied marks on this image", "paste"),
     Key((), "Enter (comment box)", "store the comment and go back to the image", ""),
     Key((), "Esc (comment box)", "drop the edit and go back to the image", ""),
@@ -125,25 +133,41 @@ def unbind_keys(provider, everywhere_only: bool = False) -> None:
 
 
 class NavigationFilter(QObject):
-    """Tab, Shift+Tab, the arrow keys and Space on the canvas, handled before Qt and napari.
+    """Tab, Shift+Tab, the arrow keys, Space, Shift+Space, Alt+M and Alt+L on the canvas,
+    handled before Qt and napari.
 
     Tab and Shift+Tab must be caught here (see the module's docstring). The arrows and Space
     are caught too, for speed: napari rebuilds its whole chain of keymaps on every key press
     (about 2 ms here), a fifth of the time budget of a key-to-image switch. They stay bound in
-    the keymaps as well, for key presses napari forwards from its other widgets.
+    the keymaps as well, for key presses napari forwards from its other widgets. Alt+L is
+    the mnemonic of napari's "Layers" menu: the canvas claims it (and Alt+M) before Qt opens
+    the menu.
     """
 
     _NEXT = (Qt.Key.Key_Tab, Qt.Key.Key_Right, Qt.Key.Key_Down)
     _PREVIOUS = (Qt.Key.Key_Backtab, Qt.Key.Key_Left, Qt.Key.Key_Up)
+    _ALT: ClassVar[dict] = {Qt.Key.Key_M: "toggle_marks", Qt.Key.Key_L: "toggle_labels"}
 
     def __init__(self, target, parent=None) -> None:
         super().__init__(parent)
         self.target = target
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() != QEvent.Type.KeyPress:
+        kind = event.type()
+        if kind == QEvent.Type.ShortcutOverride:
+            if event.modifiers() == Qt.KeyboardModifier.AltModifier and event.key() in self._ALT:
+                event.accept()  # a key press for the canvas, not a menu's mnemonic
+            return False
+        if kind != QEvent.Type.KeyPress:
             return False
         key, modifiers = event.key(), event.modifiers()
+        if modifiers == Qt.KeyboardModifier.AltModifier and key in self._ALT:
+            getattr(self.target, self._ALT[key])()
+            return True
+        if key == Qt.Key.Key_Space and modifiers == Qt.KeyboardModifier.ShiftModifier:
+            if not event.isAutoRepeat():
+                self.target.previous_frame()
+            return True
         if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
             modifiers &= ~Qt.KeyboardModifier.ShiftModifier  # Shift+Tab: previous image
             if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:

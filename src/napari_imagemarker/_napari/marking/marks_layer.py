@@ -46,11 +46,9 @@ OTHER_FRAME_ALPHA = 0.45
 
 #: Status-bar hint of the marks layer in each mode.
 MODE_HELP = {
-    "add": "click: add a mark of the active group, 1-9: add at the cursor, S: select and "
-    "move, Tab: next image",
-    "select": "drag: move the selected marks, Delete: remove them, P: click to add, 1-9: add "
-    "at the cursor",
-    "pan_zoom": "1-9: add a mark at the cursor, P: click to add, S: select and move",
+    mode: "click: add a mark of the active group, Shift+click: delete, Ctrl+click: select, "
+    "drag a selected mark: move it, middle or Alt+click: centre, 1-9: add at the cursor"
+    for mode in ("add", "select", "pan_zoom")
 }
 
 _FEATURES = {"id": np.int64, "group": np.int64, "label": object, "text": object}
@@ -177,6 +175,41 @@ class MarksLayer:
         position = {int(v): i for i, v in enumerate(self.layer.features["id"].to_numpy())}
         self.layer.selected_data = {position[i] for i in ids if i in position}
 
+    def mark_near(self, row: float, col: float) -> int | None:
+        """Index in the layer of the mark nearest data position (``row``, ``col``) within
+        its drawn radius, or None."""
+        data = self.layer.data
+        if not len(data):
+            return None
+        sizes = np.broadcast_to(np.asarray(self.layer.size, dtype=float), (len(data),))
+        distance = np.hypot(data[:, -2] - row, data[:, -1] - col)
+        nearest = int(np.argmin(distance))
+        return nearest if distance[nearest] <= max(sizes[nearest] / 2, 1.0) else None
+
+    def drag(self, indices: Sequence[int], d_row: float, d_col: float) -> None:
+        """Draw the marks ``indices`` moved by (``d_row``, ``d_col``) from where the session
+        has them; nothing is saved until :meth:`drop`."""
+        ids = self.layer.features["id"].to_numpy()
+        data = np.array(self.layer.data, copy=True)
+        for i in indices:
+            x, y = self._shown[int(ids[i])]
+            data[i, -2:] = (y + d_row, x + d_col)
+        with self._quiet():
+            self.layer.data = data
+
+    def drop(self, indices: Sequence[int]) -> None:
+        """Save where :meth:`drag` drew the marks ``indices`` (one undoable move)."""
+        ids = self.layer.features["id"].to_numpy()
+        positions = {}
+        for i in indices:
+            row, col = (float(v) for v in self.layer.data[i][-2:])
+            if (col, row) != self._shown[int(ids[i])]:
+                positions[int(ids[i])] = (col, row)
+        self._drawn = None  # the layer shows the drag, not the session
+        if positions:
+            self._apply(self.history.move_many, positions, self.image)
+        self.refresh()
+
     def refresh(self, keep_selection: bool = True) -> None:
         """Redraw the marks of the shown image from the session (nothing is done when what
         would be drawn is what is drawn, e.g. moving between images without marks)."""
@@ -222,6 +255,8 @@ class MarksLayer:
             if selected:
                 self.select(selected)
         layer.refresh()
+        if int(layer.feature_defaults["group"].iloc[0]) != self.group:
+            self.set_group(self.group)  # napari took the defaults from the last mark drawn
         if layer.current_size != self.size:
             with self._quiet():
                 layer.current_size = self.size
