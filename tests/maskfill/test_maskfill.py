@@ -109,6 +109,7 @@ def engine_paths(request, monkeypatch):
     few = request.param == "few-calls paths"
     monkeypatch.setattr(_maskfill_engine, "SORT_MEDIANS", 10**9 if few else 0)
     monkeypatch.setattr(_maskfill_engine, "MIN_CHUNK", 1 << 14 if few else 300)  # many chunks
+    monkeypatch.setattr(_maskfill_engine, "FILL_CHUNK", 1 << 14 if few else 300)
     monkeypatch.setattr(_maskfill_engine, "MIN_WINDOWS", 2048 if few else 1)
     # masked pixels set to NaN by np.copyto, or on their bits
     monkeypatch.setattr(_maskfill_engine, "DENSE_MASK", 2.0 if few else 0.0)

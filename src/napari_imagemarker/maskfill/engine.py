@@ -27,6 +27,9 @@ IterationCallback = Callable[[int, int, np.ndarray], None]
 
 #: Window values per chunk: small enough for the cache, big enough to amortise NumPy calls.
 MIN_CHUNK = 1 << 16
+#: Window values per chunk while filling, when memory holds one image (the padded buffer),
+#: not two: bigger chunks, fewer NumPy calls.
+FILL_CHUNK = 1 << 17
 #: Fewest windows per chunk (big windows): NumPy's per-call cost dominates below this.
 MIN_WINDOWS = 2048
 #: 3x3 medians of up to this many windows are sorted, else go through a sorting network.
@@ -62,8 +65,9 @@ class PlaneFiller:
 
     Notes
     -----
-    Besides the results, memory holds the padded buffer and chunks of window values
-    (``budget`` values, or ``MIN_WINDOWS`` windows).
+    Besides the results, memory holds the padded buffer and chunks of window values:
+    ``FILL_CHUNK`` values while filling (only one image exists then), ``MIN_CHUNK`` while
+    smoothing (when both results exist), or ``MIN_WINDOWS`` windows.
     """
 
     def __init__(self, plane: np.ndarray, masked: np.ndarray, size: int, dtype: np.dtype) -> None:
@@ -75,6 +79,7 @@ class PlaneFiller:
         self.inner = self.padded[h : h + ny, h : h + nx]
         self.inner[...] = plane
         self.budget = MIN_CHUNK  # values per chunk, to bound the temporary memory
+        self.fill_budget = FILL_CHUNK
         # Masked pixels become NaN band by band (a mask of another type than bool is
         # read as booleans one band at a time, never converted whole): dense bands on the
         # bits, sparse ones with np.copyto, which skips long runs of unmasked pixels fast.
@@ -289,7 +294,7 @@ class PlaneFiller:
         # Means of big windows are summed by NumPy along each window, as the reference does.
         by_window = sort if operator == "median" else k > 9
         views = self._neighbour_views if operator == "median" and not sort else self._views
-        step = max(MIN_WINDOWS, self.budget // k)
+        step = max(MIN_WINDOWS, self.fill_budget // k)
         result = None
         for start in range(0, positions.size, step):
             values = self._gather(positions[start : start + step], by_window, views)
