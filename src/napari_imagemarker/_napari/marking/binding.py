@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 from napari.layers import Image
 from napari.utils.notifications import show_info, show_warning
-from qtpy.QtCore import QTimer
+from qtpy.QtCore import QEventLoop, QTimer
 from qtpy.QtWidgets import QApplication
 from superqt.utils import ensure_main_thread
 
@@ -642,18 +643,54 @@ class MarkingBinding:
                 self._canvas.removeEventFilter(self._key_filter)
         with contextlib.suppress(Exception):  # the viewer may be half torn down already
             unbind_keys(self.viewer, everywhere_only=True)
+        layers = [self.marks.layer, self.image_layer]
+        for layer in layers:
+            if layer is not None:
+                layer.visible = False
         try:
-            self.session.close()
+            self._close_session()
         finally:
-            layers = [self.marks.layer, self.image_layer]
-            for layer in layers:
-                if layer is not None:
-                    layer.visible = False
             # Removed at the next turn of the event loop, after whatever is added now (a
             # session opened next): see _set_image.
             QTimer.singleShot(0, partial(_remove_layers, self.viewer, layers))
             self._tell("closed")
 
+    def _close_session(self) -> None:
+        """``session.close()`` in a thread while the window keeps drawing (it rewrites Image
+        Marker's files, which needs the header of every image seen: seconds for thousands
+        of images read for the first time). Returns when everything is saved; a person's
+        clicks and keys wait until then."""
+        outcome: list[BaseException] = []
+        n_seen, save_dir = self.session.n_seen, self.session.save_dir
+
+        def run() -> None:
+            try:
+                self.session.close()
+            except BaseException as exc:
+                outcome.append(exc)
+
+        worker = threading.Thread(target=run, name="imagemarker-close")
+        worker.start()
+        worker.join(CLOSE_QUIET)
+        if worker.is_alive():
+            drawn = False
+            with contextlib.suppress(RuntimeError):  # the canvas is gone: the window closes
+                drawn = self._canvas is not None and self._canvas.isVisible()
+            if drawn:
+                show_info(f"Saving the session ({n_seen} images seen) to {save_dir} ...")
+                app = QApplication.instance()
+                while worker.is_alive():
+                    app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents, 20)
+                    worker.join(0.02)
+                show_info(f"Session saved in {save_dir}.")
+            worker.join()
+        if outcome:
+            raise outcome[0]
+
+
+#: Closing a session waits this long (s) before saying it is saving and keeping the window
+#: drawn while it does.
+CLOSE_QUIET = 0.1
 
 #: What undoing or redoing each kind of action does, for the notification when it changes
 #: image (MarkHistory's action names).
