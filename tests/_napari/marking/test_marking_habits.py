@@ -343,3 +343,28 @@ def test_each_new_image_is_fitted_to_the_view(marking, qtbot):
         p = screen(viewer, row, col)
         assert 0 <= p.x() <= size.width() and 0 <= p.y() <= size.height()
     np.testing.assert_allclose(center(viewer), [255.5, 255.5], atol=1)
+
+
+def inside(viewer, corners) -> bool:
+    size = canvas(viewer).size()
+    points = [screen(viewer, row, col) for row, col in corners]
+    return all(0 <= p.x() <= size.width() and 0 <= p.y() <= size.height() for p in points)
+
+
+def test_the_first_image_is_whole_at_1366x768_and_refitted_until_zoomed(
+    make_napari_viewer, tmp_path, qtbot
+):
+    shutil.copytree(IMAGES, tmp_path / "images")
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1366, 768)
+    open_session(viewer, tmp_path / "images", tmp_path / "save", user="tester")
+    corners = [(0, 0), (511, 511), (0, 511), (511, 0)]
+    qtbot.waitUntil(lambda: inside(viewer, corners), timeout=3000)  # after the dock took room
+    viewer.window._qt_window.resize(1100, 700)
+    qtbot.waitUntil(lambda: inside(viewer, corners), timeout=3000)
+    viewer.scene.camera.zoom *= 3  # the person zooms in: it stays so
+    settle(qtbot)
+    zoom = viewer.scene.camera.zoom
+    viewer.window._qt_window.resize(1366, 768)
+    settle(qtbot, 200)
+    assert viewer.scene.camera.zoom == zoom

@@ -187,6 +187,7 @@ class MarkingBinding:
         self._clipboard: list[tuple[float, float, int, str]] = []
         self._paths = session.paths  # fixed for the session's life
         self._y_up: bool | None = None
+        self._fitted: tuple | None = None  # the camera as fit_view left it
         self._closed = False
         self.marks = MarksLayer(viewer, session, self.history, self.report)
         self.marks.set_group(self.active_group)
@@ -227,8 +228,7 @@ class MarkingBinding:
             )
             loaded = self._placeholder(current.path)
         if self._set_image(loaded) or fit:
-            # the image only: a wide catalog overlay must not shrink it
-            self.viewer.reset_view(layers=[self.image_layer])
+            self.fit_view()
         info = loaded.info
         self.marks.ensure_in(self.viewer)
         self.marks.show(current.name, self.frame, info.height, info.width)
@@ -248,6 +248,26 @@ class MarkingBinding:
                 self.report(f"{getattr(callback, '__qualname__', callback)} failed: {exc}")
         # after the canvas has drawn: a reader thread parsing headers holds the GIL
         after_paint(partial(self._prefetch, current.index, loaded))
+
+    def fit_view(self) -> None:
+        """Fit the view to the image (each new image, as Image Marker does); it is fitted
+        again when the canvas changes size until the person zooms or pans."""
+        # the image only: a wide catalog overlay must not shrink it
+        self.viewer.reset_view(layers=[self.image_layer])
+        self._fitted = self._camera()
+
+    def _camera(self) -> tuple:
+        camera = self.viewer.scene.camera
+        return tuple(camera.center), camera.zoom
+
+    def canvas_resized(self) -> None:
+        """The canvas changed size (the dock took its room, the window was resized)."""
+        if not self._closed and self._fitted is not None and self._camera() == self._fitted:
+            QTimer.singleShot(0, self._refit)
+
+    def _refit(self) -> None:
+        if not self._closed and self._fitted is not None and self._camera() == self._fitted:
+            self.fit_view()
 
     def _set_image(self, loaded: LoadedFrame) -> bool:
         """Show ``loaded`` in the image layer; return whether the view should be reset."""

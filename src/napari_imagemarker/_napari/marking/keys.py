@@ -141,7 +141,8 @@ class NavigationFilter(QObject):
     (about 2 ms here), a fifth of the time budget of a key-to-image switch. They stay bound in
     the keymaps as well, for key presses napari forwards from its other widgets. Alt+L is
     the mnemonic of napari's "Layers" menu: the canvas claims it (and Alt+M) before Qt opens
-    the menu.
+    the menu. The canvas's resizes are passed on too (the view is fitted again while the
+    person has not zoomed or panned).
     """
 
     _NEXT = (Qt.Key.Key_Tab, Qt.Key.Key_Right, Qt.Key.Key_Down)
@@ -154,6 +155,9 @@ class NavigationFilter(QObject):
 
     def eventFilter(self, obj, event) -> bool:
         kind = event.type()
+        if kind == QEvent.Type.Resize:
+            self.target.canvas_resized()
+            return False
         if kind == QEvent.Type.ShortcutOverride:
             if event.modifiers() == Qt.KeyboardModifier.AltModifier and event.key() in self._ALT:
                 event.accept()  # a key press for the canvas, not a menu's mnemonic
