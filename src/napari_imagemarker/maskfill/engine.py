@@ -250,13 +250,62 @@ class PlaneFiller:
         dtype = self.flat.dtype
         inside_y = _inside(np.arange(ny), ny, h).astype(dtype)
         inside_x = _inside(np.arange(nx), nx, h).astype(dtype)
+        if len(self.offsets) == 9:
+            self._smoothed_3x3(out_flat, inside_y, inside_x)
+            return out
         step = max(MIN_WINDOWS, self.budget // len(self.offsets))
-        by_window = len(self.offsets) > 9  # summed by NumPy itself, row by row
         for pos in _masked_positions(self.masked, self.budget, step):
             rows, cols = np.divmod(pos, nx)
-            values = self._gather((rows + h) * self.row_len + (cols + h), by_window)
+            # summed by NumPy itself along each window
+            values = self._gather((rows + h) * self.row_len + (cols + h), by_window=True)
             out_flat[pos] = window_means(values, inside_y[rows] * inside_x[cols])
         return out
+
+    def _smoothed_3x3(
+        self, out_flat: np.ndarray, inside_y: np.ndarray, inside_x: np.ndarray
+    ) -> None:
+        """3x3 window means of the masked pixels, summed as the values are gathered.
+
+        The order is NumPy's pairwise sum of 9 values (see `window_means`):
+        ``((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7))``, then ``+ v8`` and ``+ 0``;
+        four rows of values at a time instead of nine, so chunks can hold twice as many
+        windows in less memory (fewer NumPy calls per window).
+        """
+        nx = self.masked.shape[1]
+        step = max(MIN_WINDOWS, 2 * self.budget // 9)
+        views = self._views
+        zero = self.flat.dtype.type(0)
+        for pos in _masked_positions(self.masked, self.budget, step):
+            rows, cols = np.divmod(pos, nx)
+            count = inside_y[rows]
+            count *= inside_x[cols]
+            # flat positions in the buffer, shifted for the views (see _gather)
+            base = rows
+            base *= 2 * self.half
+            base += self._corner + self._shift
+            base += pos
+            del cols
+            acc, one, two, three = np.empty((4, pos.size), self.flat.dtype)
+            views[0].take(base, out=acc, mode="clip")
+            views[1].take(base, out=one, mode="clip")
+            acc += one
+            views[2].take(base, out=one, mode="clip")
+            views[3].take(base, out=two, mode="clip")
+            one += two
+            acc += one
+            views[4].take(base, out=one, mode="clip")
+            views[5].take(base, out=two, mode="clip")
+            one += two
+            views[6].take(base, out=two, mode="clip")
+            views[7].take(base, out=three, mode="clip")
+            two += three
+            one += two
+            acc += one
+            views[8].take(base, out=one, mode="clip")
+            acc += one
+            acc += zero
+            acc /= count
+            out_flat[pos] = acc
 
     def _first_frontier(self) -> np.ndarray:
         """Flat positions of the pixels still to do (not yet queued) with at least one
