@@ -201,6 +201,23 @@ def test_left_drag_pans_and_the_wheel_zooms_without_marking(marking, qtbot, whic
     assert (marks["y"][0], marks["x"][0]) == (100, 100)
 
 
+def test_two_quick_clicks_are_two_marks_and_do_not_zoom(marking, qtbot):
+    viewer, session, binding = marking
+    zoom = viewer.scene.camera.zoom
+    # what X sends for two quick clicks: press, release, double click (for the second press),
+    # release
+    where = screen(viewer, 250, 250)
+    QTest.mouseClick(canvas(viewer), LEFT, NONE, where)
+    QTest.mouseDClick(canvas(viewer), LEFT, NONE, where)
+    QTest.mouseRelease(canvas(viewer), LEFT, NONE, where)
+    settle(qtbot)
+    assert len(session.image_marks()) == 2  # Qt made the second press a double click
+    assert viewer.scene.camera.zoom == zoom  # napari's double-click zoom is off while marking
+    binding.close()
+    settle(qtbot)
+    assert any(f.__name__ == "double_click_to_zoom" for f in viewer.mouse_double_click_callbacks)
+
+
 def test_a_mark_is_added_where_the_click_is_within_a_pixel(marking, qtbot):
     viewer, session, _ = marking
     viewer.scene.camera.zoom *= 3

@@ -194,6 +194,7 @@ class MarkingBinding:
         self.mouse = MarkingMouse(self)
         take_over_points_modes(self.marks.layer)
         self.mouse.attach(self.marks.layer)
+        self.mouse.take_viewer(viewer)
         self._key_filter = NavigationFilter(self)
         self._canvas = canvas
         if canvas is not None:
@@ -663,6 +664,7 @@ class MarkingBinding:
                 self._canvas.removeEventFilter(self._key_filter)
         with contextlib.suppress(Exception):  # the viewer may be half torn down already
             unbind_keys(self.viewer, everywhere_only=True)
+            self.mouse.release_viewer(self.viewer)
         layers = [self.marks.layer, self.image_layer]
         for layer in layers:
             if layer is not None:

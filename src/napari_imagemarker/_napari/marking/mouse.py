@@ -50,6 +50,10 @@ def take_over_points_modes(layer) -> None:
     pan_in_every_mode()
 
 
+def _is_zoom(callback) -> bool:
+    return getattr(callback, "__name__", "") == "double_click_to_zoom"
+
+
 class MarkingMouse:
     """Mouse-drag callback turning presses into marking actions of ``binding``.
 
@@ -68,10 +72,33 @@ class MarkingMouse:
         """Put the callback first on ``layer`` (once)."""
         if self not in layer.mouse_drag_callbacks:
             layer.mouse_drag_callbacks.insert(0, self)
+        if self.double_click not in layer.mouse_double_click_callbacks:
+            layer.mouse_double_click_callbacks.insert(0, self.double_click)
 
-    def detach(self, layer) -> None:
-        if self in layer.mouse_drag_callbacks:
-            layer.mouse_drag_callbacks.remove(self)
+    def take_viewer(self, viewer) -> None:
+        """While marking, a quick second click is a click: napari's double-click zoom of
+        ``viewer`` is taken off (:meth:`release_viewer` puts it back)."""
+        self._zoom = [f for f in viewer.mouse_double_click_callbacks if _is_zoom(f)]
+        for f in self._zoom:
+            viewer.mouse_double_click_callbacks.remove(f)
+
+    def release_viewer(self, viewer) -> None:
+        for f in getattr(self, "_zoom", []):
+            if f not in viewer.mouse_double_click_callbacks:
+                viewer.mouse_double_click_callbacks.append(f)
+        self._zoom = []
+
+    def double_click(self, layer, event) -> None:
+        """Qt turns the second of two quick clicks into a double click (no press): it
+        places a mark too, as in Image Marker."""
+        binding = self.binding
+        if binding.closed or binding.image_layer is None or event.button != 1:
+            return
+        if event.modifiers or str(getattr(layer, "mode", "pan_zoom")) == "transform":
+            return
+        ours = layer is binding.marks.layer or layer is binding.image_layer
+        if ours or str(getattr(layer, "mode", "pan_zoom")) == "pan_zoom":
+            binding.add_mark_at(*self._data(event))
 
     def _data(self, event) -> tuple[float, float]:
         layer = self.binding.image_layer
