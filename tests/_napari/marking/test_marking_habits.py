@@ -317,7 +317,13 @@ def test_alt_m_and_alt_l_hide_marks_and_labels_and_open_no_menu(marking, qtbot):
     session.set_label(mark_id, "BCG?")
     settle(qtbot)
     layer = binding.marks.layer
-    menu_bar = viewer.window._qt_window.menuBar()
+    window = viewer.window._qt_window
+    menu_bar = window.menuBar()
+    assert "&Layers" in [a.text() for a in menu_bar.actions()]  # Alt+L is its mnemonic
+    window.activateWindow()  # mnemonics work in the active window only
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    canvas(viewer).setFocus()
+    settle(qtbot)
     press(viewer, qtbot, Qt.Key.Key_L, ALT)
     assert not layer.text.visible and layer.visible
     assert QApplication.activePopupWidget() is None and menu_bar.activeAction() is None
