@@ -715,3 +715,24 @@ def test_mark_records_are_the_marks_of_one_image_by_id(session):
     assert records[b].image == T0000 and records[b].frame == 0
     [other] = session.mark_records(T2359).values()
     assert other.x == 1.0
+
+
+def test_image_headers_for_image_markers_files_are_read_ahead_in_a_pause(tmp_path):
+    """Image Marker's ``_images.csv`` holds the RA/Dec of every image seen, from its header;
+    a resumed session reads those headers in its first pauses, not when it closes (reading
+    2,000 SPT headers takes seconds): here the images are gone by then, and the RA/Dec are
+    still written."""
+    shutil.copytree(IMAGES, tmp_path / "images")
+    with MarkingSession(tmp_path / "images", tmp_path / "save", user="ann") as s:
+        for _ in ORDER:
+            s.next()
+    with MarkingSession(None, tmp_path / "save", user="ann") as s:
+        assert s.n_seen == len(ORDER)
+        time.sleep(1.5)  # a pause: the session's thread reads ahead
+        (tmp_path / "images").rename(tmp_path / "gone")
+        s.set_comment("the images are gone now")  # Image Marker's files are rewritten
+    rows = _crlf_rows(tmp_path / "save" / "ann_images.csv", check_crlf=False)
+    sky = {r[1]: (r[2], r[3]) for r in rows[1:]}
+    for name in (T0000, T2347, T2359, FITS):
+        ra, dec = (float(v) for v in sky[name])
+        assert np.isfinite(ra) and np.isfinite(dec), name

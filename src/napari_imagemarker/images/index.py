@@ -113,6 +113,10 @@ class ImageIndex:
         self._frames[name] = frames
         return frames
 
+    def is_read(self, name: str) -> bool:
+        """Whether the frames of image ``name`` are known without reading a file."""
+        return name in self._frames
+
     def frame(self, name: str, index: int = 0) -> FrameInfo:
         """Frame ``index`` of image ``name``; raises ValueError if there is no such frame."""
         frames = self.frames(name)

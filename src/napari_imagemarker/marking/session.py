@@ -309,6 +309,7 @@ class MarkingSession:
                 mirror_delay=self.mirror_delay,
                 name=f"imagemarker-save-{self.user}",
                 where=str(self.save_dir),
+                warm=self._warm_mirror if self._mirror_enabled else None,
             )
             if store.replayed >= self.snapshot_every:
                 self._worker.request_snapshot()
@@ -400,6 +401,9 @@ class MarkingSession:
         self._store.write_snapshots()
         if self._repeats is not None:
             self._repeats.store.write_snapshots()
+
+    def _warm_mirror(self) -> bool:
+        return self._mirror is None or self._mirror.warm(self._store.copy_state())
 
     def _write_mirror(self) -> None:
         if self._mirror is not None:

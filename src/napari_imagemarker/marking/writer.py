@@ -43,6 +43,10 @@ class Worker:
         The thread's name.
     where : str
         The save folder, for messages.
+    warm : callable, optional
+        Run in pauses until it returns True: reads ahead, a little at a time, what Image
+        Marker's files need, so that writing them (when the session closes, too) does not
+        wait for it.
     """
 
     def __init__(
@@ -55,8 +59,10 @@ class Worker:
         mirror_delay: float,
         name: str,
         where: str,
+        warm: Callable[[], bool] | None = None,
     ) -> None:
-        self._jobs = {"snapshot": write_snapshots, "mirror": write_mirror}
+        self._jobs = {"snapshot": write_snapshots, "mirror": write_mirror, "warm": warm}
+        self._warm_asked = warm is not None
         self._report = report
         self.snapshot_every = snapshot_every
         self.mirror_delay = mirror_delay
@@ -126,6 +132,10 @@ class Worker:
             if now >= due:
                 return "mirror", None
             waits.append(due - now)
+        if self._warm_asked:
+            if now >= idle_at:
+                return "warm", None
+            waits.append(idle_at - now)
         return None, (min(waits) if waits else None)
 
     def _run(self) -> None:
@@ -141,21 +151,27 @@ class Worker:
                 if job == "snapshot":
                     self._snapshot_asked = False
                     self._changes = 0
+                elif job == "warm":
+                    self._warm_asked = False
                 else:
                     self._mirror_dirty = self._mirror_soon = False
                     self._dirty_since = 0.0
                 self._busy = True
             try:
-                self._jobs[job]()
+                done = self._jobs[job]()
+                if job == "warm" and not done:
+                    with self._cond:
+                        self._warm_asked = True  # more at the next pause
             except Exception as exc:  # keep going: the journal holds every change
-                message = f"background save ({job}) in {self.where} failed: {exc}"
-                self._report(message)
-                warnings.warn(message, RuntimeWarning, stacklevel=1)
+                if job != "warm":  # a read-ahead only: writing reads what it needs
+                    message = f"background save ({job}) in {self.where} failed: {exc}"
+                    self._report(message)
+                    warnings.warn(message, RuntimeWarning, stacklevel=1)
                 with self._cond:  # try again later, not in a tight loop
                     if job == "mirror":
                         self._mirror_dirty = True
                         self._dirty_since = time.monotonic()
-                    else:
+                    elif job == "snapshot":
                         self._changes = self.snapshot_every
                     self._last_call = time.monotonic() + 10 * self.mirror_delay
             finally:
