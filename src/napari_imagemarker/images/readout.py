@@ -70,6 +70,25 @@ class Readout:
                 out["RA, Dec"] = f"{ra}, {dec}"
         return out
 
+    def short(self) -> tuple[str, str, str]:
+        """The readout in three short lines, for a dock's one-glance readout and a status bar.
+
+        The FITS pixel (1-based, continuous) and the raw value; the sky position in degrees;
+        the same in sexagesimal (both empty without WCS). For example ``("x 262.60,
+        y 314.20 · (52, 40, 33)", "RA, Dec 0.2451302, -51.6962331", "00:00:58.831,
+        -51:41:46.39")``.
+        """
+        where = f"x {self.fits_x:.2f}, y {self.fits_y:.2f}"
+        value = _format_value(self.value) if self.inside else "outside the image"
+        first = f"{where} · {value}"
+        if not self.has_sky:
+            return first, "", ""
+        if self.frame == "galactic":
+            return first, f"l, b {self.lon:.7f}, {self.lat:+.7f}", ""
+        ra, dec = format_sexagesimal(self.lon, self.lat)
+        name = "RA, Dec" if self.frame in ("icrs", "fk5", "") else f"RA, Dec ({self.frame})"
+        return first, f"{name} {self.lon:.7f}, {self.lat:+.7f}", f"{ra}, {dec}"
+
 
 def _format_value(value) -> str:
     if value is None:

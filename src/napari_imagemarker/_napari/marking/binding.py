@@ -166,7 +166,7 @@ class MarkingBinding:
     listeners : list of callable
         Called with what changed: ``"image"``, ``"frame"``, ``"group"``, ``"state"``
         (categories, comment, favourite of the current image), ``"marks"``, ``"names"``,
-        ``"closed"``. The dock listens here.
+        ``"help"`` (F1), ``"closed"``. The dock listens here.
     """
 
     def __init__(self, viewer, session: MarkingSession, canvas=None) -> None:
@@ -475,6 +475,24 @@ class MarkingBinding:
         ids = self.marks.selected_ids
         if ids:
             self.guard(self.history.remove, ids, self.shown.name)
+
+    def delete_all_marks(self) -> int:
+        """Remove every mark of the current image (all its frames) as one action, which
+        Ctrl+Z undoes; return how many were removed."""
+        name = self.shown.name
+        ids = list(self.session.mark_records(name))
+        if not ids:
+            show_info(f"{name} has no marks to delete.")
+            return 0
+        if self.guard(self.history.remove, ids, name) is FAILED:
+            return 0
+        show_info(f"Deleted {len(ids)} mark(s) of {name}; Ctrl+Z restores them.")
+        return len(ids)
+
+    def show_help(self) -> None:
+        """Ask the dock to show the keys, with this session's group and category names
+        (F1)."""
+        self._tell("help")
 
     def undo(self) -> None:
         """Undo the last mark change, going to its image first if needed (Ctrl+Z)."""

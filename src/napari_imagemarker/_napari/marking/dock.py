@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 from napari.utils.notifications import show_error, show_info
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QEvent, Qt
 from qtpy.QtGui import QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -52,9 +52,12 @@ from napari_imagemarker._napari.marking.binding import (
     binding_for,
     canvas_widget,
 )
+from napari_imagemarker._napari.marking.cursor import CursorReadout
+from napari_imagemarker._napari.marking.frames import FrameRow
+from napari_imagemarker._napari.marking.help import KeyHelp
 from napari_imagemarker._napari.marking.imports import ImportedFiles
-from napari_imagemarker._napari.marking.keys import help_rows
 from napari_imagemarker._napari.marking.marks_layer import SYMBOLS
+from napari_imagemarker._napari.marking.sections import Section
 from napari_imagemarker._napari.viewers import unwrap
 from napari_imagemarker.imgmarker.config import MAX_CATEGORIES
 from napari_imagemarker.imgmarker.savedir import savedir_files
@@ -92,9 +95,12 @@ class _LineEdit(QLineEdit):
     """A line edit that stores on Enter, reverts on Esc, and then gives the focus back to the
     canvas."""
 
-    def __init__(self, dock: MarkingDock, store, placeholder: str = "") -> None:
+    def __init__(
+        self, dock: MarkingDock, store, placeholder: str = "", tab_moves_on: bool = False
+    ) -> None:
         super().__init__()
         self._dock, self._store = dock, store
+        self._tab_moves_on = tab_moves_on
         self.setPlaceholderText(placeholder)
         self.returnPressed.connect(self._enter)
         self.editingFinished.connect(self._finish)
@@ -115,6 +121,22 @@ class _LineEdit(QLineEdit):
             self.shown_text = self.text()
             self._store(self.text())
         self.setModified(False)
+
+    def event(self, event) -> bool:
+        # Tab and Shift+Tab never reach keyPressEvent: Qt moves the focus with them first
+        if (
+            self._tab_moves_on
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)
+        ):
+            back = event.key() == Qt.Key.Key_Backtab or bool(
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            )
+            self._finish()  # the comment belongs to the image it was typed on
+            self._dock._navigate("previous_image" if back else "next_image")
+            self._dock.focus_canvas()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Escape:
@@ -139,9 +161,11 @@ class MarkingDock(QWidget):
         self.binding: MarkingBinding | None = None
         self._updating = False
         self._pending: set[str] = set()
+        self._visit: tuple[str, bool] | None = None  # (image, seen before this visit)
+        self.help_window: KeyHelp | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        scroll = QScrollArea()
+        scroll = self._scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         outer.addWidget(scroll)
@@ -154,10 +178,10 @@ class MarkingDock(QWidget):
         self._build_image()
         self._build_imports()
         self._build_marks()
-        self._build_help()
         self._layout.addStretch(1)
         self._set_enabled(False)
         self.session_toggle.hide()
+        self._fit_width()
         # the session is closed (and saved) when the window goes
         self.destroyed.connect(_closer(self))
 
@@ -230,7 +254,10 @@ class MarkingDock(QWidget):
         self.name_label = QLabel("")
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.name_label.setWordWrap(True)
-        self.frame_label = QLabel("")
+        self.frames = FrameRow(self._choose_frame)
+        self.frame_label = self.frames.label
+        # what is under the cursor, always in sight (and in napari's status bar)
+        self.cursor_readout = CursorReadout()
         row = QHBoxLayout()
         self.previous_button = _no_focus(QPushButton("◀ Previous"))
         self.previous_button.clicked.connect(lambda: self._navigate("previous_image"))
@@ -240,19 +267,36 @@ class MarkingDock(QWidget):
         self.undo_button.clicked.connect(lambda: self._call("undo"))
         self.redo_button = _no_focus(QPushButton("Redo"))
         self.redo_button.clicked.connect(lambda: self._call("redo"))
+        self.help_button = _no_focus(QToolButton())
+        self.help_button.setText("Keys (F1)")
+        self.help_button.setToolTip(
+            "Every key, with this session's group and category names (F1 or ? on the image)"
+        )
+        self.help_button.clicked.connect(self.show_help)
         for button in (self.previous_button, self.next_button, self.undo_button, self.redo_button):
             row.addWidget(button)
-        for widget in (self.progress_label, self.name_label, self.frame_label):
+        top = QHBoxLayout()
+        top.addWidget(self.progress_label, 1)
+        top.addWidget(self.help_button)
+        self._layout.addLayout(top)
+        for widget in (self.name_label, self.frames, self.cursor_readout):
             self._layout.addWidget(widget)
         self._layout.addLayout(row)
 
     def _build_groups(self) -> None:
         box = QGroupBox("Groups (keys 1-9; left click places the active group)")
-        grid = QGridLayout(box)
+        layout = QVBoxLayout(box)
         self.active_label = QLabel("")
         self.active_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.active_label.setMinimumHeight(34)
-        grid.addWidget(self.active_label, 0, 0, 1, 5)
+        self.active_label.setMinimumHeight(30)
+        layout.addWidget(self.active_label)
+        # the nine buttons always in sight; names, colours, symbols and maxima fold away
+        choice = QHBoxLayout()
+        choice.setSpacing(2)
+        layout.addLayout(choice)
+        settings = QWidget()
+        grid = QGridLayout(settings)
+        grid.setContentsMargins(0, 0, 0, 0)
         for col, title in enumerate(("", "name", "", "symbol", "max")):
             grid.addWidget(QLabel(title), 1, col)
         self.group_buttons: list[QPushButton] = []
@@ -264,7 +308,8 @@ class MarkingDock(QWidget):
         for g in range(1, N_GROUPS + 1):
             button = _no_focus(QPushButton(str(g)))
             button.setCheckable(True)
-            button.setFixedWidth(36)
+            button.setMinimumWidth(24)  # nine in a row, as wide as the dock allows
+            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             button.setToolTip(f"Make group {g} the active group (key {g} places it at the cursor)")
             self._group_choice.addButton(button, g)
             name = _LineEdit(self, lambda text, g=g: self._rename_group(g, text))
@@ -285,7 +330,8 @@ class MarkingDock(QWidget):
                 "Most marks of this group per image (∞: no limit); 1 means a new mark replaces"
             )
             maximum.valueChanged.connect(lambda v, g=g: self._set_max(g, v))
-            for col, widget in enumerate((button, name, color, symbol, maximum)):
+            choice.addWidget(button)
+            for col, widget in enumerate((QLabel(str(g)), name, color, symbol, maximum)):
                 grid.addWidget(widget, g + 1, col)
             self.group_buttons.append(button)
             self.group_colors.append(color)
@@ -293,6 +339,8 @@ class MarkingDock(QWidget):
             self.group_symbols.append(symbol)
             self.group_max.append(maximum)
         self._group_choice.idClicked.connect(self._choose_group)
+        self.group_section = Section("Names, colours, symbols, maxima", settings, False)
+        layout.addWidget(self.group_section)
         self._layout.addWidget(box)
 
     def _build_image(self) -> None:
@@ -321,7 +369,10 @@ class MarkingDock(QWidget):
         more.addStretch(1)
         grid.addLayout(more, 1, 0, 1, 3)
         self.comment_edit = _LineEdit(
-            self, self._store_comment, "comment (Enter stores it and returns to the image)"
+            self,
+            self._store_comment,
+            "comment (Enter: store; Tab: store and next image)",
+            tab_moves_on=True,
         )
         grid.addWidget(self.comment_edit, 2, 0, 1, 3)
         row = QHBoxLayout()
@@ -331,8 +382,14 @@ class MarkingDock(QWidget):
         self.nothing_button = _no_focus(QPushButton("Nothing here (N)"))
         self.nothing_button.setToolTip("Record 'seen, nothing here' and go to the next image")
         self.nothing_button.clicked.connect(lambda: self._navigate("nothing_here"))
+        self.delete_all_button = _no_focus(QPushButton("Delete all"))
+        self.delete_all_button.setToolTip(
+            "Delete all marks of this image (all its frames); Ctrl+Z restores them"
+        )
+        self.delete_all_button.clicked.connect(self._delete_all)
         row.addWidget(self.favorite_button)
         row.addWidget(self.nothing_button)
+        row.addWidget(self.delete_all_button)
         grid.addLayout(row, 3, 0, 1, 3)
         self._layout.addWidget(box)
 
@@ -416,8 +473,9 @@ class MarkingDock(QWidget):
             color.setStyleSheet(f"color: {imports.colors[n - 1]};")
 
     def _build_marks(self) -> None:
-        box = QGroupBox("Marks on this image")
+        box = QWidget()
         layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
         self.marks_table = QTableWidget(0, 4)
         self.marks_table.setHorizontalHeaderLabels(["group", "label", "x", "y"])
         self.marks_table.verticalHeader().setVisible(False)
@@ -441,24 +499,22 @@ class MarkingDock(QWidget):
         row.addWidget(remove)
         row.addWidget(self.export_button)
         layout.addLayout(row)
-        self._layout.addWidget(box)
+        self.marks_section = Section("Marks on this image", box)
+        self._layout.addWidget(self.marks_section)
 
-    def _build_help(self) -> None:
-        toggle = _no_focus(QToolButton())
-        toggle.setText("Keys")
-        toggle.setCheckable(True)
-        toggle.setChecked(True)
-        toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        rows = "".join(
-            f"<tr><td><b>{keys}</b>&nbsp;&nbsp;</td><td>{what}</td></tr>"
-            for keys, what in help_rows()
+    def show_help(self) -> KeyHelp:
+        """Show the window of keys, with the session's names (F1 on the image)."""
+        if self.help_window is None:
+            self.help_window = KeyHelp(self)
+            self.help_window.finished.connect(lambda _: self.focus_canvas())
+        binding = self.binding
+        self.help_window.show_keys(
+            binding.session if binding is not None else None,
+            binding.imports if binding is not None else None,
         )
-        self.help_label = QLabel(f"<table>{rows}</table>")
-        self.help_label.setWordWrap(True)
-        self.help_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        toggle.toggled.connect(self.help_label.setVisible)
-        self._layout.addWidget(toggle)
-        self._layout.addWidget(self.help_label)
+        self.help_window.show()
+        self.help_window.raise_()
+        return self.help_window
 
     # -- opening and closing ------------------------------------------------------------------
 
@@ -480,7 +536,9 @@ class MarkingDock(QWidget):
             self._error(f"Cannot show the session of {session.save_dir}: {exc}.")
             raise
         self._error("")
+        self._note_visit()
         self.binding.listeners.append(self._on_change)
+        self.cursor_readout.follow(self.binding)
         try:  # Image Marker's imported mark files, as overlays (Alt+1 ... Alt+9)
             self.binding.imports = ImportedFiles(self.binding)
             self.binding.imports.changed.append(lambda: self._on_change("imports"))
@@ -511,20 +569,44 @@ class MarkingDock(QWidget):
         self.session_toggle.show()
         self._pending.update({"names", "group", "image"})
         self._update()
+        self._fit_width()
         self.focus_canvas()
         return session
+
+    def _fit_width(self) -> None:
+        """As wide as the widest row, with room for the scroll bar: nothing is cut off at the
+        right, and the canvas keeps the rest of the window."""
+        scroll = self._scroll
+        width = (
+            scroll.widget().minimumSizeHint().width()
+            + scroll.verticalScrollBar().sizeHint().width()
+            + 2 * scroll.frameWidth()
+        )
+        scroll.setMinimumWidth(width)
 
     def close_session(self) -> None:
         """Close the session shown here; everything is saved."""
         binding, self.binding = self.binding, None
         if binding is not None:
+            # saving a long session takes a moment: say so before the window waits
+            self.progress_label.setText("Saving and closing the session…")
+            self.progress_label.repaint()
+            self.viewer.status = f"Saving and closing the session of {binding.session.user}…"
+            with contextlib.suppress(Exception):  # no status bar (a viewer without window)
+                self.viewer.window._qt_window.statusBar().repaint()
             binding.close()
+            self.viewer.status = (
+                f"Closed the session of {binding.session.user}; everything is saved in "
+                f"{binding.session.save_dir}."
+            )
+        self.cursor_readout.stop()
+        self._visit = None
         self._set_enabled(False)
         self.session_toggle.hide()
         self.session_box.show()
         self.progress_label.setText("No session open")
         self.name_label.setText("")
-        self.frame_label.setText("")
+        self.frames.clear()
         self._show_imports()
         self._list_users()
 
@@ -636,7 +718,8 @@ class MarkingDock(QWidget):
             *self.group_buttons, *self.group_names, *self.group_symbols, *self.group_max,
             *self.group_colors,
             *self.category_checks, *self.category_names, self.comment_edit,
-            self.favorite_button, self.nothing_button, self.marks_table, self.previous_button,
+            self.favorite_button, self.nothing_button, self.delete_all_button, self.marks_table,
+            self.previous_button,
             self.next_button, self.undo_button, self.redo_button, self.close_button,
             self.add_category_button, self.remove_category_button, self.export_button,
         ):  # fmt: skip
@@ -649,6 +732,11 @@ class MarkingDock(QWidget):
             self.binding = None
             self.close_session()
             return
+        if what == "help":
+            self.show_help()
+            return
+        if what == "image":
+            self._note_visit()
         if not self._pending:
             after_paint(self._update)
         self._pending.add(what)
@@ -678,20 +766,30 @@ class MarkingDock(QWidget):
             self._show_marks()
         if pending & {"imports"}:
             self._update_imports()
+        window = self.help_window
+        if pending & {"names", "imports"} and window is not None and window.isVisible():
+            window.show_keys(self.binding.session, self.binding.imports)
+
+    def _note_visit(self) -> None:
+        """Remember whether the image just shown had been seen before this visit (it
+        becomes seen when it is left, or with N, during the visit)."""
+        shown = self.binding.shown
+        if shown is not None and (self._visit is None or self._visit[0] != shown.name):
+            self._visit = (shown.name, self.binding.state().seen)
 
     def _show_image(self) -> None:
         session, shown = self.binding.session, self.binding.shown
+        seen = self._visit is not None and self._visit == (shown.name, True)
         self.progress_label.setText(
             f"Image {shown.index + 1} of {len(session)} ({self.binding.n_seen} seen)"
+            + (" · seen before" if seen else "")
         )
         self.name_label.setText(shown.name)
-        if shown.n_frames > 1:
-            name = shown.layer.name.rsplit("[", 1)[-1].rstrip("]")
-            self.frame_label.setText(
-                f"frame {shown.frame + 1} of {shown.n_frames}: {name} (Space)"
-            )
-        else:
-            self.frame_label.setText("")
+        # named from the file's headers: the layer is renamed only after the canvas drew
+        names = [frame.name for frame in session.image_frames(shown.path)]
+        if len(names) != shown.n_frames:
+            names = [str(i) for i in range(shown.n_frames)]
+        self.frames.show_frames(names, shown.frame)
 
     def _show_state(self) -> None:
         state = self.binding.state()
@@ -709,6 +807,10 @@ class MarkingDock(QWidget):
             maximum.setValue(session.group_max[g - 1] or 0)
             color = session.group_colors[g - 1]
             self.group_buttons[g - 1].setStyleSheet(_swatch(color))
+            self.group_buttons[g - 1].setToolTip(
+                f"Group {g}: {session.groups[g - 1]}. Click to make it the active group "
+                f"(key {g} places it at the cursor)"
+            )
             self.group_colors[g - 1].setStyleSheet(f"color: {color};")
         for c, name in enumerate(self.category_names, start=1):
             name.show_text(session.categories[c - 1])
@@ -763,6 +865,15 @@ class MarkingDock(QWidget):
         if self.comment_edit.text() != self.comment_edit.shown_text:
             self.comment_edit._finish()  # a comment being typed belongs to this image
         getattr(self.binding, action)()
+
+    def _delete_all(self) -> None:
+        self._call("delete_all_marks")
+        self.focus_canvas()  # Ctrl+Z, right after, restores them
+
+    def _choose_frame(self, frame: int) -> None:
+        if self.binding is not None and frame != self.binding.frame:
+            self.binding.show_frame(frame)
+        self.focus_canvas()
 
     def _choose_group(self, g: int) -> None:
         if self.binding is not None:

@@ -95,6 +95,13 @@ KEYS: tuple[Key, ...] = (
         "copy_selected",
     ),
     Key(("Control-V",), "Ctrl+V", "paste copied marks on this image", "paste"),
+    Key(
+        ("F1",),
+        "F1 / ?",
+        "show the keys, with this session's group and category names",
+        "show_help",
+        **_NAV,
+    ),
     Key((), "Enter (comment box)", "store the comment and go back to the image", ""),
     Key((), "Esc (comment box)", "drop the edit and go back to the image", ""),
 )
@@ -133,8 +140,8 @@ def unbind_keys(provider, everywhere_only: bool = False) -> None:
 
 
 class NavigationFilter(QObject):
-    """Tab, Shift+Tab, the arrow keys, Space, Shift+Space, Alt+M and Alt+L on the canvas,
-    handled before Qt and napari.
+    """Tab, Shift+Tab, the arrow keys, Space, Shift+Space, Alt+M, Alt+L and ? on the canvas,
+    handled before Qt and napari (napari's keymaps have no name for ?).
 
     Tab and Shift+Tab must be caught here (see the module's docstring). The arrows and Space
     are caught too, for speed: napari rebuilds its whole chain of keymaps on every key press
@@ -165,6 +172,9 @@ class NavigationFilter(QObject):
         if kind != QEvent.Type.KeyPress:
             return False
         key, modifiers = event.key(), event.modifiers()
+        if key == Qt.Key.Key_Question:  # typed with Shift on most layouts
+            self.target.show_help()
+            return True
         if modifiers == Qt.KeyboardModifier.AltModifier and key in self._ALT:
             getattr(self.target, self._ALT[key])()
             return True
