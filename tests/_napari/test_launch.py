@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from napari_imagemarker._napari.launch import build_viewer
+from napari_imagemarker._napari.launch import build_viewer, fill_screen
 from napari_imagemarker._napari.marking.binding import binding_for
 from napari_imagemarker.images.sample import demo_images
 
@@ -32,6 +32,35 @@ def test_the_demo_opens_the_shipped_images_in_a_session_that_survives_a_restart(
     viewer, session = build_viewer(viewer=make_napari_viewer(show=True))
     try:
         assert session.current.index == 1 and len(session.marks) == 1
+    finally:
+        binding_for(viewer).close()
+
+
+def test_the_first_window_fills_the_screen_and_a_remembered_size_is_kept(
+    tmp_path, monkeypatch, qtbot, make_napari_viewer
+):
+    from napari.settings import get_settings
+    from qtpy.QtWidgets import QApplication
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    viewer, _session = build_viewer(viewer=make_napari_viewer(show=True))
+    try:
+        window = viewer.window._qt_window
+        area = QApplication.primaryScreen().availableGeometry()
+        before = window.width()
+        settings = get_settings().application
+        monkeypatch.setattr(settings, "window_size", None)
+        monkeypatch.setattr(settings, "window_maximized", False)
+        assert fill_screen(viewer)
+        qtbot.waitUntil(lambda: window.width() == area.width())
+        assert (window.width(), window.height()) == (area.width(), area.height())
+        assert window.width() > before  # napari's own first window is smaller
+        # the canvas is the widest thing in the window, not a strip beside the docks
+        canvas = viewer.window._qt_viewer.canvas.native
+        qtbot.waitUntil(lambda: canvas.width() > area.width() // 3)
+        # someone who sized the window before keeps their size
+        monkeypatch.setattr(settings, "window_size", (900, 700))
+        assert not fill_screen(viewer)
     finally:
         binding_for(viewer).close()
 

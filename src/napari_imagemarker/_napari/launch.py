@@ -59,6 +59,27 @@ def build_viewer(images=None, save_dir=None, user: str | None = None, viewer=Non
     return viewer, session
 
 
+def fill_screen(viewer) -> bool:
+    """Give the window the whole screen unless napari remembers a size the person chose.
+
+    napari's first window is about 1100x630 whatever the screen; with the layer controls on
+    the left and the marking dock on the right that leaves the image a strip 320 pixels
+    wide on a 1366x768 laptop. Returns whether the window was resized.
+    """
+    from napari.settings import get_settings
+    from qtpy.QtWidgets import QApplication
+
+    application = get_settings().application
+    if application.window_size or application.window_maximized:
+        return False
+    screen = QApplication.primaryScreen()
+    if screen is None:
+        return False
+    area = screen.availableGeometry()
+    viewer.window.set_geometry(area.x(), area.y(), area.width(), area.height())
+    return True
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="imagemarker mark",
@@ -90,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from qtpy.QtCore import QTimer
 
+    fill_screen(_viewer)
     # fit the first image once the window has its real size (it is shown by napari.run)
     QTimer.singleShot(0, _viewer.reset_view)
     napari.run()
