@@ -1,6 +1,7 @@
 """Make the documentation screenshots from a real napari window.
 
-Run under a virtual display: ``xvfb-run -a .venv/bin/python docs/screenshots.py``.
+Run under a virtual display the size of a small laptop screen:
+``xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python docs/screenshots.py [NAME ...]``.
 Each function opens a viewer, does what a user would, and saves docs/images/<name>.png.
 """
 
@@ -58,11 +59,13 @@ def readout() -> None:
 
 
 def launch() -> None:
-    """What ``make run`` shows: the sample field with every dock of the plugin."""
-    from napari_imagemarker._napari.launch import build_viewer
+    """What ``make run`` shows on a 1366x768 screen: the demo session, the first SPT
+    cutout fitted, the marking dock in front of the plugin's other docks."""
+    from napari_imagemarker._napari.launch import build_viewer, fill_screen
 
-    viewer = build_viewer()
-    viewer.window._qt_window.resize(1400, 860)
+    viewer, _session = build_viewer()
+    if not fill_screen(viewer):  # napari remembers a window size: take the screen anyway
+        viewer.window.set_geometry(0, 0, 1366, 768)
     for _ in range(5):
         _settle(viewer)
         time.sleep(0.1)
@@ -182,7 +185,7 @@ def marking() -> None:
     from napari_imagemarker._napari.marking.binding import binding_for
 
     viewer = _viewer("napari-imagemarker: marking SPT-CLJ0000-5141", ["Image Marker"])
-    viewer.window._qt_window.resize(1400, 940)
+    viewer.window.set_geometry(0, 0, 1366, 768)  # a small laptop screen
     for _ in range(5):
         _settle(viewer)
         time.sleep(0.1)
@@ -219,7 +222,8 @@ def marking() -> None:
         for _ in range(5):
             _settle(viewer)
             time.sleep(0.1)
-        viewer.cursor.position = (352.0, 282.0)
+        viewer.cursor.position = (352.0, 282.0)  # on the arc: its RA/Dec in the dock
+        _settle(viewer)
         viewer.screenshot(str(HERE / "images" / "marking_spt.png"), canvas_only=False)
         viewer.close()
 

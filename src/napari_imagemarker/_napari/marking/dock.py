@@ -284,7 +284,7 @@ class MarkingDock(QWidget):
         self._layout.addLayout(row)
 
     def _build_groups(self) -> None:
-        box = QGroupBox("Groups (keys 1-9; left click places the active group)")
+        box = QGroupBox("Groups (keys 1-9; a click: active group)")
         layout = QVBoxLayout(box)
         self.active_label = QLabel("")
         self.active_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
