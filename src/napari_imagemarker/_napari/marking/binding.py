@@ -710,7 +710,17 @@ class MarkingBinding:
                 outcome.append(exc)
 
         worker = threading.Thread(target=run, name="imagemarker-close")
-        worker.start()
+        try:
+            worker.start()
+        except RuntimeError:  # no new threads while the interpreter exits: close here
+            run()
+        else:
+            self._wait_for(worker, n_seen, save_dir)
+        if outcome:
+            raise outcome[0]
+
+    def _wait_for(self, worker: threading.Thread, n_seen: int, save_dir) -> None:
+        """Keep the window drawing (not taking input) while ``worker`` closes the session."""
         worker.join(CLOSE_QUIET)
         if worker.is_alive():
             drawn = False
@@ -724,8 +734,6 @@ class MarkingBinding:
                     worker.join(0.02)
                 show_info(f"Session saved in {save_dir}.")
             worker.join()
-        if outcome:
-            raise outcome[0]
 
 
 #: Closing a session waits this long (s) before saying it is saving and keeping the window
