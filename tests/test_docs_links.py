@@ -60,7 +60,9 @@ def test_repository_paths_named_in_the_text_exist(page):
 
 def test_a_broken_link_and_a_missing_heading_are_found(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("# Saving, and *resuming*\n\n[a](#saving-and-resuming) [b](#nope) [c](gone.md)\n")
+    page.write_text(
+        "# Saving, and *resuming*\n\n[a](#saving-and-resuming) [b](#nope) [c](gone.md)\n"
+    )
     assert anchors(page) == {"saving-and-resuming"}
     found = [m.group(1) for m in LINK.finditer(page.read_text())]
     assert found == ["#saving-and-resuming", "#nope", "gone.md"]
