@@ -116,7 +116,7 @@ class Prefetcher:
         """
         key = (str(path), int(index))
         with self._guard:
-            future = self._cache.get(key)
+            future = self._cache.get(key) or self._clamped(key)
             if future is not None:
                 self._cache.move_to_end(key)
         if future is None or future.cancelled():
@@ -127,6 +127,17 @@ class Prefetcher:
                 future.set_exception(exc)
             self._store(key, future)
         return future.result()
+
+    def _clamped(self, key: tuple[str, int]) -> Future | None:
+        """A frame read for another index of the same file that the loader clamped to this
+        one (frame 2 wanted of a file that has one), stored under ``key`` too."""
+        for (path, _), future in list(self._cache.items()):
+            if path != key[0] or not future.done() or future.cancelled():
+                continue
+            if future.exception() is None and future.result().index == key[1]:
+                self._cache[key] = future
+                return future
+        return None
 
     def want(self, items) -> None:
         """Read ``items`` (``(path, index)`` pairs, most wanted first) in the background,

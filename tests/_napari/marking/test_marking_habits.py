@@ -250,12 +250,37 @@ def test_space_then_tab_shows_the_same_frame_on_the_next_image(marking, qtbot):
     np.testing.assert_array_equal(binding.image_layer.data, read_frame(session.current.path, 0)[0])
     press(viewer, qtbot, Qt.Key.Key_Space, SHIFT)  # round: the last frame
     assert binding.frame == 1
-    # the PNG has one frame: clamped to it; the FITS after it has two: the first
+    # the PNG has one frame: clamped to it; the FITS after it has two: the one chosen
     session.goto(PNG)
     settle(qtbot)
     assert binding.frame == 0 and binding.shown.n_frames == 1
     press(viewer, qtbot, Qt.Key.Key_Tab)
-    assert session.current.name == FITS and binding.frame == 0
+    assert session.current.name == FITS and binding.frame == 1
+    np.testing.assert_array_equal(binding.image_layer.data, read_frame(session.current.path, 1)[0])
+
+
+def test_an_image_of_one_frame_does_not_lose_the_frame_chosen(marking, qtbot):
+    """Space on the third SPT cutout, Tab to the PNG (one frame), Tab to the FITS (two),
+    Shift+Tab twice back to the cutout: the second frame each time it exists."""
+    viewer, session, binding = marking
+    session.goto(2)
+    settle(qtbot)
+    press(viewer, qtbot, Qt.Key.Key_Space)
+    assert binding.frame == 1
+    binding.prefetcher.wait()
+    press(viewer, qtbot, Qt.Key.Key_Tab)
+    assert session.current.name == PNG and binding.frame == 0
+    # the PNG was read ahead as "frame 1" (clamped to 0) and that read is what is shown
+    held = binding.prefetcher.held()
+    assert (str(session.current.path), 1) in held and (str(session.current.path), 0) in held
+    press(viewer, qtbot, Qt.Key.Key_Tab)
+    assert session.current.name == FITS and binding.frame == 1
+    np.testing.assert_array_equal(binding.image_layer.data, read_frame(session.current.path, 1)[0])
+    press(viewer, qtbot, Qt.Key.Key_Tab, SHIFT)
+    press(viewer, qtbot, Qt.Key.Key_Tab, SHIFT)
+    assert session.current.index == 2 and binding.frame == 1
+    assert binding.shown.frame == 1 and binding.shown.n_frames == 2
+    np.testing.assert_array_equal(binding.image_layer.data, read_frame(session.current.path, 1)[0])
 
 
 def test_the_carried_frame_is_prefetched(marking, qtbot):

@@ -179,7 +179,10 @@ class MarkingBinding:
         self.prefetcher = Prefetcher(partial(load_frame, frames_of=session.image_frames))
         self.active_group = session.left_click_group
         self.imports = None
-        self.frame = 0
+        self.frame = 0  # the frame shown
+        # the frame last chosen (Space, the frame list): shown on each next image that has
+        # it, so one image of a single frame does not lose the person's choice
+        self.chosen_frame = 0
         self.image_layer: Image | None = None
         self.image_shown: list[Callable[[ShownImage], Any]] = []
         self.listeners: list[Callable[[str], Any]] = []
@@ -348,11 +351,11 @@ class MarkingBinding:
         # the neighbours at the frame shown, which carries over to them
         wanted = []
         if index + 1 < len(self._paths):
-            wanted.append((self._paths[index + 1], self.frame))
+            wanted.append((self._paths[index + 1], self.chosen_frame))
         if len(loaded.frames) > 1:
             wanted.append((loaded.path, (self.frame + 1) % len(loaded.frames)))
         if index > 0:
-            wanted.append((self._paths[index - 1], self.frame))
+            wanted.append((self._paths[index - 1], self.chosen_frame))
         self.prefetcher.want(wanted)
 
     # -- session events -----------------------------------------------------------------------
@@ -368,7 +371,7 @@ class MarkingBinding:
             # Image Marker keeps the frame index from image to image (clamped to the frames
             # of the new one): SPT users keep looking at the contour page
             with contextlib.suppress(OSError, ValueError):
-                self.frame = min(self.frame, len(self.session.image_frames()) - 1)
+                self.frame = min(self.chosen_frame, len(self.session.image_frames()) - 1)
             self._show(fit=True)
             self._tell("frame")
         elif kind.startswith("mark_"):
@@ -562,7 +565,7 @@ class MarkingBinding:
         frame = int(frame)
         if not 0 <= frame < n:
             raise IndexError(f"frame {frame} is out of range: this image has {n} (0-{n - 1})")
-        self.frame = frame
+        self.frame = self.chosen_frame = frame
         self._show()
         self._tell("frame")
 
