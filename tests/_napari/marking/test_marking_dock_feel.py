@@ -335,6 +335,33 @@ def test_at_1366x768_the_essentials_are_in_sight_when_the_session_opens(laptop, 
     assert not dock.group_names[0].isVisible()
 
 
+def test_a_long_file_name_is_shortened_and_the_dock_keeps_its_width(laptop, images, qtbot):
+    """A survey's 90-character file name (underscores: no place to wrap) is shortened in
+    the middle; Redo, the group buttons and Delete all stay in sight; Tab to it and back."""
+    viewer, session, _binding, dock = laptop
+    long = "SPT_CLJ0000_5141_4.80_sigma_grz_cont_legacy_survey_dr10_decals_south_v2_final.tif"
+    (images / T0000).rename(images / long)
+    save = session.save_dir
+    binding_for(viewer).close()
+    settle(qtbot, 100)
+    session = open_session(viewer, images, save, user="tester")
+    settle(qtbot, 100)
+    width = dock.width()
+    session.goto(long)
+    settle(qtbot, 100)
+    assert dock.name_label.text() == long  # the whole name for scripts and the tooltip
+    shown = dock.name_label.shown_text()
+    assert "…" in shown and shown.startswith("SPT_CLJ0000") and shown.endswith("final.tif")
+    assert dock.name_label.toolTip() == long
+    window = viewer.window._qt_window
+    for widget in (dock.redo_button, dock.group_buttons[8], dock.delete_all_button):
+        assert in_sight(widget, dock), widget
+        assert widget.mapTo(window, QPoint(widget.width(), 0)).x() <= window.width()
+    assert dock.width() == width
+    press(viewer, qtbot, Qt.Key.Key_Tab)
+    assert dock.name_label.shown_text() == session.current.name  # a short name: whole
+
+
 # -- closing -----------------------------------------------------------------------------------
 
 

@@ -53,6 +53,7 @@ from napari_imagemarker._napari.marking.binding import (
     canvas_widget,
 )
 from napari_imagemarker._napari.marking.cursor import CursorReadout
+from napari_imagemarker._napari.marking.elided import ElidedLabel
 from napari_imagemarker._napari.marking.frames import FrameRow
 from napari_imagemarker._napari.marking.help import KeyHelp
 from napari_imagemarker._napari.marking.imports import ImportedFiles
@@ -251,9 +252,9 @@ class MarkingDock(QWidget):
     def _build_status(self) -> None:
         self.progress_label = QLabel("No session open")
         self.progress_label.setStyleSheet("font-weight: bold;")
-        self.name_label = QLabel("")
+        # a long file name is shortened in the middle, never widening the dock off screen
+        self.name_label = ElidedLabel("")
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.name_label.setWordWrap(True)
         self.frames = FrameRow(self._choose_frame)
         self.frame_label = self.frames.label
         # what is under the cursor, always in sight (and in napari's status bar)
