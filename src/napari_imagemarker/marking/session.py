@@ -857,7 +857,7 @@ class MarkingSession:
             name = self._name(image)
             n = len(self._target(name).state.by_image.get(name, ()))
             if n:
-                raise ValueError(f"{name} has {n} mark(s); remove them before marking it empty")
+                raise ValueError(f"{name} has {n} mark(s); remove them before marking it empty.")
             self._set_image(name, seen=True, nothing=True)
 
     @property

@@ -141,7 +141,7 @@ def test_images_left_empty_is_a_whole_sentence_in_the_dock(dock, colleague, qtbo
     shown = dock.error_label.text()
     assert dock.error_label.isVisible()
     assert shown == (
-        f"Images is empty, and nothing in the save folder {colleague} says which images "
+        f"The Images box is empty, and nothing in the save folder {colleague} says which images "
         "tester scans. tester_config.txt names the image folder "
         "/home/tester/imgmarker/images, which is not on this computer. Choose the folder of "
         "images with the … button beside Images, then Open."

@@ -1136,7 +1136,7 @@ def _advice(exc: Exception, images, save_dir) -> str:
     if isinstance(exc, NoImageListError):
         user, folder = exc.user, Path(exc.save_dir)
         text = (
-            f"Images is empty, and nothing in the save folder {folder} says which images "
+            f"The Images box is empty, and nothing in the save folder {folder} says which images "
             f"{user} scans."
         )
         try:
