@@ -51,6 +51,10 @@ class Readout:
     def has_sky(self) -> bool:
         return math.isfinite(self.lon) and math.isfinite(self.lat)
 
+    @property
+    def _degrees(self) -> str:
+        return f"{self.lon:.7f}, {self.lat:+.7f}"
+
     def lines(self) -> dict[str, str]:
         """Text for each readout field, as the widget shows it."""
         out = {
@@ -63,10 +67,10 @@ class Readout:
         }
         if self.has_sky:
             if self.frame == "galactic":
-                out["l, b (deg)"] = f"{self.lon:.7f}, {self.lat:+.7f}"
+                out["l, b (deg)"] = self._degrees
             else:
                 ra, dec = format_sexagesimal(self.lon, self.lat)
-                out[f"RA, Dec ({self.frame.upper()}, deg)"] = f"{self.lon:.7f}, {self.lat:+.7f}"
+                out[f"RA, Dec ({self.frame.upper()}, deg)"] = self._degrees
                 out["RA, Dec"] = f"{ra}, {dec}"
         return out
 
@@ -84,10 +88,10 @@ class Readout:
         if not self.has_sky:
             return first, "", ""
         if self.frame == "galactic":
-            return first, f"l, b {self.lon:.7f}, {self.lat:+.7f}", ""
+            return first, f"l, b {self._degrees}", ""
         ra, dec = format_sexagesimal(self.lon, self.lat)
         name = "RA, Dec" if self.frame in ("icrs", "fk5", "") else f"RA, Dec ({self.frame})"
-        return first, f"{name} {self.lon:.7f}, {self.lat:+.7f}", f"{ra}, {dec}"
+        return first, f"{name} {self._degrees}", f"{ra}, {dec}"
 
 
 def _format_value(value) -> str:

@@ -266,12 +266,16 @@ class MarkingBinding:
 
     def canvas_resized(self) -> None:
         """The canvas changed size (the dock took its room, the window was resized)."""
-        if not self._closed and self._fitted is not None and self._camera() == self._fitted:
+        if self._as_fitted():
             QTimer.singleShot(0, self._refit)
 
     def _refit(self) -> None:
-        if not self._closed and self._fitted is not None and self._camera() == self._fitted:
+        if self._as_fitted():
             self.fit_view()
+
+    def _as_fitted(self) -> bool:
+        """Whether the view is as fit_view left it (the person has not zoomed or panned)."""
+        return not self._closed and self._fitted is not None and self._camera() == self._fitted
 
     def _set_image(self, loaded: LoadedFrame) -> bool:
         """Show ``loaded`` in the image layer; return whether the view should be reset."""
