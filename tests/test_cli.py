@@ -86,6 +86,19 @@ def test_maskfill_options(tmp_path, monkeypatch):
     assert steps and np.array_equal(fits.getdata(steps[-1]), filled)
 
 
+def test_threads_option_gives_the_same_file(tmp_path):
+    """--threads 1 and the default (every core) write the same numbers."""
+    image, mask = write_inputs(tmp_path)
+    one, every = tmp_path / "one.fits", tmp_path / "every.fits"
+    assert run("maskfill", tmp_path / "in.fits", tmp_path / "mask.fits", one, "-t", "1") == 0
+    assert run("maskfill", tmp_path / "in.fits", tmp_path / "mask.fits", every) == 0
+    with fits.open(one) as a, fits.open(every) as b:
+        assert len(a) == len(b) == 2
+        for x, y in zip(a, b, strict=True):
+            assert np.array_equal(x.data, y.data)
+    assert np.array_equal(fits.getdata(one), maskfill(image, mask)[0])
+
+
 def test_extension_by_index(tmp_path):
     image, mask = write_inputs(tmp_path, ext_name="SCI")
     assert run("maskfill", tmp_path / "in.fits", tmp_path / "mask.fits",
@@ -105,6 +118,7 @@ def test_extension_by_index(tmp_path):
         (["in.fits", "mask.fits", "out.fits", "-s", "4"], "size must be an odd integer >= 3"),
         (["in.fits", "mask.fits", "out.fits", "-s", "x"], "argument -s/--size: invalid int"),
         (["in.fits", "mask.fits", "out.fits", "-o", "max"], "invalid choice: 'max'"),
+        (["in.fits", "mask.fits", "out.fits", "-t", "0"], "threads must be a whole number"),
         (["in.fits", "mask.fits"], "required: OUT"),
         (["line.fits", "mask.fits", "out.fits"], "line.fits: the image must be 2-D or a 3-D"),
         (["trunc.fits", "mask.fits", "out.fits"], "trunc.fits: cannot read extension 0"),

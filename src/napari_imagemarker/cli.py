@@ -193,6 +193,8 @@ FILL_OPTIONS = (
         help="write the image after each iteration as _iter_<n>.fits"),
     arg("-g", "--grow", type=int, default=0, metavar="N",
         help="grow the mask by N pixels before filling (default 0)"),
+    arg("-t", "--threads", type=int, default=None, metavar="N",
+        help="CPU threads to use (default: every core; the result does not depend on it)"),
     arg("-v", "--verbose", action="store_true", help="report progress and what is written"),
 )  # fmt: skip
 def _maskfill(args: argparse.Namespace) -> int:
@@ -214,6 +216,7 @@ def _maskfill(args: argparse.Namespace) -> int:
             output_file=args.output,
             grow=args.grow,
             progress=progress,
+            threads=args.threads,
         )
     finally:
         if progress is not None:

@@ -17,8 +17,8 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from scipy import ndimage
 
+from napari_imagemarker.maskfill import compiled as _maskfill_compiled
 from napari_imagemarker.maskfill import engine as _maskfill_engine
-from napari_imagemarker.maskfill import kernels as _maskfill_reduce
 from napari_imagemarker.maskfill import maskfill
 
 DATA = Path(__file__).parents[1] / "data" / "maskfill"
@@ -107,40 +107,46 @@ def test_matches_reference_without_smoothing(size, operator):
 def engine_paths(request, monkeypatch):
     """Force every threshold of the engine one way, so that each code path is compared."""
     few = request.param == "few-calls paths"
-    monkeypatch.setattr(_maskfill_engine, "SORT_MEDIANS", 10**9 if few else 0)
-    monkeypatch.setattr(_maskfill_engine, "MIN_CHUNK", 1 << 14 if few else 300)  # many chunks
-    monkeypatch.setattr(_maskfill_engine, "FILL_CHUNK", 1 << 14 if few else 300)
+    monkeypatch.setattr(_maskfill_engine, "SCAN_PIXELS", 1 << 16 if few else 300)  # bands
+    monkeypatch.setattr(_maskfill_engine, "FILL_CHUNK", 1 << 14 if few else 300)  # chunks
     monkeypatch.setattr(_maskfill_engine, "MIN_WINDOWS", 2048 if few else 1)
-    # masked pixels set to NaN by np.copyto, or on their bits
-    monkeypatch.setattr(_maskfill_engine, "DENSE_MASK", 2.0 if few else 0.0)
-    # next frontiers from the neighbours of the pixels filled, or by a scan of the image
-    monkeypatch.setattr(_maskfill_engine, "DENSE_FRONTIER", 2.0 if few else 0.0)
+    # every iteration and the smoothing shared between threads, or none
+    monkeypatch.setattr(_maskfill_engine, "THREADED_WORK", 10**9 if few else 0)
     return request.param
 
 
-@pytest.mark.parametrize("dense", [2.0, 0.0], ids=["copyto", "bits"])
+@pytest.mark.parametrize("mask_dtype", [bool, np.uint8, ">i2", "<f4", ">f4", ">f8"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("transposed", [False, True])
-def test_masked_pixels_become_numpys_nan_either_way(monkeypatch, dense, dtype, transposed):
-    """The work buffer holds the image with np.nan (its exact bits) at the masked pixels,
-    whichever way they are set, for either dtype and a mask laid out either way."""
-    monkeypatch.setattr(_maskfill_engine, "DENSE_MASK", dense)
+def test_masked_pixels_become_numpys_nan_whatever_the_mask(mask_dtype, dtype, transposed):
+    """The work buffer holds the image with np.nan (its exact bits) at the masked pixels and
+    at the image's own NaN pixels, for either dtype and masks of every type and byte order
+    laid out either way: any non-zero value is masked (NaN too), -0.0 is not."""
     rng = np.random.default_rng(3)
     image = rng.normal(0, 10, (37, 23)).astype(">f4")  # negative values: the sign is cleared
     image[0, :3] = [np.inf, -np.inf, -0.0]
-    mask = rng.random((37, 23)) < 0.3
-    mask[0, :3] = True
+    image[5, 5] = -np.nan  # a NaN of the image with the sign bit set
+    flags = rng.random((37, 23)) < 0.3
+    flags[0, :3] = True
+    flags[5, 5] = False
+    mask = flags.astype(mask_dtype)
+    if np.dtype(mask_dtype).kind == "f":
+        mask[flags] = rng.choice([1.0, -2.5, np.nan, np.inf], np.count_nonzero(flags))
+        mask[~flags] = rng.choice([0.0, -0.0], np.count_nonzero(~flags))
     if transposed:
         image, mask = np.ascontiguousarray(image.T).T, np.ascontiguousarray(mask.T).T
+        flags = flags.T.T
     filler = _maskfill_engine.PlaneFiller(image, mask, 3, np.dtype(dtype))
     expected = image.astype(dtype)
-    expected[mask] = np.nan
+    expected[flags | np.isnan(expected)] = np.nan
     bits = np.uint32 if dtype == np.float32 else np.uint64
-    assert np.array_equal(filler.inner.view(bits), expected.view(bits))
-    assert filler.n_unfilled == np.count_nonzero(mask)
+    assert np.array_equal(filler.image.view(bits), expected.view(bits))
+    assert filler.n_unfilled == np.count_nonzero(flags) + 1
 
 
-@pytest.mark.parametrize(("size", "operator"), [(3, "median"), (3, "mean"), (5, "median")])
+@pytest.mark.parametrize(
+    ("size", "operator"), [(3, "median"), (3, "mean"), (5, "median"), (5, "mean")]
+)
 def test_every_code_path_matches_reference(engine_paths, size, operator):
     # Up to 2500 pixels in a frontier: the bulk paths work in many chunks.
     image, mask = random_case(11, shape=(96, 96), nan_pixels=20)
@@ -158,59 +164,116 @@ def test_matches_reference_on_m51(kwargs):
     assert not np.array_equal(ours[0], image)
 
 
-def test_sorting_network_sorts_every_zero_one_input():
-    """By the zero-one principle this proves the 8-input network sorts anything."""
-    rows = np.array(list(itertools.product([0.0, 1.0], repeat=8))).T.copy()
-    for i, j in _maskfill_reduce._SORT8:
-        rows[i], rows[j] = np.minimum(rows[i], rows[j]), np.maximum(rows[i], rows[j])
-    assert np.all(np.diff(rows, axis=0) >= 0)
+def test_3x3_medians_of_every_window_of_nan_zero_and_one():
+    """All 3^8 neighbourhoods of NaN, 0 and 1 (every count of values, every order: by the
+    zero-one principle the sorting network then sorts anything), each in a 3 x 3 block of
+    its own around a pixel to fill, give np.nanmedian's value."""
+    patterns = np.array(list(itertools.product([np.nan, 0.0, 1.0], repeat=8)))
+    blocks = np.insert(patterns, 4, np.nan, axis=1).reshape(-1, 3, 3)  # centre: to fill
+    image = np.concatenate(list(blocks), axis=1).astype(np.float32)  # (3, 3 * 6561)
+    nx = image.shape[1]
+    positions = nx + 1 + 3 * np.arange(len(blocks))  # row 1, the middle of each block
+    filler = _maskfill_engine.PlaneFiller(image, np.isnan(image), 3, np.dtype(np.float32))
+    with np.errstate(all="ignore"):
+        got = filler._statistics(positions, "median")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = np.array([np.nanmedian(p) for p in patterns], np.float32)
+    assert np.array_equal(got, want, equal_nan=True)
 
 
-def random_windows(rng, k, n, dtype):
-    """Windows with NaN, infinities, signed zeros and ties, as (k, n) columns."""
-    values = rng.normal(0, 1, (k, n)) * 10.0 ** rng.uniform(-4, 6, (k, n))
-    ties = rng.random((k, n)) < 0.2
+def random_image(rng, shape, dtype):
+    """Values with NaN, infinities, signed zeros, ties and a wide range of magnitudes."""
+    values = rng.normal(0, 1, shape) * 10.0 ** rng.uniform(-4, 6, shape)
+    ties = rng.random(shape) < 0.2
     values[ties] = rng.integers(-3, 4, np.count_nonzero(ties))
-    values[rng.random((k, n)) < 0.02] = -0.0
-    values[rng.random((k, n)) < 0.01] = np.inf
-    values[rng.random((k, n)) < 0.01] = -np.inf
-    values[rng.random((k, n)) < rng.uniform(0, 0.9, n)] = np.nan
-    values[:, :3] = np.nan  # empty windows
+    values[rng.random(shape) < 0.02] = -0.0
+    values[rng.random(shape) < 0.01] = np.inf
+    values[rng.random(shape) < 0.01] = -np.inf
+    values[rng.random(shape) < 0.3] = np.nan
+    values[:4, :4] = np.nan  # windows without values
     return values.astype(dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [*SIZES, 17, 31])
 def test_window_statistics_match_numpy(dtype, size):
-    """The vectorised statistics equal np.nanmedian / np.nanmean of each window, bit for bit."""
+    """The compiled statistics of every window of an image, edges included, equal
+    np.nanmedian / np.nanmean of the window of the NaN-padded image (what the reference
+    takes), bit for bit; and the smoothing equals np.nanmean of the filled image's."""
     rng = np.random.default_rng(size)
-    k = size * size
-    values = random_windows(rng, k, 3000, dtype)
+    image = random_image(rng, (23, 19), dtype)
+    h = size // 2
+    padded = np.pad(image, h, constant_values=np.nan)
+    windows = [padded[r : r + size, c : c + size] for r in range(23) for c in range(19)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        want_median = np.array([np.nanmedian(w) for w in values.T], dtype=dtype)
-        want_mean = np.array([np.nanmean(w.reshape(size, size)) for w in values.T], dtype=dtype)
+        want_median = np.array([np.nanmedian(w) for w in windows], dtype)
+        want_mean = np.array([np.nanmean(w) for w in windows], dtype)
+    filler = _maskfill_engine.PlaneFiller(
+        image, np.zeros(image.shape, bool), size, np.dtype(dtype)
+    )
+    everywhere = np.arange(image.size)
+    # 3x3 medians are only ever taken around a pixel to fill: its own value is missing
+    to_fill = np.flatnonzero(np.isnan(image)) if size == 3 else everywhere
     with np.errstate(all="ignore"):
-        got_mean = _maskfill_reduce.nanmean_windows(values.copy())
-        got_sorted = _maskfill_reduce.nanmedian_windows(values.T.copy().T, sort=True)
-    # the network takes the 8 neighbours (a 3x3 window's centre is always missing)
-    neighbours = np.delete(values[:9], 4, axis=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        want_network = np.array([np.nanmedian(w) for w in neighbours.T], dtype=dtype)
-    with np.errstate(all="ignore"):
-        got_network = _maskfill_reduce.nanmedian_windows(neighbours.copy())
+        got_median = filler._statistics(to_fill, "median")
+        got_mean = filler._statistics(everywhere, "mean")
     uint = np.uint32 if dtype == np.float32 else np.uint64
-    for got, want in [
-        (got_mean, want_mean),
-        (got_sorted, want_median),
-        (got_network, want_network),
-    ]:
+    for got, want in [(got_median, want_median[to_fill]), (got_mean, want_mean)]:
         assert got.dtype == dtype
         assert np.array_equal(np.isnan(got), np.isnan(want))
         finite = ~np.isnan(want)
         # equal bit patterns, signed zeros included
         assert np.array_equal(got[finite].view(uint), want[finite].view(uint))
+    # smoothing: the mean of each masked pixel's window in a filled image (no NaN)
+    filled = np.where(np.isfinite(image), image, dtype(1.5))
+    masked = rng.random(image.shape) < 0.5
+    smoother = _maskfill_engine.PlaneFiller(filled, masked, size, np.dtype(dtype))
+    smoother.fill("median")
+    filled = smoother.image.copy()
+    with np.errstate(all="ignore"):
+        _, smoothed = smoother.results(smooth=True)
+    padded = np.pad(filled, h, constant_values=np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = filled.copy()
+        for r, c in zip(*np.nonzero(masked), strict=True):
+            want[r, c] = np.nanmean(padded[r : r + size, c : c + size])
+    assert np.array_equal(smoothed.view(uint), want.view(uint))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pairwise_sums_are_numpys_for_every_length(dtype):
+    """NumPy's pairwise summation of 1 to 1100 values (one block up to 128, halves at
+    multiples of 8 beyond), bit for bit, starting from 0 as np.sum does."""
+    rng = np.random.default_rng(1)
+    values = (rng.normal(0, 1, 1100) * 10.0 ** rng.uniform(-6, 6, 1100)).astype(dtype)
+    zero = dtype(0)
+    for n in range(1, 1101):
+        plan = _maskfill_compiled.pairwise_plan(n)
+        stack = np.empty(len(plan), dtype)
+        got = _maskfill_compiled._pairwise_sum(values[:n].copy(), n, plan, stack, zero) + zero
+        assert got == np.sum(values[:n]) or (np.isnan(got) and np.isnan(np.sum(values[:n]))), n
+
+
+def test_threads_do_not_change_the_result():
+    """Windows are independent: one thread or all the machine's give the same bits."""
+    image = fits.getdata(DATA / "m51_with_cosmicrays.fits")
+    mask = fits.getdata(DATA / "m51_mask.fits")
+    one = maskfill(image, mask, size=5, threads=1)
+    every = maskfill(image, mask, size=5, threads=None)
+    many = maskfill(image, mask, size=5, threads=64)  # more than the machine's: capped
+    for result in (every, many):
+        assert all(np.array_equal(a, b) for a, b in zip(one, result, strict=True))
+    assert_same(one, run_reference(image, mask, size=5))
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True])
+def test_threads_must_be_a_whole_number(threads):
+    image, mask = random_case(2, shape=(10, 10))
+    with pytest.raises(ValueError, match="threads must be a whole number >= 1 or None"):
+        maskfill(image, mask, threads=threads)
 
 
 def test_nan_in_mask_counts_as_masked_like_the_reference():

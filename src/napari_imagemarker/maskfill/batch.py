@@ -266,6 +266,7 @@ def fill_file(job: FillJob) -> FileResult:
                 job.image, mask,
                 ext=job.ext, size=job.size, operator=job.operator, smooth=job.smooth,
                 output_file=job.output, grow=job.grow,
+                threads=1,  # the workers fill several images at once: a core each
             )  # fmt: skip
     except Exception as exc:  # one bad file must not stop the batch
         message = str(exc) or type(exc).__name__

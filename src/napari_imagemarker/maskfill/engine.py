@@ -1,51 +1,69 @@
 """The maskfill iteration on one 2-D plane, with work proportional to the frontier.
 
-The image is copied once into a NaN-padded buffer and addressed by flat index, so that a
-window or a neighbourhood is a fixed set of index offsets.  Each iteration touches only the
-frontier (the unfilled pixels with a valid 8-neighbour): their windows are gathered from
-the buffer as it stood at the start of the iteration, reduced, and written back.  The next
-frontier is the unfilled neighbours of the pixels just filled, plus any frontier pixel whose
-window gave NaN; unfilled pixels not yet in a frontier are told apart by their NaN's bits.
+The image is copied once into a C-contiguous work image of the work dtype, which becomes
+the unsmoothed result: no padding, no other copy.  Each iteration touches only the
+frontier (the unfilled pixels with a valid 8-neighbour): the statistic of each of their
+windows is computed from the image as it stood at the start of the iteration (compiled
+loops, see `compiled`), then all are written back.  The next frontier is the unfilled
+neighbours of the pixels just filled, plus any frontier pixel whose window gave NaN.
+Unfilled pixels hold a NaN whose bits tell whether they are queued already, so the image
+itself is the map of what is left to do.
 
-Large frontiers are processed in bounded chunks with vectorised sorting networks; small
-ones (the many last iterations of a big masked area) with as few NumPy calls as possible,
-because there the per-call overhead dominates.  Both give the same numbers; the thresholds
-below only choose the faster way (the tests move them to cover every path).
+Windows are processed in chunks of bounded size (`FILL_CHUNK` values), so the memory a
+call needs beyond its results is small and does not grow with the image, except for the
+frontier's positions while filling (one image exists then, not two).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from napari_imagemarker.maskfill.kernels import nanmean_windows, nanmedian_windows, window_means
+from napari_imagemarker.maskfill import compiled
 
 #: Called after each iteration with (iteration, pixels filled so far, current image view).
 IterationCallback = Callable[[int, int, np.ndarray], None]
 
-#: Window values per chunk: small enough for the cache, big enough to amortise NumPy calls.
-MIN_CHUNK = 1 << 16
-#: Window values per chunk while filling, when memory holds one image (the padded buffer),
-#: not two: bigger chunks, fewer NumPy calls.
+#: Rows of at most this many pixels are scanned at once for the first frontier, when the
+#: pixels to fill are too many to hold all their positions at once.
+SCAN_PIXELS = 1 << 16
+#: Window values per chunk: small enough for the cache, big enough for few calls.
 FILL_CHUNK = 1 << 17
-#: Fewest windows per chunk (big windows): NumPy's per-call cost dominates below this.
+#: Fewest windows per chunk (big windows).
 MIN_WINDOWS = 2048
-#: 3x3 medians of up to this many windows are sorted, else go through a sorting network.
-SORT_MEDIANS = 768
-#: Bands of the mask with at least this fraction masked are set to NaN on the bits.
-DENSE_MASK = 0.1
-#: After filling at least this fraction of the image at once, the next frontier is found
-#: by a scan of the image rather than from the neighbours of each pixel filled.
-DENSE_FRONTIER = 1 / 16
+#: Fewest windows, or masked pixels when smoothing, worth sharing between threads.
+THREADED_WORK = 8192
+
+_POOL: ThreadPoolExecutor | None = None
 
 
-def _window_offsets(row_len: int, half: int, centre: bool = True) -> np.ndarray:
-    """Flat-index offsets of a (2 half + 1)^2 window, row-major, in a buffer of row_len."""
-    steps = np.arange(-half, half + 1)
-    offsets = (steps[:, None] * row_len + steps[None, :]).reshape(-1)
-    return offsets if centre else offsets[offsets != 0]
+def machine_threads() -> int:
+    """The number of CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One pool for every call: the compiled loops and NumPy's sort release the GIL."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(machine_threads(), thread_name_prefix="maskfill")
+    return _POOL
+
+
+def _run(tasks: list[Callable[[], None]]) -> None:
+    """Run tasks, on the pool when there are several, and wait for all of them."""
+    if len(tasks) == 1:
+        tasks[0]()
+        return
+    for future in [_pool().submit(task) for task in tasks]:
+        future.result()
 
 
 class PlaneFiller:
@@ -57,73 +75,50 @@ class PlaneFiller:
         The image.  Its values are cast to ``dtype``.
     masked : ndarray of bool or real numbers, shape (ny, nx)
         Pixels to fill in addition to the NaN pixels of ``plane``: the non-zero ones (NaN
-        included).  Other types than bool are read in bands, never copied whole.
+        included).  Any type, byte order and layout: it is read where it is, never copied.
     size : int
         Odd window size, at least 3.
     dtype : numpy dtype
         Native float32 or float64: the dtype of all arithmetic and of the results.
-
-    Notes
-    -----
-    Besides the results, memory holds the padded buffer and chunks of window values:
-    ``FILL_CHUNK`` values while filling (only one image exists then), ``MIN_CHUNK`` while
-    smoothing (when both results exist), or ``MIN_WINDOWS`` windows.
+    threads : int, optional
+        Threads for the big iterations and the smoothing (windows are independent, so the
+        results do not depend on it).  Default 1.
     """
 
-    def __init__(self, plane: np.ndarray, masked: np.ndarray, size: int, dtype: np.dtype) -> None:
-        ny, nx = plane.shape
-        h = size // 2
-        self.padded = np.empty((ny + 2 * h, nx + 2 * h), dtype=dtype)
-        for border in _borders(h):
-            self.padded[border] = np.nan
-        self.inner = self.padded[h : h + ny, h : h + nx]
-        self.inner[...] = plane
-        self.budget = MIN_CHUNK  # values per chunk, to bound the temporary memory
-        self.fill_budget = FILL_CHUNK
-        # Masked pixels become NaN band by band (a mask of another type than bool is
-        # read as booleans one band at a time, never converted whole): dense bands on the
-        # bits, sparse ones with np.copyto, which skips long runs of unmasked pixels fast.
-        # Every unfilled pixel then holds np.nan's exact bits: NaN pixels of the image too.
-        band = max(1, self.budget // max(nx, 1))
-        self.n_unfilled = 0
-        for r0 in range(0, ny, band):
-            flags = _flags(masked[r0 : r0 + band])
-            rows = self.inner[r0 : r0 + band]
-            n_masked = np.count_nonzero(flags)
-            if n_masked >= DENSE_MASK * flags.size:
-                _set_nan_bits(rows, flags)
-            elif n_masked:
-                np.copyto(rows, np.nan, where=flags)
-            nan = np.isnan(rows)
-            n_nan = int(np.count_nonzero(nan))
-            if n_nan != n_masked:  # NaN pixels of the image, with whatever bits they had
-                np.copyto(rows, np.nan, where=nan)
-            self.n_unfilled += n_nan
+    def __init__(
+        self,
+        plane: np.ndarray,
+        masked: np.ndarray,
+        size: int,
+        dtype: np.dtype,
+        threads: int = 1,
+    ) -> None:
+        self.threads = max(1, min(int(threads), machine_threads()))
+        self.image = np.empty(plane.shape, dtype=dtype)
+        self.image[...] = plane
         self.masked = masked
-        self.half = h
-        self.row_len = nx + 2 * h
-        self.flat = self.padded.reshape(-1)
-        self.offsets = _window_offsets(self.row_len, h)
-        # Each window position as a view of the buffer: a gather then needs no index sums.
-        shift = int(self.offsets[0])
-        self._shift = shift
-        self._views = [self.flat[o - shift :] for o in self.offsets]
-        # The pixel being filled is itself missing: a 3x3 median needs its 8 neighbours.
-        self._neighbour_views = [v for v, o in zip(self._views, self.offsets) if o]
-        # Every window as a (size, size) view: the window around flat position p is
-        # self._windows[divmod(p - corner, row_len)], and a fancy index copies whole
-        # windows at once (many times faster than one index per value or per row).
-        self._windows = sliding_window_view(self.padded, (size, size))
-        self._corner = h * self.row_len + h
-        # Unfilled pixels hold np.nan's bits until they join a frontier, then another NaN's
-        # (as unsigned integers: TODO and QUEUED), so the buffer itself tells which pixels
-        # are still to queue: no separate map of them.
-        unsigned = np.uint32 if self.flat.itemsize == 4 else np.uint64
-        self._bits = self.flat.view(unsigned)
-        self._todo_bits = np.array(np.nan, dtype).view(unsigned)[()]
-        self._queued_bits = self._todo_bits + unsigned(1)
-        for border in _borders(h):  # outside the image: NaN, never to fill
-            self.padded.view(unsigned)[border] = self._queued_bits
+        self.half = size // 2
+        unsigned = np.dtype(f"u{dtype.itemsize}")
+        signed = np.dtype(f"i{dtype.itemsize}")
+        self._flat = self.image.reshape(-1)
+        self._bits = self._flat.view(unsigned)
+        self._signed = self._flat.view(signed)
+        # Unfilled pixels hold np.nan's bits (TODO) until they join a frontier, then
+        # another NaN's (QUEUED).  Both have the sign bit clear: as keys in the floats'
+        # order they are above +inf, so they sort after every number.
+        self._todo = np.array(np.nan, dtype).view(unsigned)[()]
+        self._queued = self._todo + unsigned.type(1)
+        self._magnitude = unsigned.type(np.iinfo(unsigned).max >> 1)
+        self._inf = np.array(np.inf, dtype).view(unsigned)[()]
+        self._shift = 8 * dtype.itemsize - 1
+        self._signed_magnitude = signed.type(np.iinfo(signed).max)
+        self._inf_key = self._inf.view(signed)
+        self._nan_key = self._todo.view(signed)
+        flags, keep = compiled.mask_bits(masked)
+        # masked pixels and the image's own NaN pixels (whatever their bits) become TODO
+        self.n_unfilled = compiled.mark_unfilled(
+            self.image.view(unsigned), flags, keep, self._magnitude, self._inf, self._todo
+        )
 
     def fill(self, operator: str, on_iteration: IterationCallback | None = None) -> None:
         """Fill all unfilled pixels, iteration by iteration.
@@ -141,53 +136,49 @@ class PlaneFiller:
             If the image has no valid pixel, or filling stops making progress because the
             windows of the remaining frontier only give NaN.
         """
-        if self.n_unfilled == self.inner.size:
+        if self.n_unfilled == self.image.size:
             raise ValueError("the image has no valid pixel to fill from (all masked or NaN)")
-        if self.n_unfilled == 0:
-            self._check_filled()
-            return
-        # inf - inf and overflow give NaN or inf, as in the reference: no warnings.
-        with np.errstate(over="ignore", invalid="ignore"):
-            self._iterate(operator, on_iteration)
+        if self.n_unfilled:
+            # inf - inf and overflow give NaN or inf, as in the reference: no warnings.
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._iterate(operator, on_iteration)
+        self._check_filled()
 
     def _iterate(self, operator: str, on_iteration: IterationCallback | None) -> None:
-        bits = self._bits
+        ny, nx = self.image.shape
         frontier = self._first_frontier()
-        bits[frontier] = self._queued_bits
-        neighbours = _window_offsets(self.row_len, 1, centre=False)
+        todo_left = self.n_unfilled - frontier.size  # pixels never queued yet
         iteration = 0
         n_filled = 0
         while frontier.size:
             iteration += 1
-            values = self._reduce(frontier, operator)
+            values = self._statistics(frontier, operator)
             ok = values == values
             if ok.all():
                 filled = frontier
             else:  # the NaN results stay in the frontier, queued
-                values.view(bits.dtype)[~ok] = self._queued_bits
+                values.view(self._bits.dtype)[~ok] = self._queued
                 filled = frontier[ok]
-            self.flat[frontier] = values
+            self._flat[frontier] = values
             if not filled.size:
                 raise ValueError(
                     f"{frontier.size} pixel(s) can never be filled: every {operator} of "
                     "their windows is NaN (for example only +inf and -inf values)"
                 )
-            if filled.size >= DENSE_FRONTIER * self.inner.size:
-                # The pixels still to do next to a valid one: next to one just filled,
-                # as any other valid neighbour would have queued them before.
-                candidates = self._first_frontier()
-                bits[candidates] = self._queued_bits
-            else:
-                candidates = _unfilled_neighbours(
-                    filled, neighbours, bits, self._todo_bits, self._queued_bits
-                )
+            # The pixels still to do next to a valid one: next to one just filled, as any
+            # other valid neighbour would have queued them before.
+            room = np.empty(min(8 * filled.size, todo_left), np.intp)
+            n = compiled.queue_neighbours(
+                self._bits, ny, nx, filled, self._todo, self._queued, room
+            )
+            todo_left -= n
+            candidates = room[:n]
             if filled is not frontier:
                 candidates = np.concatenate([frontier[~ok], candidates])
             frontier = candidates
             n_filled += filled.size
             if on_iteration is not None:
-                on_iteration(iteration, n_filled, self.inner)
-        self._check_filled()
+                on_iteration(iteration, n_filled, self.image)
 
     def _check_filled(self) -> None:
         """Raise if any pixel is still NaN: never hand back (or write) unfilled pixels.
@@ -195,10 +186,10 @@ class PlaneFiller:
         The last line of defence (a pass over the image, in bands): the N x 1 images of
         issue 15 came back with NaN because the first frontier was silently empty.
         """
-        band = max(1, self.budget // max(self.inner.shape[1], 1))
+        band = max(1, SCAN_PIXELS // max(self.image.shape[1], 1))
         left = 0
-        for r0 in range(0, self.inner.shape[0], band):
-            left += int(np.count_nonzero(np.isnan(self.inner[r0 : r0 + band])))
+        for r0 in range(0, self.image.shape[0], band):
+            left += int(np.count_nonzero(np.isnan(self.image[r0 : r0 + band])))
         if left:
             raise ValueError(
                 f"maskfill left {left} pixel(s) unfilled (NaN), which it must never do; "
@@ -206,240 +197,120 @@ class PlaneFiller:
             )
 
     def results(
-        self,
-        smooth: bool,
-        unsmoothed: np.ndarray | None = None,
-        smoothed: np.ndarray | None = None,
-        smoothed_dtype: np.dtype | None = None,
+        self, smooth: bool, smoothed: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """The filled image and, with ``smooth``, the smoothed one; call after `fill`.
 
-        Smoothing replaces each masked pixel by the mean of its window in the filled image,
-        ignoring the part of the window outside the image.  ``unsmoothed`` and ``smoothed``
-        are optional C-contiguous output arrays of the image's shape; without
-        ``unsmoothed`` the filled image is returned as a view of the padded buffer (not
-        C-contiguous), which saves an image's worth of memory.  Without ``smoothed``, the
-        smoothed image is a new array of ``smoothed_dtype`` (default: the work dtype;
-        the same kind of float in the other byte order is converted as it is copied).
-        Call once: the buffer is not copied.
+        The filled image is the work image itself.  Smoothing replaces each masked pixel by
+        the mean of its window in the filled image, ignoring the part of the window outside
+        the image; ``smoothed`` is an optional output array (C-contiguous, the work dtype),
+        else a new one.  No other memory is needed.
         """
-        if smooth:
-            if smoothed is None:
-                smoothed = self.inner.astype(smoothed_dtype or self.flat.dtype)
-            else:
-                smoothed[...] = self.inner
-            with np.errstate(over="ignore", invalid="ignore"):
-                smoothed = self._smoothed(smoothed)
-        if unsmoothed is None:
-            # The buffer's inside itself, not a copy: a call then needs the two results'
-            # memory and little more.  The filler is done with the buffer.
-            unsmoothed = self.inner
+        if not smooth:
+            return self.image, None
+        if smoothed is None:
+            smoothed = self.image.copy()
         else:
-            unsmoothed[...] = self.inner
-        return unsmoothed, smoothed if smooth else None
+            smoothed[...] = self.image
+        size = 2 * self.half + 1
+        plan = compiled.pairwise_plan(size * size)
+        dtype = self.image.dtype
+        flags, keep = compiled.mask_bits(self.masked)
+        ny = self.image.shape[0]
+        parts = self.threads * 4 if self.threads > 1 and self.n_unfilled >= THREADED_WORK else 1
+        bounds = np.linspace(0, ny, parts + 1).astype(int)
 
-    def _smoothed(self, out: np.ndarray) -> np.ndarray:
-        """Write the smoothed values into ``out``, a C-contiguous copy of the image."""
-        out_flat = out.reshape(-1)
-        ny, nx = self.masked.shape
-        h = self.half
-        # np.nanmean sums NaN as 0, so a zero border gives the same sums, and the number
-        # of valid values is the part of the window inside the image.
-        for border in _borders(h):
-            self.padded[border] = 0
-        dtype = self.flat.dtype
-        inside_y = _inside(np.arange(ny), ny, h).astype(dtype)
-        inside_x = _inside(np.arange(nx), nx, h).astype(dtype)
-        if len(self.offsets) == 9:
-            self._smoothed_3x3(out_flat, inside_y, inside_x)
-            return out
-        step = max(MIN_WINDOWS, self.budget // len(self.offsets))
-        for pos in _masked_positions(self.masked, self.budget, step):
-            rows, cols = np.divmod(pos, nx)
-            # summed by NumPy itself along each window
-            values = self._gather((rows + h) * self.row_len + (cols + h), by_window=True)
-            out_flat[pos] = window_means(values, inside_y[rows] * inside_x[cols])
-        return out
+        def smooth_rows(r0: int, r1: int) -> None:
+            compiled.smooth_windows(
+                smoothed, self.image, flags, keep, self.half, r0, r1, plan,
+                np.empty(size * size, dtype), np.empty(len(plan), dtype), dtype.type(0),
+            )  # fmt: skip
 
-    def _smoothed_3x3(
-        self, out_flat: np.ndarray, inside_y: np.ndarray, inside_x: np.ndarray
-    ) -> None:
-        """3x3 window means of the masked pixels, summed as the values are gathered.
-
-        The order is NumPy's pairwise sum of 9 values (see `window_means`):
-        ``((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7))``, then ``+ v8`` and ``+ 0``;
-        four rows of values at a time instead of nine, so chunks can hold twice as many
-        windows in less memory (fewer NumPy calls per window).
-        """
-        nx = self.masked.shape[1]
-        step = max(MIN_WINDOWS, 2 * self.budget // 9)
-        views = self._views
-        zero = self.flat.dtype.type(0)
-        for pos in _masked_positions(self.masked, self.budget, step):
-            rows, cols = np.divmod(pos, nx)
-            count = inside_y[rows]
-            count *= inside_x[cols]
-            # flat positions in the buffer, shifted for the views (see _gather)
-            base = rows
-            base *= 2 * self.half
-            base += self._corner + self._shift
-            base += pos
-            del cols
-            acc, one, two, three = np.empty((4, pos.size), self.flat.dtype)
-            views[0].take(base, out=acc, mode="clip")
-            views[1].take(base, out=one, mode="clip")
-            acc += one
-            views[2].take(base, out=one, mode="clip")
-            views[3].take(base, out=two, mode="clip")
-            one += two
-            acc += one
-            views[4].take(base, out=one, mode="clip")
-            views[5].take(base, out=two, mode="clip")
-            one += two
-            views[6].take(base, out=two, mode="clip")
-            views[7].take(base, out=three, mode="clip")
-            two += three
-            one += two
-            acc += one
-            views[8].take(base, out=one, mode="clip")
-            acc += one
-            acc += zero
-            acc /= count
-            out_flat[pos] = acc
+        with np.errstate(over="ignore", invalid="ignore"):
+            _run([lambda a=a, b=b: smooth_rows(a, b) for a, b in pairwise(bounds)])
+        return self.image, smoothed
 
     def _first_frontier(self) -> np.ndarray:
-        """Flat positions of the pixels still to do (not yet queued) with at least one
-        non-NaN 8-neighbour, found by a scan of the whole buffer."""
-        h = self.half
-        ny = self.inner.shape[0]
-        band = max(1, self.budget // self.row_len)
-        todo_rows = self._bits.reshape(self.padded.shape)
+        """Flat positions of the pixels still to do with at least one non-NaN 8-neighbour,
+        found by a scan of the whole image in bands of rows; they become queued.
+
+        NumPy, not a compiled loop: whole-row operations without branches are twice as
+        fast here as a loop that branches on each pixel to fill.
+        """
+        ny, nx = self.image.shape
+        band = max(1, SCAN_PIXELS // max(nx, 1))
         parts = []
         for r0 in range(0, ny, band):
             r1 = min(r0 + band, ny)
-            # 3 x 3 neighbourhoods all NaN, as a row AND then a column AND, over the band
-            # and a row on either side (the NaN border included); a pixel to do is NaN
-            # itself, so this is "all 8 neighbours NaN".  The border is never to do.
-            nan = np.isnan(self.padded[h + r0 - 1 : h + r1 + 1])
-            across = np.empty_like(nan)
-            np.logical_and(nan[:, :-2], nan[:, 1:-1], out=across[:, 1:-1])
-            across[:, 1:-1] &= nan[:, 2:]
+            lo, hi = max(r0 - 1, 0), min(r1 + 1, ny)
+            # NaN flags of the band and a row on either side, outside the image NaN too
+            nan = np.ones((r1 - r0 + 2, nx + 2), bool)
+            nan[lo - r0 + 1 : hi - r0 + 1, 1:-1] = np.isnan(self.image[lo:hi])
+            # 3 x 3 neighbourhoods all NaN: a row AND, then a column AND
+            across = nan[:, :-2] & nan[:, 1:-1]
+            across &= nan[:, 2:]
             enclosed = across[:-2] & across[1:-1]
             enclosed &= across[2:]
-            todo = todo_rows[h + r0 : h + r1] == self._todo_bits
+            todo = self._bits[r0 * nx : r1 * nx].reshape(r1 - r0, nx) == self._todo
             # to do and not enclosed (for booleans, a > b is a and not b)
-            frontier = np.greater(todo, enclosed, out=enclosed)
-            pos = np.flatnonzero(frontier)
-            pos += (h + r0) * self.row_len
+            pos = np.flatnonzero(np.greater(todo, enclosed, out=enclosed))
+            pos += r0 * nx
             parts.append(pos)
-        return np.concatenate(parts)
+        frontier = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        self._bits[frontier] = self._queued
+        return frontier
 
-    def _reduce(self, positions: np.ndarray, operator: str) -> np.ndarray:
-        """The statistic of the window around each flat position, in bounded chunks."""
-        k = len(self.offsets)
-        # 3x3 medians of many windows go through a sorting network of the 8 neighbours,
-        # all others are sorted.
-        sort = k != 9 or positions.size <= SORT_MEDIANS
-        # Means of big windows are summed by NumPy along each window, as the reference does.
-        by_window = sort if operator == "median" else k > 9
-        views = self._neighbour_views if operator == "median" and not sort else self._views
-        step = max(MIN_WINDOWS, self.fill_budget // k)
-        result = None
-        for start in range(0, positions.size, step):
-            values = self._gather(positions[start : start + step], by_window, views)
-            if operator == "mean":
-                chunk_result = nanmean_windows(values)
-            else:
-                chunk_result = nanmedian_windows(values, sort=sort)
-            if positions.size <= step:
-                return chunk_result
-            if result is None:
-                result = np.empty(positions.size, dtype=self.flat.dtype)
-            result[start : start + values.shape[1]] = chunk_result
+    def _statistics(self, positions: np.ndarray, operator: str) -> np.ndarray:
+        """The median or mean of the window around each flat position: in chunks, shared
+        between threads when there are many."""
+        result = np.empty(positions.size, self.image.dtype)
+        if self.threads == 1 or positions.size < THREADED_WORK:
+            self._statistics_part(positions, operator, result)
+            return result
+        bounds = np.linspace(0, positions.size, self.threads + 1).astype(int)
+        _run([
+            lambda a=a, b=b: self._statistics_part(positions[a:b], operator, result[a:b])
+            for a, b in pairwise(bounds)
+        ])  # fmt: skip
         return result
 
-    def _gather(
-        self, positions: np.ndarray, by_window: bool = False, views: list | None = None
-    ) -> np.ndarray:
-        """Window values around flat positions, shape ``(k, n)``: row ``j`` holds window
-        position ``j`` (row-major) of every window.
-
-        With ``by_window`` the result is the transpose of a C-contiguous ``(n, k)`` array;
-        otherwise ``views`` (default: the whole window) choose the window positions.
-        """
-        n = positions.size
-        if by_window:
-            k = len(self.offsets)
-            rows, cols = np.divmod(positions - self._corner, self.row_len)
-            return self._windows[rows, cols].reshape(n, k).T  # (n, size, size) copied
-        views = self._views if views is None else views
-        values = np.empty((len(views), n), self.flat.dtype)
-        base = positions + self._shift
-        for view, row in zip(views, values, strict=True):
-            view.take(base, out=row, mode="clip")  # in bounds by construction
-        return values
-
-
-def _unfilled_neighbours(
-    filled: np.ndarray, neighbours: np.ndarray, bits: np.ndarray, todo: int, queued: int
-) -> np.ndarray:
-    """The pixels still to do (``bits == todo``) among the 8-neighbours of ``filled``, each
-    once; they are marked ``queued`` in ``bits``."""
-    # One offset at a time a pixel cannot come twice (position -> position + offset is
-    # one-to-one), and marking it at once keeps it out of the later offsets.  (Faster
-    # than all offsets at once and removing repeats, except for a few dozen pixels.)
-    parts = []
-    for offset in neighbours.tolist():
-        candidates = filled + offset
-        candidates = candidates[bits[candidates] == todo]
-        bits[candidates] = queued
-        parts.append(candidates)
-    return np.concatenate(parts)
-
-
-def _borders(half: int) -> tuple:
-    """Index expressions of the border strips of width ``half`` of a padded buffer."""
-    return np.s_[:half], np.s_[-half:], np.s_[:, :half], np.s_[:, -half:]
-
-
-def _set_nan_bits(rows: np.ndarray, flags: np.ndarray) -> None:
-    """Set ``rows[flags]`` to NumPy's own NaN (``np.nan``'s exact bits).
-
-    Done on the bits: multiplying a float's bit pattern by 0 clears it, and OR-ing in the
-    bits of ``np.nan`` then makes it that NaN.  For masks of many short runs (M51's cosmic
-    rays cover 14% of it) this is about twice as fast as ``np.copyto(..., where=flags)``,
-    which is faster for sparse masks.
-    """
-    unsigned = np.uint32 if rows.itemsize == 4 else np.uint64
-    bits = rows.view(unsigned)
-    nan_bits = np.array(np.nan, dtype=rows.dtype).view(unsigned)
-    factor = np.subtract(1, flags.view(np.uint8), dtype=unsigned)  # 0 if masked
-    np.multiply(bits, factor, out=bits)
-    np.subtract(1, factor, out=factor)  # 1 if masked
-    np.multiply(factor, nan_bits, out=factor)
-    np.bitwise_or(bits, factor, out=bits)
-
-
-def _flags(masked: np.ndarray) -> np.ndarray:
-    """A part of a mask as booleans: non-zero (NaN included) is masked."""
-    return masked if masked.dtype == bool else masked != 0
-
-
-def _masked_positions(masked: np.ndarray, scan: int, step: int) -> Iterator[np.ndarray]:
-    """Flat positions of the masked pixels, at most ``step`` at a time.
-
-    Bands of about ``scan`` pixels are searched at once, to bound the index memory.
-    """
-    nx = masked.shape[1]
-    band = max(1, scan // nx)
-    for r0 in range(0, masked.shape[0], band):
-        pos = np.flatnonzero(_flags(masked[r0 : r0 + band]))
-        if r0:
-            pos += r0 * nx
-        for start in range(0, pos.size, step):
-            yield pos[start : start + step]
-
-
-def _inside(index: np.ndarray, length: int, half: int) -> np.ndarray:
-    """How many of ``index - half .. index + half`` lie in ``0 .. length - 1``."""
-    return np.minimum(index, half) + np.minimum(length - 1 - index, half) + 1
+    def _statistics_part(self, positions: np.ndarray, operator: str, result: np.ndarray) -> None:
+        """`_statistics` of some positions into ``result``, with scratch of its own."""
+        ny, nx = self.image.shape
+        dtype = self.image.dtype
+        size = 2 * self.half + 1
+        k = size * size
+        step = max(MIN_WINDOWS, FILL_CHUNK // k)
+        n = min(step, positions.size)
+        zero, two = dtype.type(0), dtype.type(2)
+        if operator == "mean":
+            plan = compiled.pairwise_plan(k)
+            window, stack = np.empty(k, dtype), np.empty(len(plan), dtype)
+            for start in range(0, positions.size, step):
+                compiled.window_means(
+                    self._flat, ny, nx, self.half, positions[start : start + step], plan,
+                    window, stack, zero, result[start : start + step],
+                )  # fmt: skip
+            return
+        keys = np.empty((n, k), self._signed.dtype) if k > 9 else None
+        counts = np.empty(n, np.intp)
+        middles = np.empty((2, n), self._signed.dtype)
+        lo, hi = middles.view(dtype)
+        key_args = (self._shift, self._signed_magnitude)
+        for start in range(0, positions.size, step):
+            chunk = positions[start : start + step]
+            m = chunk.size
+            out = result[start : start + m]
+            if keys is None:
+                compiled.medians_3x3(
+                    self._signed, ny, nx, chunk, *key_args, self._inf_key, self._nan_key,
+                    counts[:m], middles, lo, hi, zero, two, out,
+                )  # fmt: skip
+                continue
+            compiled.window_keys(
+                self._signed, ny, nx, self.half, chunk, *key_args, self._nan_key, keys[:m]
+            )
+            keys[:m].sort(axis=1)  # NumPy's SIMD sort: far faster than any loop
+            compiled.sorted_medians(
+                keys[:m], *key_args, self._inf_key, counts[:m], middles, lo, hi, zero, two, out
+            )

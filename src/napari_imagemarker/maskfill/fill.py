@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_imagemarker.maskfill.engine import PlaneFiller
 from napari_imagemarker.maskfill.grow import check_grow, grow_mask
 
 __all__ = ["maskfill"]
@@ -50,6 +49,7 @@ def maskfill(
     *,
     grow: int = 0,
     progress: ProgressCallback | None = None,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Fill the masked and NaN pixels of an image; a drop-in for ``maskfill.maskfill``.
 
@@ -87,6 +87,10 @@ def maskfill(
         see `napari_imagemarker.maskfill.grow`).  Default 0 (the reference's behaviour).
     progress : callable, optional
         Called as ``progress(done, total)`` (pixel counts) after each iteration.
+    threads : int, optional
+        CPU threads for the big iterations and the smoothing; default (None) every core
+        this process may use.  The results do not depend on it (windows are independent);
+        the batch command uses 1 per image, as it fills several images at once.
 
     Returns
     -------
@@ -113,6 +117,7 @@ def maskfill(
     """
     size = _check_size(size)
     grow = check_grow(grow)
+    threads = _check_threads(threads)
     if operator not in _OPERATORS:
         raise ValueError(f"operator must be 'median' or 'mean', not {operator!r}")
     header = image_file = mask_file = None
@@ -149,9 +154,9 @@ def maskfill(
             empty = np.empty(image.shape, dtype)
             result = (empty, empty.copy()) if smooth else (empty, None)
         elif image.ndim == 2:
-            result = _fill_plane(image, masked, size, operator, smooth, dtype, report)
+            result = _fill_plane(image, masked, size, operator, smooth, dtype, report, threads)
         else:
-            result = _fill_cube(image, masked, size, operator, smooth, dtype, report)
+            result = _fill_cube(image, masked, size, operator, smooth, dtype, report, threads)
     except ValueError as exc:
         raise ValueError(_in_file(image_file, exc)) from None
     result = tuple(None if r is None else _as_reference_dtype(r, image.dtype) for r in result)
@@ -171,15 +176,18 @@ def _fill_plane(
     smooth: bool,
     dtype: np.dtype,
     report: _Reporter,
+    threads: int,
 ) -> tuple[np.ndarray, np.ndarray | None]:
+    from napari_imagemarker.maskfill.engine import PlaneFiller  # numba: imported on first use
+
     flip = _sums_by_column(image)
     if flip:  # fill the transpose, whose rows are the reference's order, and turn back
         image, masked = image.T, masked.T
         report.transposed = True
-    filler = PlaneFiller(image, masked, size, dtype)
+    filler = PlaneFiller(image, masked, size, dtype, threads)
     report.start(filler.n_unfilled, size, operator)
     filler.fill(operator, report.iteration)
-    unsmoothed, smoothed = filler.results(smooth, smoothed_dtype=_reference_dtype(image, dtype))
+    unsmoothed, smoothed = filler.results(smooth)
     report.done()
     if flip:
         unsmoothed, smoothed = unsmoothed.T, None if smoothed is None else smoothed.T
@@ -194,7 +202,10 @@ def _fill_cube(
     smooth: bool,
     dtype: np.dtype,
     report: _Reporter,
+    threads: int,
 ) -> tuple[np.ndarray, np.ndarray | None]:
+    from napari_imagemarker.maskfill.engine import PlaneFiller  # numba: imported on first use
+
     unsmoothed = np.empty(cube.shape, dtype=dtype)
     smoothed = np.empty(cube.shape, dtype=dtype) if smooth else None
     n_masked = int(np.count_nonzero(masked)) * (len(cube) if masked.ndim == 2 else 1)
@@ -205,21 +216,22 @@ def _fill_cube(
         if flip:
             plane, plane_mask = plane.T, plane_mask.T
         report.transposed = flip
-        filler = PlaneFiller(plane, plane_mask, size, dtype)
+        filler = PlaneFiller(plane, plane_mask, size, dtype, threads)
         report.plane = index
         try:
             filler.fill(operator, report.iteration)
         except ValueError as exc:
             raise ValueError(f"plane {index} of the cube: {exc}") from None
-        if flip:  # the filler writes C-ordered outputs only: turn its own results back
+        if flip:  # the filler works on C-ordered planes: turn its own results back
             plane_unsmoothed, plane_smoothed = filler.results(smooth)
             unsmoothed[index] = plane_unsmoothed.T
             if smoothed is not None:
                 smoothed[index] = plane_smoothed.T
         else:
-            filler.results(
-                smooth, unsmoothed[index], None if smoothed is None else smoothed[index]
+            plane_unsmoothed, _ = filler.results(
+                smooth, None if smoothed is None else smoothed[index]
             )
+            unsmoothed[index] = plane_unsmoothed
         report.plane_done(filler.n_unfilled)
     report.done()
     return (smoothed, unsmoothed) if smooth else (unsmoothed, None)
@@ -293,13 +305,6 @@ def _sums_by_column(plane: np.ndarray) -> bool:
     return corner.flags.f_contiguous and not corner.flags.c_contiguous
 
 
-def _reference_dtype(image: np.ndarray, dtype: np.dtype) -> np.dtype:
-    """The dtype of the reference's results: the input's float dtype, byte order included,
-    when it is the work dtype's size and kind; else the work dtype."""
-    same = image.dtype.kind == "f" and image.dtype.itemsize == dtype.itemsize
-    return image.dtype if same else dtype
-
-
 def _as_reference_dtype(result: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """The result (our own array) in the input's float dtype, byte order included, as the
     reference returns it (it fills a copy of the input): big-endian FITS data stay
@@ -331,6 +336,18 @@ def _check_size(size: object) -> int:
     if size < 3 or size % 2 == 0:
         raise ValueError(f"size must be an odd integer >= 3, not {size}")
     return int(size)
+
+
+def _check_threads(threads: object) -> int:
+    if threads is None:
+        from napari_imagemarker.maskfill.engine import machine_threads
+
+        return machine_threads()
+    if isinstance(threads, (bool, np.bool_)) or not isinstance(threads, (int, np.integer)):
+        raise ValueError(f"threads must be a whole number >= 1 or None, not {threads!r}")
+    if threads < 1:
+        raise ValueError(f"threads must be a whole number >= 1 or None, not {threads}")
+    return int(threads)
 
 
 def _work_dtype(image: np.ndarray) -> np.dtype:

@@ -141,7 +141,10 @@ def fill_window(
         return WindowFill(plain, plain.copy() if smooth else None, exact=True)
     open_edges = (r0 > 0, r1 < ny, c0 > 0, c1 < nx)
     region = _unsafe_region(holes, core, open_edges, size // 2)
-    filled, unsmoothed = maskfill(data, masked, size=size, operator=operator, smooth=smooth)
+    # one thread: dask runs several tiles at once
+    filled, unsmoothed = maskfill(
+        data, masked, size=size, operator=operator, smooth=smooth, threads=1
+    )
     if region is not None:
         region = (_shift(region[0], r0), _shift(region[1], c0))
     return WindowFill(
