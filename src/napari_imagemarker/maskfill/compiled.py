@@ -74,7 +74,16 @@ def queue_neighbours(bits, ny, nx, filled, todo, queued, out):
     Returns their number."""
     n = 0
     for i in range(filled.size):
-        r, c = _row_col(filled[i], nx)
+        p = filled[i]
+        r, c = _row_col(p, nx)
+        if 0 < r < ny - 1 and 0 < c < nx - 1:
+            for q in (p - nx - 1, p - nx, p - nx + 1, p - 1, p + 1,
+                      p + nx - 1, p + nx, p + nx + 1):  # fmt: skip
+                if bits[q] == todo:
+                    bits[q] = queued
+                    out[n] = q
+                    n += 1
+            continue
         for rr in range(max(r - 1, 0), min(r + 2, ny)):
             for cc in range(max(c - 1, 0), min(c + 2, nx)):
                 q = rr * nx + cc
@@ -192,6 +201,38 @@ def window_keys(bits, ny, nx, half, positions, shift, magnitude, nan_key, keys):
                 for cc in range(c - half, c + half + 1):
                     row[t] = _key_at(bits, ny, nx, rr, cc, shift, magnitude, nan_key)
                     t += 1
+
+
+@njit(**_JIT)
+def window_copies(keys_image, ny, nx, half, positions, nan_key, keys):
+    """`window_keys` from an image already turned into keys (see `to_keys`): the values
+    are only copied, which is faster when many windows overlap."""
+    size = 2 * half + 1
+    for i in range(positions.size):
+        r, c = _row_col(positions[i], nx)
+        row = keys[i]
+        if half <= r < ny - half and half <= c < nx - half:
+            for j in range(size):
+                start = (r - half + j) * nx + c - half
+                src = keys_image[start : start + size]
+                dst = row[j * size : j * size + size]
+                for t in range(size):
+                    dst[t] = src[t]
+        else:
+            t = 0
+            for rr in range(r - half, r + half + 1):
+                for cc in range(c - half, c + half + 1):
+                    inside = 0 <= rr < ny and 0 <= cc < nx
+                    row[t] = keys_image[rr * nx + cc] if inside else nan_key
+                    t += 1
+
+
+@njit(**_JIT)
+def to_keys(bits, shift, magnitude):
+    """Turn a flat image's bits (signed integers) into keys in place, or back: `_key` is
+    its own inverse.  NaN's bits (sign clear) are their own keys."""
+    for i in range(bits.size):
+        bits[i] = _key(bits[i], shift, magnitude)
 
 
 @njit(**_JIT)
