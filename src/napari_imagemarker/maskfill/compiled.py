@@ -204,27 +204,33 @@ def window_keys(bits, ny, nx, half, positions, shift, magnitude, nan_key, keys):
 
 
 @njit(**_JIT)
+def _copy_window(image, ny, nx, half, r, c, outside, dst):
+    """The window around (r, c) of a flat C-ordered image into ``dst``, row-major;
+    ``outside`` where it leaves the image."""
+    size = 2 * half + 1
+    if half <= r < ny - half and half <= c < nx - half:
+        for j in range(size):
+            start = (r - half + j) * nx + c - half
+            src = image[start : start + size]  # slices compile to tight loops
+            part = dst[j * size : j * size + size]
+            for t in range(size):
+                part[t] = src[t]
+        return
+    t = 0
+    for rr in range(r - half, r + half + 1):
+        for cc in range(c - half, c + half + 1):
+            inside = 0 <= rr < ny and 0 <= cc < nx
+            dst[t] = image[rr * nx + cc] if inside else outside
+            t += 1
+
+
+@njit(**_JIT)
 def window_copies(keys_image, ny, nx, half, positions, nan_key, keys):
     """`window_keys` from an image already turned into keys (see `to_keys`): the values
     are only copied, which is faster when many windows overlap."""
-    size = 2 * half + 1
     for i in range(positions.size):
         r, c = _row_col(positions[i], nx)
-        row = keys[i]
-        if half <= r < ny - half and half <= c < nx - half:
-            for j in range(size):
-                start = (r - half + j) * nx + c - half
-                src = keys_image[start : start + size]
-                dst = row[j * size : j * size + size]
-                for t in range(size):
-                    dst[t] = src[t]
-        else:
-            t = 0
-            for rr in range(r - half, r + half + 1):
-                for cc in range(c - half, c + half + 1):
-                    inside = 0 <= rr < ny and 0 <= cc < nx
-                    row[t] = keys_image[rr * nx + cc] if inside else nan_key
-                    t += 1
+        _copy_window(keys_image, ny, nx, half, r, c, nan_key, keys[i])
 
 
 @njit(**_JIT)
@@ -388,7 +394,7 @@ def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, window, stack, z
     out : 2-D float array
         A copy of ``filled``; only its masked pixels are written.
     filled : 2-D float array
-        The filled image, no NaN.
+        The filled image, no NaN, C-contiguous.
     mask : 2-D unsigned integer array
         The mask's bits; a pixel is masked when ``mask & keep`` is not zero.
     keep : mask's dtype
@@ -409,6 +415,7 @@ def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, window, stack, z
     inside the image.
     """
     ny, nx = filled.shape
+    flat = filled.reshape(-1)  # C-ordered: the work image
     size = 2 * half + 1
     k = size * size
     for r in range(r0, r1):
@@ -428,19 +435,7 @@ def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, window, stack, z
                 )
                 out[r, c] = (total + down[2] + zero) / (zero + 9)
                 continue
-            if whole_y and half <= c < nx - half:
-                for j in range(size):
-                    src = filled[r - half + j, c - half : c + half + 1]
-                    dst = window[j * size : j * size + size]
-                    for t in range(size):
-                        dst[t] = src[t]
-            else:
-                t = 0
-                for rr in range(r - half, r + half + 1):
-                    for cc in range(c - half, c + half + 1):
-                        inside = 0 <= rr < ny and 0 <= cc < nx
-                        window[t] = filled[rr, cc] if inside else zero
-                        t += 1
+            _copy_window(flat, ny, nx, half, r, c, zero, window)
             if k <= 128:  # one block: a direct call compiles to much tighter code
                 total = _leaf_sum(window, 0, k, zero) + zero
             else:
