@@ -253,8 +253,26 @@ def test_pairwise_sums_are_numpys_for_every_length(dtype):
     for n in range(1, 1101):
         plan = _maskfill_compiled.pairwise_plan(n)
         stack = np.empty(len(plan), dtype)
-        got = _maskfill_compiled._pairwise_sum(values[:n].copy(), n, plan, stack, zero) + zero
-        assert got == np.sum(values[:n]) or (np.isnan(got) and np.isnan(np.sum(values[:n]))), n
+        dense = np.arange(n, dtype=np.uint64)
+        got = _maskfill_compiled.pairwise_sum(values, np.uint64(0), dense, plan, stack, zero)
+        assert got + zero == np.sum(values[:n]), n
+        # the same values gathered from elsewhere, in the order of the offsets
+        offsets = rng.permutation(1100)[:n].astype(np.uint64)
+        scattered = np.zeros(1200, dtype)
+        scattered[100 + offsets.astype(np.intp)] = values[:n]
+        start = np.uint64(100)
+        got = _maskfill_compiled.pairwise_sum(scattered, start, offsets, plan, stack, zero)
+        assert got + zero == np.sum(values[:n]), n
+
+
+def test_window_offsets_are_the_row_major_window():
+    """The offsets sum a window where it lies, in the order of the NaN-padded copy."""
+    image = np.arange(7 * 9, dtype=np.float64).reshape(7, 9)
+    offsets = _maskfill_compiled.window_offsets(5, 9)
+    assert offsets.dtype == np.uint64
+    start = 1 * 9 + 2  # window with its first pixel at (1, 2)
+    assert np.array_equal(image.reshape(-1)[start + offsets.astype(np.intp)],
+                          image[1:6, 2:7].reshape(-1))  # fmt: skip
 
 
 def test_threads_do_not_change_the_result():

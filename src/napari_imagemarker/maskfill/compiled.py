@@ -25,16 +25,17 @@ from numba import njit
 
 # error_model="numpy": a division by zero gives inf or NaN, as in NumPy, never raises.
 _JIT = {"cache": True, "nogil": True, "boundscheck": False, "error_model": "numpy"}
+_INLINE = {**_JIT, "inline": "always"}
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _key(bits, shift, magnitude):
     """A float's bits (as a signed integer) as an integer in the floats' order: negative
     floats have all bits but the sign flipped.  Its own inverse."""
     return bits ^ ((bits >> shift) & magnitude)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _row_col(p, nx):
     """``divmod(p, nx)`` without an integer division (tens of cycles each, the cost of a
     whole 3x3 median): a float64 quotient, corrected by one where it rounds across."""
@@ -163,14 +164,14 @@ def medians_3x3(bits, ny, nx, positions, shift, magnitude, inf_key, nan_key, cou
     _average_middles(counts, lo, hi, zero, two, out)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _key_at(bits, ny, nx, r, c, shift, magnitude, nan_key):
     if 0 <= r < ny and 0 <= c < nx:
         return _key(bits[r * nx + c], shift, magnitude)
     return nan_key
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _average_middles(counts, lo, hi, zero, two, out):
     """np.median of the middle values: lo + 0 for an odd count, else (lo + 0 + hi) / 2 in
     the dtype (two equal huge values overflow to inf, as in NumPy)."""
@@ -203,7 +204,7 @@ def window_keys(bits, ny, nx, half, positions, shift, magnitude, nan_key, keys):
                     t += 1
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _copy_window(image, ny, nx, half, r, c, outside, dst):
     """The window around (r, c) of a flat C-ordered image into ``dst``, row-major;
     ``outside`` where it leaves the image."""
@@ -267,58 +268,74 @@ def sorted_medians(keys, shift, magnitude, inf_key, counts, middles, lo, hi, zer
     _average_middles(counts, lo, hi, zero, two, out)
 
 
-@njit(**_JIT)
-def _leaf_sum(values, start, n, zero):
-    """NumPy's pairwise sum of up to 128 values (``pairwise_sum`` in loops_utils.h.src):
-    fewer than 8 one by one from 0, else 8 interleaved accumulators combined as a tree,
-    then the rest one by one."""
+@njit(**_INLINE)
+def _leaf_sum(values, base, offsets, start, n, zero):
+    """NumPy's pairwise sum of up to 128 values (``pairwise_sum`` in loops_utils.h.src),
+    ``values[base + offsets[start:start + n]]``: fewer than 8 one by one from 0, else 8
+    interleaved accumulators combined as a tree, then the rest one by one.  Indices are
+    unsigned: numba checks signed ones for wrap-around on every access."""
+    i = np.uint64(start)
+    end = i + np.uint64(n)
     if n < 8:
         total = zero
-        for i in range(start, start + n):
-            total += values[i]
+        while i < end:
+            total += values[base + offsets[i]]
+            i += np.uint64(1)
         return total
-    r0 = values[start]
-    r1 = values[start + 1]
-    r2 = values[start + 2]
-    r3 = values[start + 3]
-    r4 = values[start + 4]
-    r5 = values[start + 5]
-    r6 = values[start + 6]
-    r7 = values[start + 7]
-    stop = start + n - n % 8
-    i = start + 8
+    one = np.uint64(1)
+    r0 = values[base + offsets[i]]
+    r1 = values[base + offsets[i + one]]
+    r2 = values[base + offsets[i + np.uint64(2)]]
+    r3 = values[base + offsets[i + np.uint64(3)]]
+    r4 = values[base + offsets[i + np.uint64(4)]]
+    r5 = values[base + offsets[i + np.uint64(5)]]
+    r6 = values[base + offsets[i + np.uint64(6)]]
+    r7 = values[base + offsets[i + np.uint64(7)]]
+    stop = end - np.uint64(n % 8)
+    i += np.uint64(8)
     while i < stop:
-        r0 += values[i]
-        r1 += values[i + 1]
-        r2 += values[i + 2]
-        r3 += values[i + 3]
-        r4 += values[i + 4]
-        r5 += values[i + 5]
-        r6 += values[i + 6]
-        r7 += values[i + 7]
-        i += 8
+        r0 += values[base + offsets[i]]
+        r1 += values[base + offsets[i + one]]
+        r2 += values[base + offsets[i + np.uint64(2)]]
+        r3 += values[base + offsets[i + np.uint64(3)]]
+        r4 += values[base + offsets[i + np.uint64(4)]]
+        r5 += values[base + offsets[i + np.uint64(5)]]
+        r6 += values[base + offsets[i + np.uint64(6)]]
+        r7 += values[base + offsets[i + np.uint64(7)]]
+        i += np.uint64(8)
     total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < start + n:
-        total += values[i]
-        i += 1
+    while i < end:
+        total += values[base + offsets[i]]
+        i += one
     return total
 
 
-@njit(**_JIT)
-def _pairwise_sum(values, n, plan, stack, zero):
-    """NumPy's pairwise sum of ``values[:n]``: one block up to 128 values, else following
-    ``plan`` (see `pairwise_plan`) with ``stack`` for the partial sums."""
+@njit(**_INLINE)
+def pairwise_sum(values, base, offsets, plan, stack, zero):
+    """NumPy's pairwise sum of ``values[base + offsets]`` (``offsets`` unsigned, in the
+    order of the sum; ``base`` unsigned too, so no index is checked for wrap-around): one
+    block up to 128 values, else following ``plan`` (see `pairwise_plan`) with ``stack``
+    for the partial sums.  The offsets of a window in the image (`window_offsets`) sum it
+    where it lies, without a copy."""
+    n = offsets.size
     if n <= 128:
-        return _leaf_sum(values, 0, n, zero)
+        return _leaf_sum(values, base, offsets, 0, n, zero)
     top = 0
     for j in range(plan.shape[0]):
         if plan[j, 1] >= 0:
-            stack[top] = _leaf_sum(values, plan[j, 0], plan[j, 1], zero)
+            stack[top] = _leaf_sum(values, base, offsets, plan[j, 0], plan[j, 1], zero)
             top += 1
         else:  # the two last partial sums, first + second
             top -= 1
             stack[top - 1] = stack[top - 1] + stack[top]
     return stack[0]
+
+
+def window_offsets(size: int, nx: int) -> np.ndarray:
+    """The flat offsets of a ``size`` x ``size`` window's pixels, row-major, from its first
+    pixel, in an image ``nx`` wide: unsigned, for `pairwise_sum`."""
+    rows = np.arange(size, dtype=np.uint64)[:, None] * np.uint64(nx)
+    return (rows + np.arange(size, dtype=np.uint64)).reshape(-1)
 
 
 def pairwise_plan(n: int) -> np.ndarray:
@@ -346,11 +363,12 @@ def pairwise_plan(n: int) -> np.ndarray:
 
 
 @njit(**_JIT)
-def window_means(image, ny, nx, half, positions, plan, window, stack, zero, out):
+def window_means(image, ny, nx, half, positions, plan, window, dense, stack, zero, out):
     """``np.nanmean`` of the windows around ``positions`` in the flat image ``image``
-    (NaN and outside count as 0 in the sum and not at all in the count)."""
+    (NaN and outside count as 0 in the sum and not at all in the count); each is copied
+    to ``window`` with its NaN as 0 and summed through ``dense`` (`window_offsets` of the
+    window itself)."""
     size = 2 * half + 1
-    k = size * size
     for i in range(positions.size):
         r, c = _row_col(positions[i], nx)
         count = 0
@@ -376,16 +394,14 @@ def window_means(image, ny, nx, half, positions, plan, window, stack, zero, out)
                             count += 1
                     window[t] = value
                     t += 1
-        if k <= 128:  # one block: a direct call compiles to much tighter code
-            total = _leaf_sum(window, 0, k, zero) + zero
-        else:
-            total = _pairwise_sum(window, k, plan, stack, zero) + zero
+        total = pairwise_sum(window, np.uint64(0), dense, plan, stack, zero) + zero
         # a float64 quotient rounded to the dtype, as np.nanmean divides by the count
         out[i] = total / (zero + count)
 
 
 @njit(**_JIT)
-def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, window, stack, zero):
+def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, offsets, window, dense, stack,
+                   zero):  # fmt: skip
     """Replace ``out``'s masked pixels in rows ``r0:r1`` by the mean of their window in
     ``filled``.
 
@@ -405,6 +421,8 @@ def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, window, stack, z
         The rows to smooth.
     plan : array
         `pairwise_plan` of the window's size squared.
+    offsets, dense : arrays
+        `window_offsets` of the window in ``filled`` and in ``window``.
     window, stack : 1-D arrays of ``filled``'s dtype
         Scratch of size squared and of the plan's length.
     zero : ``filled``'s dtype
@@ -412,7 +430,8 @@ def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, window, stack, z
 
     The window is summed row-major with 0 for the part outside the image, as
     ``np.nanmean`` sums the NaN-padded copy, and divided by the number of its pixels
-    inside the image.
+    inside the image.  Windows inside the image are summed where they lie; the others are
+    copied with their outside part as 0 first.
     """
     ny, nx = filled.shape
     flat = filled.reshape(-1)  # C-ordered: the work image
@@ -424,22 +443,24 @@ def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, window, stack, z
         for c in range(nx):
             if (mask[r, c] & keep) == 0:
                 continue
-            inside_x = min(c, half) + min(nx - 1 - c, half) + 1
-            if half == 1 and whole_y and 0 < c < nx - 1:  # the default size, unrolled
-                up = filled[r - 1, c - 1 : c + 2]
-                mid = filled[r, c - 1 : c + 2]
-                down = filled[r + 1, c - 1 : c + 2]
-                # NumPy's order for 9 values: 8 accumulators, their tree, then the 9th
-                total = ((up[0] + up[1]) + (up[2] + mid[0])) + (
-                    (mid[1] + mid[2]) + (down[0] + down[1])
-                )
-                out[r, c] = (total + down[2] + zero) / (zero + 9)
+            if whole_y and half <= c < nx - half:
+                if half == 1:  # the default size, unrolled
+                    up = filled[r - 1, c - 1 : c + 2]
+                    mid = filled[r, c - 1 : c + 2]
+                    down = filled[r + 1, c - 1 : c + 2]
+                    # NumPy's order for 9 values: 8 accumulators, their tree, then the 9th
+                    total = ((up[0] + up[1]) + (up[2] + mid[0])) + (
+                        (mid[1] + mid[2]) + (down[0] + down[1])
+                    )
+                    out[r, c] = (total + down[2] + zero) / (zero + 9)
+                    continue
+                start = np.uint64((r - half) * nx + c - half)
+                total = pairwise_sum(flat, start, offsets, plan, stack, zero) + zero
+                out[r, c] = total / (zero + k)
                 continue
+            inside_x = min(c, half) + min(nx - 1 - c, half) + 1
             _copy_window(flat, ny, nx, half, r, c, zero, window)
-            if k <= 128:  # one block: a direct call compiles to much tighter code
-                total = _leaf_sum(window, 0, k, zero) + zero
-            else:
-                total = _pairwise_sum(window, k, plan, stack, zero) + zero
+            total = pairwise_sum(window, np.uint64(0), dense, plan, stack, zero) + zero
             # a float64 quotient rounded to the dtype, as np.nanmean divides by the count
             out[r, c] = total / (zero + inside_y * inside_x)
 

@@ -59,13 +59,25 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _run(tasks: list[Callable[[], None]]) -> None:
-    """Run tasks, on the pool when there are several, and wait for all of them."""
-    if len(tasks) == 1:
-        tasks[0]()
-        return
-    for future in [_pool().submit(task) for task in tasks]:
-        future.result()
+def _run(tasks: list[Callable[[], None]], threads: int) -> None:
+    """Run tasks on ``threads`` threads, this one included, and wait for all of them.
+
+    The calling thread works too: only ``threads - 1`` pool threads are woken (waking a
+    sleeping core costs more than a small task on a virtual machine), and each thread takes
+    the next task when it has finished one, so uneven tasks still share the work evenly.
+    """
+    queue = iter(tasks)  # next() on a list iterator is atomic under the GIL
+
+    def work() -> None:
+        for task in queue:
+            task()
+
+    helpers = [_pool().submit(work) for _ in range(min(threads, len(tasks)) - 1)]
+    try:
+        work()
+    finally:
+        for future in helpers:
+            future.result()
 
 
 class PlaneFiller:
@@ -218,19 +230,22 @@ class PlaneFiller:
         plan = compiled.pairwise_plan(size * size)
         dtype = self.image.dtype
         flags, keep = compiled.mask_bits(self.masked)
-        ny = self.image.shape[0]
+        ny, nx = self.image.shape
+        offsets = compiled.window_offsets(size, nx)
+        dense = compiled.window_offsets(size, size)
         shared = self.threads > 1 and self.n_unfilled * size * size >= THREADED_WORK
         parts = self.threads * 4 if shared else 1
         bounds = np.linspace(0, ny, parts + 1).astype(int)
 
         def smooth_rows(r0: int, r1: int) -> None:
             compiled.smooth_windows(
-                smoothed, self.image, flags, keep, self.half, r0, r1, plan,
-                np.empty(size * size, dtype), np.empty(len(plan), dtype), dtype.type(0),
+                smoothed, self.image, flags, keep, self.half, r0, r1, plan, offsets,
+                np.empty(size * size, dtype), dense, np.empty(len(plan), dtype),
+                dtype.type(0),
             )  # fmt: skip
 
         with np.errstate(over="ignore", invalid="ignore"):
-            _run([lambda a=a, b=b: smooth_rows(a, b) for a, b in pairwise(bounds)])
+            _run([lambda a=a, b=b: smooth_rows(a, b) for a, b in pairwise(bounds)], self.threads)
         return self.image, smoothed
 
     def _first_frontier(self) -> np.ndarray:
@@ -284,7 +299,7 @@ class PlaneFiller:
                         positions[a:b], operator, result[a:b], as_keys
                     )
                     for a, b in pairwise(bounds)
-                ])  # fmt: skip
+                ], self.threads)  # fmt: skip
         finally:
             if as_keys:
                 compiled.to_keys(self._signed, self._shift, self._signed_magnitude)
@@ -305,10 +320,11 @@ class PlaneFiller:
         if operator == "mean":
             plan = compiled.pairwise_plan(k)
             window, stack = np.empty(k, dtype), np.empty(len(plan), dtype)
+            dense = compiled.window_offsets(size, size)
             for start in range(0, positions.size, step):
                 compiled.window_means(
                     self._flat, ny, nx, self.half, positions[start : start + step], plan,
-                    window, stack, zero, result[start : start + step],
+                    window, dense, stack, zero, result[start : start + step],
                 )  # fmt: skip
             return
         keys = np.empty((n, k), self._signed.dtype) if k > 9 else None
