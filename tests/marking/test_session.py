@@ -286,6 +286,22 @@ def test_navigation_and_resume_at_the_first_unseen_image(tmp_path):
         assert s.current.name == FITS  # all seen: the last image
 
 
+@pytest.mark.parametrize("snapshot_every", [1, 2000])  # from the snapshot / the journal
+def test_the_frame_chosen_last_is_kept_for_the_next_opening(tmp_path, snapshot_every):
+    with _reopen(tmp_path, snapshot_every=snapshot_every) as s:
+        assert s.chosen_frame == 0
+        s.set_chosen_frame(1)
+        s.set_chosen_frame(np.int64(3))  # more than some images have: a viewer clamps it
+        for bad in (-1, 1.5, "2", True, None):
+            with pytest.raises(ValueError, match="frame must be a whole number"):
+                s.set_chosen_frame(bad)
+    with _reopen(tmp_path, snapshot_every=snapshot_every) as s:
+        assert s.chosen_frame == 3
+        s.set_chosen_frame(0)
+    with _reopen(tmp_path) as s:
+        assert s.chosen_frame == 0
+
+
 def test_next_on_the_last_image_marks_it_seen_and_stays(session):
     session.goto(FITS)
     assert session.next().name == FITS

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import operator
 import os
 import time
 import warnings
@@ -902,6 +903,31 @@ class MarkingSession:
         if group != self._state.left_click_group:
             with self._change():
                 self._commit({"op": "config", "left_click_group": group})
+
+    @property
+    def chosen_frame(self) -> int:
+        """The frame (0-based: TIFF page, FITS image extension) chosen last, which a viewer
+        shows first when it opens the session (clamped to the frames of the image; see
+        :attr:`frames`)."""
+        return self._state.frame
+
+    def set_chosen_frame(self, frame: int) -> None:
+        """Set :attr:`chosen_frame` (a viewer does, as the person changes frame).
+
+        Raises
+        ------
+        ValueError
+            ``frame`` is not a whole number >= 0.
+        """
+        try:
+            number = -1 if isinstance(frame, bool) else operator.index(frame)
+        except TypeError:
+            number = -1
+        if number < 0:
+            raise ValueError(f"frame must be a whole number >= 0 (0 is the first), not {frame!r}")
+        if number != self._state.frame:
+            with self._change():
+                self._commit({"op": "config", "frame": number})
 
     @property
     def group_max(self) -> tuple[int | None, ...]:

@@ -95,6 +95,7 @@ class SessionState:
         self.repeats: dict | None = None  # {"fraction": f, "seed": s}: images shown again
         self.display: dict[str, Any] | None = None  # display settings (display.DisplaySettings)
         self.left_click_group = 1  # the active group when a viewer shows the session
+        self.frame = 0  # the frame chosen last (0-based): where a viewer starts
         self.unresolved: list[dict] = []  # Image Marker marks on images never found
         self.losses: list[str] = []  # what damaged or missing files lost (never forgotten)
         self.earlier_losses: list[str] = []  # those already reported by an earlier session
@@ -202,6 +203,8 @@ class SessionState:
             self.repeats = r["repeats"]
         if "left_click_group" in r:
             self.left_click_group = int(r["left_click_group"])
+        if "frame" in r:
+            self.frame = int(r["frame"])
         if "paths" in r:
             self.paths = list(r["paths"])
 

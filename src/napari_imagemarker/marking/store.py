@@ -455,6 +455,8 @@ def images_snapshot(
         meta["session"]["repeats"] = dict(state.repeats)
     if state.display:
         meta["session"]["display"] = state.display
+    if state.frame:
+        meta["session"]["frame"] = state.frame
     by_name = {os.path.basename(p): p for p in paths}
     names = list(by_name) + [n for n in images if n not in by_name]
 
@@ -516,6 +518,7 @@ def load_snapshots(
         state.repeats = session.get("repeats")
         state.display = session.get("display")
         state.left_click_group = int(session.get("left_click_group", 1))
+        state.frame = int(session.get("frame", 0))
         state.unresolved = list(session.get("unresolved") or [])
         col = dict(zip(names, columns, strict=True))
         for i, name in enumerate(col["image"]):

@@ -283,6 +283,41 @@ def test_an_image_of_one_frame_does_not_lose_the_frame_chosen(marking, qtbot):
     np.testing.assert_array_equal(binding.image_layer.data, read_frame(session.current.path, 1)[0])
 
 
+def test_a_resumed_session_opens_on_the_frame_chosen_last(make_napari_viewer, tmp_path, qtbot):
+    """Space (the contour page of an SPT cutout), a mark, Tab, close; open the folder again
+    in a new window: the second page is shown, the mark was on it, and an image of one
+    frame then keeps the choice for the next."""
+    shutil.copytree(IMAGES, tmp_path / "images")
+    viewer = make_napari_viewer(show=True)
+    open_session(viewer, tmp_path / "images", tmp_path / "save", user="tester")
+    binding = binding_for(viewer)
+    settle(qtbot, 100)
+    canvas(viewer).setFocus()
+    press(viewer, qtbot, Qt.Key.Key_Space)
+    click(viewer, qtbot, 120, 140)
+    press(viewer, qtbot, Qt.Key.Key_Tab)
+    assert binding.frame == 1
+    viewer.close()
+    settle(qtbot)
+    viewer = make_napari_viewer(show=True)
+    session = open_session(viewer, None, tmp_path / "save", user="tester")
+    binding = binding_for(viewer)
+    settle(qtbot, 100)
+    assert session.current.index == 1 and session.chosen_frame == 1
+    assert binding.frame == 1 and binding.shown.frame == 1
+    assert binding.shown.frame_name == "page 1"
+    np.testing.assert_array_equal(binding.image_layer.data, read_frame(session.current.path, 1)[0])
+    session.goto(T0000)
+    settle(qtbot)
+    assert len(binding.marks.layer.data) == 1  # the mark placed on page 1, shown there
+    session.goto(PNG)  # one frame: shown, and the choice kept for the FITS after it
+    settle(qtbot)
+    assert binding.frame == 0
+    canvas(viewer).setFocus()
+    press(viewer, qtbot, Qt.Key.Key_Tab)
+    assert session.current.name == FITS and binding.frame == 1 and session.chosen_frame == 1
+
+
 def test_the_carried_frame_is_prefetched(marking, qtbot):
     viewer, session, binding = marking
     press(viewer, qtbot, Qt.Key.Key_Space)

@@ -179,10 +179,11 @@ class MarkingBinding:
         self.prefetcher = Prefetcher(partial(load_frame, frames_of=session.image_frames))
         self.active_group = session.left_click_group
         self.imports = None
+        # the frame last chosen (Space, the frame list; kept by the session): shown on each
+        # next image that has it, so one image of a single frame does not lose the choice
+        self.chosen_frame = session.chosen_frame
         self.frame = 0  # the frame shown
-        # the frame last chosen (Space, the frame list): shown on each next image that has
-        # it, so one image of a single frame does not lose the person's choice
-        self.chosen_frame = 0
+        self._clamp_frame()
         self.image_layer: Image | None = None
         self.image_shown: list[Callable[[ShownImage], Any]] = []
         self.listeners: list[Callable[[str], Any]] = []
@@ -218,6 +219,12 @@ class MarkingBinding:
             self.report(problem)
 
     # -- showing ------------------------------------------------------------------------------
+
+    def _clamp_frame(self) -> None:
+        """The frame to show on the current image: the one chosen, or its last if it has
+        fewer (unchanged if its frames cannot be read: showing it will say why)."""
+        with contextlib.suppress(OSError, ValueError):
+            self.frame = min(self.chosen_frame, len(self.session.image_frames()) - 1)
 
     def _show(self, fit: bool = False) -> None:
         """Put the session's current image (frame ``self.frame``) on the canvas; ``fit``:
@@ -374,8 +381,7 @@ class MarkingBinding:
         if kind == "navigated":
             # Image Marker keeps the frame index from image to image (clamped to the frames
             # of the new one): SPT users keep looking at the contour page
-            with contextlib.suppress(OSError, ValueError):
-                self.frame = min(self.chosen_frame, len(self.session.image_frames()) - 1)
+            self._clamp_frame()
             self._show(fit=True)
             self._tell("frame")
         elif kind.startswith("mark_"):
@@ -570,6 +576,7 @@ class MarkingBinding:
         if not 0 <= frame < n:
             raise IndexError(f"frame {frame} is out of range: this image has {n} (0-{n - 1})")
         self.frame = self.chosen_frame = frame
+        self.guard(self.session.set_chosen_frame, frame)  # the next opening starts on it
         self._show()
         self._tell("frame")
 
