@@ -12,7 +12,7 @@ import pytest
 from qtpy.QtCore import QPoint, Qt
 from qtpy.QtGui import QColor
 from qtpy.QtTest import QTest
-from qtpy.QtWidgets import QColorDialog
+from qtpy.QtWidgets import QApplication, QColorDialog
 
 from napari_imagemarker import MarkingSession, open_session, read_frame
 from napari_imagemarker._napari.marking.binding import binding_for
@@ -342,6 +342,30 @@ def test_f_n_and_ctrl_digits_set_favourite_nothing_here_and_categories(
     press(viewer, qtbot, Qt.Key.Key_N)  # refused: this image has a mark
     assert session.current.index == 1
     assert any("remove them before" in m for m in messages(notifications))
+
+
+def test_alt_m_and_alt_l_in_the_comment_box_toggle_and_type_nothing(marking, qtbot):
+    """Typing a comment, then Alt+M and Alt+L: the marks and their labels are hidden, no
+    "m" or "l" is typed, napari's Layers menu does not open; Enter stores the text."""
+    viewer, session, binding = marking
+    binding.add_mark_at(100, 100, 1)
+    dock = viewer.window.dock_widgets["Image Marker (napari-imagemarker)"]
+    window = viewer.window._qt_window
+    window.activateWindow()  # mnemonics work in the active window only
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    dock.comment_edit.setFocus()
+    QTest.keyClicks(dock.comment_edit, "bcg offset")
+    QTest.keyClick(dock.comment_edit, Qt.Key.Key_M, Qt.KeyboardModifier.AltModifier)
+    QTest.keyClick(dock.comment_edit, Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)
+    settle(qtbot)
+    layer = binding.marks.layer
+    assert not layer.visible and not layer.text.visible
+    assert QApplication.activePopupWidget() is None
+    assert window.menuBar().activeAction() is None
+    assert dock.comment_edit.text() == "bcg offset"
+    QTest.keyClick(dock.comment_edit, Qt.Key.Key_Return)
+    settle(qtbot)
+    assert session.image_state().comment == "bcg offset"
 
 
 def test_comment_box_keys_never_mark_and_enter_stores_and_returns_to_canvas(marking, qtbot):

@@ -16,7 +16,7 @@ import pytest
 from qtpy.QtCore import QPoint, QPointF, Qt
 from qtpy.QtGui import QWheelEvent
 from qtpy.QtTest import QTest
-from qtpy.QtWidgets import QApplication
+from qtpy.QtWidgets import QApplication, QPushButton
 from test_marking_dock import (
     DIGITS,
     FITS,
@@ -398,6 +398,96 @@ def test_alt_m_and_alt_l_hide_marks_and_labels_and_open_no_menu(marking, qtbot):
     hover(viewer, qtbot, 200, 200)
     press(viewer, qtbot, Qt.Key.Key_2)
     assert list(session.image_marks()["group"]) == [1, 2]
+
+
+def test_hidden_marks_are_never_changed_unseen(marking, qtbot, tmp_path, notifications):
+    """Alt+M hides the marks; then Shift+click, Ctrl+click, a drag from a mark and Delete
+    leave them as they are (a drag pans), and a click or a key adds a mark and shows the
+    marks again, saying so. The table's remove button still removes rows seen there."""
+    viewer, session, binding = marking
+    [first, second] = put(binding, [(200, 200), (300, 300)])
+    binding.marks.layer.selected_data = {1}  # the second, selected before hiding
+    settle(qtbot)
+    press(viewer, qtbot, Qt.Key.Key_M, ALT)
+    layer = binding.marks.layer
+    assert not layer.visible
+    mouse(viewer, qtbot, 200, 200, modifier=SHIFT)
+    mouse(viewer, qtbot, 200, 200, modifier=CTRL)
+    press(viewer, qtbot, Qt.Key.Key_Delete)
+    before = center(viewer)
+    drag(viewer, qtbot, screen(viewer, 200, 200), screen(viewer, 260, 150))
+    assert not np.allclose(center(viewer), before)  # the drag panned the view
+    marks = session.image_marks()
+    assert list(marks["id"]) == [first, second]
+    assert [(m["y"], m["x"]) for m in marks] == [(200, 200), (300, 300)]
+    assert binding.marks.selected_ids == [second] and not layer.visible
+    said = messages(notifications)
+    for what in ("Shift+click deletes nothing", "Ctrl+click selects nothing",
+                 "Delete removes no mark"):  # fmt: skip
+        assert f"{what}: the marks are hidden; Alt+M shows them." in said
+    viewer.reset_view()
+    settle(qtbot)
+    hover(viewer, qtbot, 120, 330)
+    press(viewer, qtbot, Qt.Key.Key_4)  # a key first, then a click
+    assert layer.visible
+    assert any(m.startswith("The marks are shown again") for m in messages(notifications))
+    press(viewer, qtbot, Qt.Key.Key_M, ALT)
+    click(viewer, qtbot, 350, 100)
+    assert layer.visible
+    marks = session.image_marks()
+    assert list(marks["group"]) == [1, 1, 4, 1]
+    assert (marks["y"][-1], marks["x"][-1]) == pytest.approx((350, 100), abs=1)
+    assert len(layer.data) == 4
+    saved = reopened(tmp_path / "save").image_marks(T0000)
+    assert sorted(saved["y"]) == sorted(marks["y"])
+    # hidden again, a row chosen in the dock's table is removed by its button
+    press(viewer, qtbot, Qt.Key.Key_M, ALT)
+    layer.selected_data = {0}
+    [remove] = [b for b in viewer.window._qt_window.findChildren(QPushButton)
+                if b.text() == "Remove selected (Delete)"]  # fmt: skip
+    remove.click()
+    settle(qtbot)
+    assert first not in list(session.image_marks()["id"]) and len(session.image_marks()) == 3
+
+
+def test_sequences_with_the_marks_hidden_keep_every_mark(marking, qtbot, tmp_path, notifications):
+    """With the marks hidden: Tab then a click marks the new image; Ctrl+Z, Ctrl+Y, Delete
+    all then Ctrl+Z and Ctrl+V each leave the session and the layer agreeing, show the
+    marks again, and never raise inside napari (its hidden layer is not sliced)."""
+    viewer, session, binding = marking
+    layer = binding.marks.layer
+    click(viewer, qtbot, 200, 200)
+    click(viewer, qtbot, 300, 300)
+    press(viewer, qtbot, Qt.Key.Key_M, ALT)
+    press(viewer, qtbot, Qt.Key.Key_Tab)
+    click(viewer, qtbot, 150, 150)
+    assert session.current.index == 1 and binding.shown.name == session.current.name
+    assert len(session.image_marks()) == 1 and len(session.image_marks(T0000)) == 2
+    assert layer.visible and len(layer.data) == 1
+    for key, n in [(Qt.Key.Key_Z, 0), (Qt.Key.Key_Y, 1)]:  # undo, then redo, that mark
+        press(viewer, qtbot, Qt.Key.Key_M, ALT)
+        press(viewer, qtbot, key, CTRL)
+        assert len(session.image_marks()) == n and len(layer.data) == n and layer.visible
+    session.goto(T0000)
+    settle(qtbot)
+    press(viewer, qtbot, Qt.Key.Key_M, ALT)
+    assert binding.delete_all_marks() == 2
+    assert len(layer.data) == 0 and not layer.visible
+    press(viewer, qtbot, Qt.Key.Key_Z, CTRL)
+    assert sorted(session.image_marks()["y"]) == pytest.approx([200, 300], abs=1)
+    assert len(layer.data) == 2
+    layer.selected_data = {0}
+    press(viewer, qtbot, Qt.Key.Key_C, CTRL)
+    session.goto(2)  # another SPT cutout, as large
+    settle(qtbot)
+    press(viewer, qtbot, Qt.Key.Key_M, ALT)
+    press(viewer, qtbot, Qt.Key.Key_V, CTRL)
+    assert len(session.image_marks()) == 1 and len(layer.data) == 1 and layer.visible
+    said = messages(notifications)
+    assert not [m for m in said if "out of bounds" in m or "Error" in m], said
+    assert any("the pasted marks are shown" in m for m in said)
+    saved = reopened(tmp_path / "save")
+    assert [len(saved.image_marks(path.name)) for path in saved.paths[:3]] == [2, 1, 1]
 
 
 def test_undo_that_changes_image_says_so(marking, qtbot, notifications):

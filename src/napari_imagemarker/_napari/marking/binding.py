@@ -241,16 +241,18 @@ class MarkingBinding:
         if self._set_image(loaded) or fit:
             self.fit_view()
         info = loaded.info
+        # what is shown is known before the marks are drawn: marks placed next go on this
+        # image even if drawing them failed
+        self.shown = ShownImage(
+            current.index, current.name, current.path, self.frame, len(loaded.frames),
+            self.image_layer, loaded.frames[min(self.frame, len(loaded.frames) - 1)].name,
+        )  # fmt: skip
         self.marks.ensure_in(self.viewer)
         self.marks.show(current.name, self.frame, info.height, info.width)
         if info.y_up != self._y_up:
             # the session's image decides, whatever else is in the viewer (DESIGN.md)
             self.viewer.scene.camera.orientation2d = ("up" if info.y_up else "down", "right")
             self._y_up = info.y_up
-        self.shown = ShownImage(
-            current.index, current.name, current.path, self.frame, len(loaded.frames),
-            self.image_layer, loaded.frames[min(self.frame, len(loaded.frames) - 1)].name,
-        )  # fmt: skip
         self._tell("image")
         for callback in list(self.image_shown):
             try:
@@ -445,7 +447,28 @@ class MarkingBinding:
         mark_id = self.guard(
             self.history.add, float(col), float(row), group, None, self.frame, self.shown.name
         )
-        return None if mark_id is FAILED else mark_id
+        if mark_id is FAILED:
+            return None
+        self._show_marks_again("a new mark is always shown. Ctrl+Z removes it")
+        return mark_id
+
+    def _show_marks_again(self, why: str) -> None:
+        """Show the hidden marks after a change the person must see, and say why."""
+        if self.marks_hidden:
+            self.marks.layer.visible = True
+            show_info(f"The marks are shown again (they were hidden with Alt+M): {why}.")
+
+    @property
+    def marks_hidden(self) -> bool:
+        """Whether the marks are hidden (Alt+M); hidden marks cannot be deleted, selected
+        or moved by the mouse or the Delete key, and a new mark shows them again."""
+        return not self.marks.layer.visible
+
+    def _refuse_hidden(self, what: str) -> bool:
+        """Say so and return True when the marks are hidden."""
+        if self.marks_hidden:
+            show_info(f"{what}: the marks are hidden; Alt+M shows them.")
+        return self.marks_hidden
 
     def add_mark_at_cursor(self, group: int) -> int | None:
         """Add a mark of ``group`` where the mouse points (keys 1-9)."""
@@ -468,6 +491,8 @@ class MarkingBinding:
     def delete_mark_near(self, row: float, col: float) -> None:
         """Remove the mark nearest (``row``, ``col``) within its drawn radius (Shift+click);
         undoable."""
+        if self._refuse_hidden("Shift+click deletes nothing"):
+            return
         index = self.marks.mark_near(row, col)
         if index is None:
             show_info("Shift+click: no mark under the cursor to delete.")
@@ -477,17 +502,21 @@ class MarkingBinding:
 
     def toggle_mark_near(self, row: float, col: float) -> None:
         """Select or unselect the mark under (``row``, ``col``) (Ctrl+click)."""
+        if self._refuse_hidden("Ctrl+click selects nothing"):
+            return
         index = self.marks.mark_near(row, col)
         if index is None:
             return
         selected = set(self.marks.layer.selected_data)
         self.marks.layer.selected_data = selected ^ {index}
 
-    def delete_selected(self) -> None:
-        """Remove the selected marks (Delete / Backspace)."""
+    def delete_selected(self, listed: bool = False) -> None:
+        """Remove the selected marks (Delete / Backspace); while the marks are hidden only
+        when they were chosen in the dock's table (``listed``), where they are seen."""
         ids = self.marks.selected_ids
-        if ids:
-            self.guard(self.history.remove, ids, self.shown.name)
+        if not ids or (not listed and self._refuse_hidden("Delete removes no mark")):
+            return
+        self.guard(self.history.remove, ids, self.shown.name)
 
     def delete_all_marks(self) -> int:
         """Remove every mark of the current image (all its frames) as one action, which
@@ -528,7 +557,8 @@ class MarkingBinding:
             self.guard(self.session.goto, image)
         if frame != self.frame:
             self.show_frame(frame)
-        self.guard(action)
+        if self.guard(action) is not FAILED:
+            self._show_marks_again(f"what {what} changed is shown")
 
     def next_image(self) -> None:
         """Go to the next image (Tab, →, ↓); the one left is marked seen. On the last
@@ -655,8 +685,12 @@ class MarkingBinding:
 
     def paste(self) -> None:
         """Add the copied marks to the current image at the same positions (Ctrl+V)."""
-        for x, y, group, label in self._clipboard:
+        added = [
             self.guard(self.history.add, x, y, group, label or None, self.frame, self.shown.name)
+            for x, y, group, label in self._clipboard
+        ]
+        if any(mark_id is not FAILED for mark_id in added):
+            self._show_marks_again("the pasted marks are shown")
 
     def state(self):
         """What is recorded about the current image: ``seen``, ``categories`` (numbers),

@@ -57,6 +57,7 @@ from napari_imagemarker._napari.marking.elided import ElidedLabel
 from napari_imagemarker._napari.marking.frames import FrameRow
 from napari_imagemarker._napari.marking.help import KeyHelp
 from napari_imagemarker._napari.marking.imports import ImportedFiles
+from napari_imagemarker._napari.marking.keys import alt_toggle
 from napari_imagemarker._napari.marking.marks_layer import SYMBOLS
 from napari_imagemarker._napari.marking.sections import Section
 from napari_imagemarker._napari.viewers import unwrap
@@ -124,6 +125,9 @@ class _LineEdit(QLineEdit):
         self.setModified(False)
 
     def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and alt_toggle(event):
+            event.accept()  # Alt+L here too: ours, not the mnemonic of napari's Layers menu
+            return True
         # Tab and Shift+Tab never reach keyPressEvent: Qt moves the focus with them first
         if (
             self._tab_moves_on
@@ -140,6 +144,10 @@ class _LineEdit(QLineEdit):
         return super().event(event)
 
     def keyPressEvent(self, event) -> None:
+        action = alt_toggle(event)
+        if action is not None:  # as on the canvas; never an "m" typed into the text
+            self._dock._call(action)
+            return
         if event.key() == Qt.Key.Key_Escape:
             self.setText(self.shown_text)
             self.setModified(False)
@@ -488,7 +496,7 @@ class MarkingDock(QWidget):
         self.marks_table.itemChanged.connect(self._label_edited)
         self.marks_table.itemSelectionChanged.connect(self._row_selected)
         remove = _no_focus(QPushButton("Remove selected (Delete)"))
-        remove.clicked.connect(lambda: self._call("delete_selected"))
+        remove.clicked.connect(self._remove_listed)
         self.export_button = _no_focus(QPushButton("Export marks…"))
         self.export_button.setToolTip(
             "Write every mark of this session to a file: ECSV, CSV, VOTable, or DS9 regions "
@@ -855,6 +863,11 @@ class MarkingDock(QWidget):
         canvas = canvas_widget(self)
         if canvas is not None:
             canvas.setFocus()
+
+    def _remove_listed(self) -> None:
+        """The table's remove button: the rows chosen are seen, even with the marks hidden."""
+        if self.binding is not None:
+            self.binding.delete_selected(listed=True)
 
     def _call(self, action: str) -> None:
         if self.binding is not None:

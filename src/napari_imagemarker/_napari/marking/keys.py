@@ -16,11 +16,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
 from qtpy.QtCore import QEvent, QObject, Qt
 
-__all__ = ["KEYS", "Key", "NavigationFilter", "bind_keys", "help_rows", "unbind_keys"]
+__all__ = [
+    "ALT_TOGGLES",
+    "KEYS",
+    "Key",
+    "NavigationFilter",
+    "alt_toggle",
+    "bind_keys",
+    "help_rows",
+    "unbind_keys",
+]
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,7 @@ KEYS: tuple[Key, ...] = (
     Key(("Left", "Up"), "Shift+Tab / ← / ↑", "previous image", "previous_image", **_NAV),
     Key(("Space",), "Space", "next frame (TIFF page, FITS image extension)", "next_frame", **_NAV),
     Key(("Shift-Space",), "Shift+Space", "previous frame", "previous_frame", **_NAV),
-    Key(("Alt-M",), "Alt+M", "hide/show the marks", "toggle_marks", **_NAV),
+    Key(("Alt-M",), "Alt+M", "hide/show the marks (a new one shows them)", "toggle_marks", **_NAV),
     Key(("Alt-L",), "Alt+L", "hide/show the marks' labels", "toggle_labels", **_NAV),
     Key(("F",), "F", "favourite on/off", "toggle_favorite", **_NAV),
     Key(("N",), "N", "seen, nothing here (and go to the next image)", "nothing_here", **_NAV),
@@ -139,6 +147,18 @@ def unbind_keys(provider, everywhere_only: bool = False) -> None:
             provider.bind_key(name, None)
 
 
+#: Alt+M and Alt+L: the binding's actions that hide the marks and their labels, claimed
+#: before Qt opens a menu by its mnemonic (Alt+L is napari's "Layers"), wherever they come.
+ALT_TOGGLES = {Qt.Key.Key_M: "toggle_marks", Qt.Key.Key_L: "toggle_labels"}
+
+
+def alt_toggle(event) -> str | None:
+    """The binding's action of a key event that is Alt+M or Alt+L, else None."""
+    if event.modifiers() != Qt.KeyboardModifier.AltModifier:
+        return None
+    return ALT_TOGGLES.get(event.key())
+
+
 class NavigationFilter(QObject):
     """Tab, Shift+Tab, the arrow keys, Space, Shift+Space, Alt+M, Alt+L and ? on the canvas,
     handled before Qt and napari (napari's keymaps have no name for ?).
@@ -154,7 +174,6 @@ class NavigationFilter(QObject):
 
     _NEXT = (Qt.Key.Key_Tab, Qt.Key.Key_Right, Qt.Key.Key_Down)
     _PREVIOUS = (Qt.Key.Key_Backtab, Qt.Key.Key_Left, Qt.Key.Key_Up)
-    _ALT: ClassVar[dict] = {Qt.Key.Key_M: "toggle_marks", Qt.Key.Key_L: "toggle_labels"}
 
     def __init__(self, target, parent=None) -> None:
         super().__init__(parent)
@@ -166,7 +185,7 @@ class NavigationFilter(QObject):
             self.target.canvas_resized()
             return False
         if kind == QEvent.Type.ShortcutOverride:
-            if event.modifiers() == Qt.KeyboardModifier.AltModifier and event.key() in self._ALT:
+            if alt_toggle(event):
                 event.accept()  # a key press for the canvas, not a menu's mnemonic
             return False
         if kind != QEvent.Type.KeyPress:
@@ -175,8 +194,8 @@ class NavigationFilter(QObject):
         if key == Qt.Key.Key_Question:  # typed with Shift on most layouts
             self.target.show_help()
             return True
-        if modifiers == Qt.KeyboardModifier.AltModifier and key in self._ALT:
-            getattr(self.target, self._ALT[key])()
+        if action := alt_toggle(event):
+            getattr(self.target, action)()
             return True
         if key == Qt.Key.Key_Space and modifiers == Qt.KeyboardModifier.ShiftModifier:
             if not event.isAutoRepeat():

@@ -243,10 +243,15 @@ class MarksLayer:
         )
         layer = self.layer
         # one redraw instead of one per property: napari's events are held back and the
-        # layer is refreshed once at the end (about 2.5x faster)
-        with self._quiet(), layer.events.blocker_all():
+        # layer is refreshed once at the end (about 2.5x faster). The labels' events too.
+        with self._quiet(), layer.events.blocker_all(), layer.text.events.blocker_all():
             layer.selected_data = set()
             layer.data = np.column_stack([ys, xs]) if n else np.empty((0, 2))
+            if not layer.visible:
+                # napari does not slice a hidden layer, and the colours and labels set next
+                # would be drawn for the points of its old view (IndexError after an undo,
+                # Delete all or Tab with the marks hidden): slice it for the new points
+                layer.set_view_slice()
             layer.features = features
             if n:
                 layer.face_color = face

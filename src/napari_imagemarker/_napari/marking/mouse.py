@@ -140,7 +140,7 @@ class MarkingMouse:
         binding = self.binding
         marks = binding.marks
         start, (row, col) = np.asarray(event.pos, dtype=float), self._data(event)
-        hit = marks.mark_near(row, col)
+        hit = None if binding.marks_hidden else marks.mark_near(row, col)  # a drag pans
         select_mode = layer is marks.layer and str(layer.mode) == "select"
         moving = None
         if hit is not None and (hit in marks.layer.selected_data or select_mode):
