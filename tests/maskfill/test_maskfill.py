@@ -253,15 +253,18 @@ def test_pairwise_sums_are_numpys_for_every_length(dtype):
     for n in range(1, 1101):
         plan = _maskfill_compiled.pairwise_plan(n)
         stack = np.empty(len(plan), dtype)
-        dense = np.arange(n, dtype=np.uint64)
-        got = _maskfill_compiled.pairwise_sum(values, np.uint64(0), dense, plan, stack, zero)
+        # contiguous (no offsets), from the start and from further on
+        got = _maskfill_compiled.pairwise_sum(values, np.uint64(0), None, n, plan, stack, zero)
         assert got + zero == np.sum(values[:n]), n
+        rest = np.uint64(1100 - n)
+        got = _maskfill_compiled.pairwise_sum(values, rest, None, n, plan, stack, zero)
+        assert got + zero == np.sum(values[1100 - n :]), n
         # the same values gathered from elsewhere, in the order of the offsets
         offsets = rng.permutation(1100)[:n].astype(np.uint64)
         scattered = np.zeros(1200, dtype)
         scattered[100 + offsets.astype(np.intp)] = values[:n]
         start = np.uint64(100)
-        got = _maskfill_compiled.pairwise_sum(scattered, start, offsets, plan, stack, zero)
+        got = _maskfill_compiled.pairwise_sum(scattered, start, offsets, n, plan, stack, zero)
         assert got + zero == np.sum(values[:n]), n
 
 

@@ -246,20 +246,16 @@ def to_keys(bits, shift, magnitude):
 def sorted_medians(keys, shift, magnitude, inf_key, counts, middles, lo, hi, zero, two, out):
     """``np.nanmedian`` of each window from its sorted keys (see `window_keys`).
 
-    A row's valid values are its keys up to ``inf_key`` (+inf's key), counted by a
-    bisection without branches into ``counts``; the middle ones go through ``middles``,
+    A row's valid values are its keys up to ``inf_key`` (+inf's key), counted into
+    ``counts``; the middle ones go through ``middles``,
     ``lo`` and ``hi`` as in `medians_3x3`.
     """
     k = keys.shape[1]
     for i in range(keys.shape[0]):
         row = keys[i]
-        base = 0
-        n = k
-        while n > 1:
-            half = n >> 1
-            base = base + half if row[base + half] <= inf_key else base
-            n -= half
-        count = base + (row[base] <= inf_key)
+        count = 0
+        for t in range(k):  # a compare and add: SIMD, faster than a bisection
+            count += row[t] <= inf_key
         x = row[(count - 1) >> 1] if count else row[k - 1]
         y = row[count >> 1] if count else row[k - 1]
         counts[i] = count
@@ -269,55 +265,64 @@ def sorted_medians(keys, shift, magnitude, inf_key, counts, middles, lo, hi, zer
 
 
 @njit(**_INLINE)
+def _at(values, base, offsets, i):
+    """``values[base + offsets[i]]``, or ``values[base + i]`` with ``offsets`` None (a
+    contiguous run: numba compiles the branch away)."""
+    if offsets is None:
+        return values[base + i]
+    return values[base + offsets[i]]
+
+
+@njit(**_INLINE)
 def _leaf_sum(values, base, offsets, start, n, zero):
     """NumPy's pairwise sum of up to 128 values (``pairwise_sum`` in loops_utils.h.src),
-    ``values[base + offsets[start:start + n]]``: fewer than 8 one by one from 0, else 8
-    interleaved accumulators combined as a tree, then the rest one by one.  Indices are
-    unsigned: numba checks signed ones for wrap-around on every access."""
+    the ``n`` values from ``start`` of those `_at` reads: fewer than 8 one by one from 0,
+    else 8 interleaved accumulators combined as a tree, then the rest one by one.  Indices
+    are unsigned: numba checks signed ones for wrap-around on every access."""
     i = np.uint64(start)
     end = i + np.uint64(n)
     if n < 8:
         total = zero
         while i < end:
-            total += values[base + offsets[i]]
+            total += _at(values, base, offsets, i)
             i += np.uint64(1)
         return total
     one = np.uint64(1)
-    r0 = values[base + offsets[i]]
-    r1 = values[base + offsets[i + one]]
-    r2 = values[base + offsets[i + np.uint64(2)]]
-    r3 = values[base + offsets[i + np.uint64(3)]]
-    r4 = values[base + offsets[i + np.uint64(4)]]
-    r5 = values[base + offsets[i + np.uint64(5)]]
-    r6 = values[base + offsets[i + np.uint64(6)]]
-    r7 = values[base + offsets[i + np.uint64(7)]]
+    r0 = _at(values, base, offsets, i)
+    r1 = _at(values, base, offsets, i + one)
+    r2 = _at(values, base, offsets, i + np.uint64(2))
+    r3 = _at(values, base, offsets, i + np.uint64(3))
+    r4 = _at(values, base, offsets, i + np.uint64(4))
+    r5 = _at(values, base, offsets, i + np.uint64(5))
+    r6 = _at(values, base, offsets, i + np.uint64(6))
+    r7 = _at(values, base, offsets, i + np.uint64(7))
     stop = end - np.uint64(n % 8)
     i += np.uint64(8)
     while i < stop:
-        r0 += values[base + offsets[i]]
-        r1 += values[base + offsets[i + one]]
-        r2 += values[base + offsets[i + np.uint64(2)]]
-        r3 += values[base + offsets[i + np.uint64(3)]]
-        r4 += values[base + offsets[i + np.uint64(4)]]
-        r5 += values[base + offsets[i + np.uint64(5)]]
-        r6 += values[base + offsets[i + np.uint64(6)]]
-        r7 += values[base + offsets[i + np.uint64(7)]]
+        r0 += _at(values, base, offsets, i)
+        r1 += _at(values, base, offsets, i + one)
+        r2 += _at(values, base, offsets, i + np.uint64(2))
+        r3 += _at(values, base, offsets, i + np.uint64(3))
+        r4 += _at(values, base, offsets, i + np.uint64(4))
+        r5 += _at(values, base, offsets, i + np.uint64(5))
+        r6 += _at(values, base, offsets, i + np.uint64(6))
+        r7 += _at(values, base, offsets, i + np.uint64(7))
         i += np.uint64(8)
     total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < end:
-        total += values[base + offsets[i]]
+        total += _at(values, base, offsets, i)
         i += one
     return total
 
 
 @njit(**_INLINE)
-def pairwise_sum(values, base, offsets, plan, stack, zero):
-    """NumPy's pairwise sum of ``values[base + offsets]`` (``offsets`` unsigned, in the
-    order of the sum; ``base`` unsigned too, so no index is checked for wrap-around): one
-    block up to 128 values, else following ``plan`` (see `pairwise_plan`) with ``stack``
-    for the partial sums.  The offsets of a window in the image (`window_offsets`) sum it
-    where it lies, without a copy."""
-    n = offsets.size
+def pairwise_sum(values, base, offsets, n, plan, stack, zero):
+    """NumPy's pairwise sum of ``n`` values: ``values[base + offsets[:n]]`` (``offsets``
+    unsigned, in the order of the sum; ``base`` unsigned too, so no index is checked for
+    wrap-around), or ``values[base:base + n]`` with ``offsets`` None.  One block up to 128
+    values, else following ``plan`` (see `pairwise_plan`) with ``stack`` for the partial
+    sums.  The offsets of a window in the image (`window_offsets`) sum it where it lies,
+    without a copy."""
     if n <= 128:
         return _leaf_sum(values, base, offsets, 0, n, zero)
     top = 0
@@ -363,12 +368,12 @@ def pairwise_plan(n: int) -> np.ndarray:
 
 
 @njit(**_JIT)
-def window_means(image, ny, nx, half, positions, plan, window, dense, stack, zero, out):
+def window_means(image, ny, nx, half, positions, plan, window, stack, zero, out):
     """``np.nanmean`` of the windows around ``positions`` in the flat image ``image``
     (NaN and outside count as 0 in the sum and not at all in the count); each is copied
-    to ``window`` with its NaN as 0 and summed through ``dense`` (`window_offsets` of the
-    window itself)."""
+    to ``window`` with its NaN as 0 and summed there."""
     size = 2 * half + 1
+    k = size * size
     for i in range(positions.size):
         r, c = _row_col(positions[i], nx)
         count = 0
@@ -394,13 +399,16 @@ def window_means(image, ny, nx, half, positions, plan, window, dense, stack, zer
                             count += 1
                     window[t] = value
                     t += 1
-        total = pairwise_sum(window, np.uint64(0), dense, plan, stack, zero) + zero
+        if k <= 128:  # one block: a direct call compiles to much tighter code
+            total = _leaf_sum(window, np.uint64(0), None, 0, k, zero) + zero
+        else:
+            total = pairwise_sum(window, np.uint64(0), None, k, plan, stack, zero) + zero
         # a float64 quotient rounded to the dtype, as np.nanmean divides by the count
         out[i] = total / (zero + count)
 
 
 @njit(**_JIT)
-def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, offsets, window, dense, stack,
+def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, offsets, window, stack,
                    zero):  # fmt: skip
     """Replace ``out``'s masked pixels in rows ``r0:r1`` by the mean of their window in
     ``filled``.
@@ -421,8 +429,8 @@ def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, offsets, window,
         The rows to smooth.
     plan : array
         `pairwise_plan` of the window's size squared.
-    offsets, dense : arrays
-        `window_offsets` of the window in ``filled`` and in ``window``.
+    offsets : array
+        `window_offsets` of the window in ``filled``.
     window, stack : 1-D arrays of ``filled``'s dtype
         Scratch of size squared and of the plan's length.
     zero : ``filled``'s dtype
@@ -455,12 +463,15 @@ def smooth_windows(out, filled, mask, keep, half, r0, r1, plan, offsets, window,
                     out[r, c] = (total + down[2] + zero) / (zero + 9)
                     continue
                 start = np.uint64((r - half) * nx + c - half)
-                total = pairwise_sum(flat, start, offsets, plan, stack, zero) + zero
+                if k <= 128:  # one block: a direct call compiles to much tighter code
+                    total = _leaf_sum(flat, start, offsets, 0, k, zero) + zero
+                else:
+                    total = pairwise_sum(flat, start, offsets, k, plan, stack, zero) + zero
                 out[r, c] = total / (zero + k)
                 continue
             inside_x = min(c, half) + min(nx - 1 - c, half) + 1
             _copy_window(flat, ny, nx, half, r, c, zero, window)
-            total = pairwise_sum(window, np.uint64(0), dense, plan, stack, zero) + zero
+            total = pairwise_sum(window, np.uint64(0), None, k, plan, stack, zero) + zero
             # a float64 quotient rounded to the dtype, as np.nanmean divides by the count
             out[r, c] = total / (zero + inside_y * inside_x)
 

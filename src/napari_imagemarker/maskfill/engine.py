@@ -232,7 +232,6 @@ class PlaneFiller:
         flags, keep = compiled.mask_bits(self.masked)
         ny, nx = self.image.shape
         offsets = compiled.window_offsets(size, nx)
-        dense = compiled.window_offsets(size, size)
         shared = self.threads > 1 and self.n_unfilled * size * size >= THREADED_WORK
         parts = self.threads * 4 if shared else 1
         bounds = np.linspace(0, ny, parts + 1).astype(int)
@@ -240,7 +239,7 @@ class PlaneFiller:
         def smooth_rows(r0: int, r1: int) -> None:
             compiled.smooth_windows(
                 smoothed, self.image, flags, keep, self.half, r0, r1, plan, offsets,
-                np.empty(size * size, dtype), dense, np.empty(len(plan), dtype),
+                np.empty(size * size, dtype), np.empty(len(plan), dtype),
                 dtype.type(0),
             )  # fmt: skip
 
@@ -320,11 +319,10 @@ class PlaneFiller:
         if operator == "mean":
             plan = compiled.pairwise_plan(k)
             window, stack = np.empty(k, dtype), np.empty(len(plan), dtype)
-            dense = compiled.window_offsets(size, size)
             for start in range(0, positions.size, step):
                 compiled.window_means(
                     self._flat, ny, nx, self.half, positions[start : start + step], plan,
-                    window, dense, stack, zero, result[start : start + step],
+                    window, stack, zero, result[start : start + step],
                 )  # fmt: skip
             return
         keys = np.empty((n, k), self._signed.dtype) if k > 9 else None
