@@ -62,3 +62,36 @@ def test_sample_data_has_tan_wcs_with_sources():
     assert (row, col) == (127, 95)
     ra, dec = wcs.pixel_to_world_values(col, row)
     assert ra == pytest.approx(150.1, abs=1e-9) and dec == pytest.approx(2.2, abs=1e-9)
+
+
+def _truncated_fits(path):
+    from astropy.io import fits
+
+    fits.PrimaryHDU(np.ones((200, 200), np.float32)).writeto(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_a_truncated_file_fails_with_its_reason_not_naparis_no_data(tmp_path):
+    """The headers read, the data do not: the error napari puts in its reader dialog names
+    the file and says it is truncated (before: only "returned no data")."""
+    path = tmp_path / "short.fits"
+    _truncated_fits(path)
+    assert get_reader(str(path)) is not None  # its headers are fine
+    with pytest.raises(ValueError, match=r"short\.fits: HDU 0 data cannot be read \(.*truncated"):
+        ViewerModel().open(str(path), plugin=PLUGIN)
+
+
+def test_after_good_files_a_truncated_one_is_named_and_they_stay_open(tmp_path, fits_files):
+    """napari opens the paths of one call one by one: the good file's layers are added, and
+    the truncated one fails with its own name and reason."""
+    path = tmp_path / "short.fits"
+    _truncated_fits(path)
+    viewer = ViewerModel()
+    with pytest.raises(ValueError, match=r"short\.fits: HDU 0 data cannot be read"):
+        viewer.open([str(fits_files["mef"]), str(path)], plugin=PLUGIN, stack=False)
+    assert [layer.name for layer in viewer.layers] == [
+        "mef.fits [SCI]",
+        "mef.fits [ERR]",
+        "mef.fits [DQ]",
+    ]

@@ -270,9 +270,10 @@ def _frame_data(hdul: fits.HDUList, frame: FrameInfo):
     except Exception as err:
         if str(frame.path) in str(err):
             raise
-        raise OSError(
-            f"{frame.path}: HDU {frame.hdu} data cannot be read ({error_reason(err)})"
-        ) from err
+        reason = error_reason(err)
+        if "buffer is too small" in reason:  # astropy's words for a short file
+            reason = f"the file ends before the data its header describes: truncated? ({reason})"
+        raise OSError(f"{frame.path}: HDU {frame.hdu} data cannot be read ({reason})") from err
 
 
 def _float_type(raw_dtype: np.dtype) -> type:
