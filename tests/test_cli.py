@@ -247,3 +247,30 @@ def test_a_subcommand_is_one_function_and_one_registration(monkeypatch, capsys):
 def test_no_subcommand_prints_help_and_fails(capsys):
     assert cli.main([]) == 2
     assert "maskfill" in capsys.readouterr().err
+
+
+LIMIT_MEMORY = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+from napari_imagemarker.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is Linux's")
+def test_windows_too_big_for_memory_name_the_file_and_the_size(tmp_path):
+    """Size 20001 on a 30 x 36 image: each window of the smoothing has 400 million values,
+    more than a process held to 3 GB can hold; the error says which file and which size,
+    rather than only "not enough memory"."""
+    write_inputs(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", LIMIT_MEMORY, "maskfill", "in.fits", "mask.fits", "out.fits",
+         "-s", "20001"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "imagemarker maskfill: error: in.fits: not enough memory to fill a 30 x 36 image "
+        "with size=20001 windows (400,040,001 values each); a smaller size needs less\n"
+    )
+    assert not (tmp_path / "out.fits").exists()

@@ -102,8 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{args.prog}: interrupted", file=sys.stderr)
         return 130
-    except MemoryError:
-        print(f"{args.prog}: error: not enough memory", file=sys.stderr)
+    except MemoryError as exc:
+        print(f"{args.prog}: error: {exc or 'not enough memory'}", file=sys.stderr)
         return 2
     except (ValueError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__

@@ -95,6 +95,40 @@ def test_matches_reference_on_random_images(dtype, size, operator):
     assert np.isfinite(ours[0]).all()
 
 
+@pytest.mark.parametrize("operator", ["median", "mean"])
+@pytest.mark.parametrize(("shape", "size"), [((9, 7), 15), ((9, 7), 17), ((6, 11), 41)])
+def test_windows_larger_than_the_image_match_the_reference(shape, size, operator):
+    """A median window that reaches past the image on every side is taken as one that just
+    covers it (the outside is NaN to a median): the same bits as the reference's."""
+    rng = np.random.default_rng(size)
+    image = (rng.normal(0, 1, shape) * 10.0 ** rng.uniform(-3, 4, shape)).astype(">f4")
+    mask = rng.random(shape) < 0.4
+    ours = maskfill(image, mask, size=size, operator=operator)
+    assert_same(ours, run_reference(image, mask, size=size, operator=operator))
+
+
+def test_big_windows_are_worked_in_small_chunks():
+    """Size 201 (40,401 values a window) around 300 pixels: the call's peak memory is its
+    two results plus a few MB, not 300 windows' worth (32 MB of keys before)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(5)
+    image = rng.normal(100, 5, (512, 512)).astype(np.float32)
+    mask = np.zeros(image.shape, bool)
+    mask[rng.integers(0, 512, 300), rng.integers(0, 512, 300)] = True
+    maskfill(image[:64, :64], mask[:64, :64], size=201, threads=2)  # compile first
+    tracemalloc.start()
+    try:
+        smoothed, unsmoothed = maskfill(image, mask, size=201, threads=2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    beyond = peak - smoothed.nbytes - unsmoothed.nbytes
+    # keys of at most MAX_CHUNK values per thread, the window's offsets and its scratch
+    assert beyond < 2 * 4 * _maskfill_engine.MAX_CHUNK + 40401 * 16 + (1 << 20), beyond
+    assert np.isfinite(smoothed).all()
+
+
 @pytest.mark.parametrize(("size", "operator"), [(3, "median"), (3, "mean"), (7, "median")])
 def test_matches_reference_without_smoothing(size, operator):
     image, mask = random_case(7 + size, shape=(40, 40))

@@ -33,8 +33,11 @@ IterationCallback = Callable[[int, int, np.ndarray], None]
 SCAN_PIXELS = 1 << 16
 #: Window values per chunk: small enough for the cache, big enough for few calls.
 FILL_CHUNK = 1 << 17
-#: Fewest windows per chunk (big windows).
+#: Fewest windows per chunk (big windows)...
 MIN_WINDOWS = 2048
+#: ...but never more window values than this per chunk and thread (4-8 MB of keys), so
+#: that windows far larger than usual (size 201 has 40,401 values) keep memory small.
+MAX_CHUNK = 1 << 20
 #: Fewest window values (windows times their size) worth sharing between threads: below
 #: it, waking the threads costs more than it saves (3x3 windows of M51's 36,326 masked
 #: pixels are slower on two threads than on one, 11x11 windows twice as fast).
@@ -277,11 +280,21 @@ class PlaneFiller:
         self._bits[frontier] = self._queued
         return frontier
 
+    def _half_for(self, operator: str) -> int:
+        """Half the window to take for ``operator``: a median ignores what lies outside the
+        image (NaN), so a window that reaches past the image on every side has the median
+        of one that just covers it (and far fewer values to sort); a mean sums the outside
+        as 0 in NumPy's pairwise order, which depends on the window's size, so it keeps it.
+        """
+        if operator != "median":
+            return self.half
+        return max(1, min(self.half, max(self.image.shape) - 1))
+
     def _statistics(self, positions: np.ndarray, operator: str) -> np.ndarray:
         """The median or mean of the window around each flat position: in chunks, shared
         between threads when there are many."""
         result = np.empty(positions.size, self.image.dtype)
-        size = 2 * self.half + 1
+        size = 2 * self._half_for(operator) + 1
         values = positions.size * size * size
         # Many big windows: turn the whole image into keys once (and back after), rather
         # than each of its values once per window that holds it.
@@ -311,9 +324,10 @@ class PlaneFiller:
         ``as_keys`` the image holds keys (see `compiled.to_keys`)."""
         ny, nx = self.image.shape
         dtype = self.image.dtype
-        size = 2 * self.half + 1
+        half = self._half_for(operator)
+        size = 2 * half + 1
         k = size * size
-        step = max(MIN_WINDOWS, FILL_CHUNK // k)
+        step = max(1, min(max(MIN_WINDOWS, FILL_CHUNK // k), MAX_CHUNK // k))
         n = min(step, positions.size)
         zero, two = dtype.type(0), dtype.type(2)
         if operator == "mean":
@@ -321,7 +335,7 @@ class PlaneFiller:
             window, stack = np.empty(k, dtype), np.empty(len(plan), dtype)
             for start in range(0, positions.size, step):
                 compiled.window_means(
-                    self._flat, ny, nx, self.half, positions[start : start + step], plan,
+                    self._flat, ny, nx, half, positions[start : start + step], plan,
                     window, stack, zero, result[start : start + step],
                 )  # fmt: skip
             return
@@ -342,11 +356,11 @@ class PlaneFiller:
                 continue
             if as_keys:
                 compiled.window_copies(
-                    self._signed, ny, nx, self.half, chunk, self._nan_key, keys[:m]
+                    self._signed, ny, nx, half, chunk, self._nan_key, keys[:m]
                 )
             else:
                 compiled.window_keys(
-                    self._signed, ny, nx, self.half, chunk, *key_args, self._nan_key, keys[:m]
+                    self._signed, ny, nx, half, chunk, *key_args, self._nan_key, keys[:m]
                 )
             keys[:m].sort(axis=1)  # NumPy's SIMD sort: far faster than any loop
             compiled.sorted_medians(

@@ -107,6 +107,9 @@ def maskfill(
 
     Raises
     ------
+    MemoryError
+        Naming the image and the size, when its windows do not fit in memory (sizes far
+        larger than the image: the smoothing keeps each window's sum in NumPy's order).
     ValueError
         With a message naming the problem (and the file, for file input): a file that
         cannot be read; ``size`` not an odd integer >= 3; an unknown ``operator``; a mask
@@ -115,7 +118,7 @@ def maskfill(
         ever give NaN (for example only +inf and -inf values); and, as a last guard that
         never lets a NaN pixel through, a fill that ended with pixels still NaN.
     """
-    size = _check_size(size)
+    size = check_size(size)
     grow = check_grow(grow)
     threads = _check_threads(threads)
     if operator not in _OPERATORS:
@@ -159,6 +162,12 @@ def maskfill(
             result = _fill_cube(image, masked, size, operator, smooth, dtype, report, threads)
     except ValueError as exc:
         raise ValueError(_in_file(image_file, exc)) from None
+    except MemoryError:
+        shape = " x ".join(map(str, image.shape))
+        raise MemoryError(
+            f"{image_file or 'the image'}: not enough memory to fill a {shape} image with "
+            f"size={size} windows ({size * size:,} values each); a smaller size needs less"
+        ) from None
     result = tuple(None if r is None else _as_reference_dtype(r, image.dtype) for r in result)
     if output_file is not None:
         from napari_imagemarker.maskfill.files import history_text, write_result
@@ -330,7 +339,8 @@ def _in_file(path: str | None, exc: ValueError) -> str:
     return f"{path}: {exc}" if path else str(exc)
 
 
-def _check_size(size: object) -> int:
+def check_size(size: object) -> int:
+    """``size`` as an int if it is an odd integer >= 3, else a ValueError saying so."""
     if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)):
         raise ValueError(f"size must be an odd integer >= 3, not {size!r}")
     if size < 3 or size % 2 == 0:
