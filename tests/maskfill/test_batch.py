@@ -160,14 +160,19 @@ def test_command_line_batch_reports_summary_and_failure(folder, cluster, tmp_pat
         ([], "give exactly one of --mask-ext NAME or --mask-suffix SUFFIX"),
         (["--mask-ext", "DQ", "--mask-suffix", "_m"], "give exactly one of"),
         (["--mask-ext", "DQ", "-j", "0"], "--jobs must be at least 1"),
+        (["--mask-suffix", "_mask", "-s", "4"], "size must be an odd integer >= 3, not 4"),
+        (["--mask-suffix", "_mask", "-g", "-1"], "grow"),
     ],
 )
 def test_command_line_batch_bad_arguments(folder, tmp_path, capsys, extra, message):
+    """Refused before any file is read or any worker starts: nothing is written."""
     from napari_imagemarker.cli import main
 
-    code = main(["maskfill-batch", str(folder), "--out", str(tmp_path), *extra])
+    out = tmp_path / "out"
+    code = main(["maskfill-batch", str(folder), "--out", str(out), *extra])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
 
 
 def test_a_worker_killed_while_writing_leaves_no_partial_file(tmp_path):

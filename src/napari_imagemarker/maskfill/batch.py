@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from napari_imagemarker.maskfill.files import open_hdu, read_hdu
-from napari_imagemarker.maskfill.fill import maskfill
+from napari_imagemarker.maskfill.fill import check_size, maskfill
 from napari_imagemarker.maskfill.grow import check_grow
 from napari_imagemarker.maskfill.tiles import DEFAULT_OVERLAP, DEFAULT_TILE, fill_fits_tiled
 
@@ -189,12 +189,14 @@ def plan_jobs(
     Raises
     ------
     ValueError
-        Neither or both mask options; an input that is neither a FITS file nor a folder; two
+        Neither or both mask options; a size that is not an odd integer >= 3 or a negative
+        grow; an input that is neither a FITS file nor a folder; two
         inputs that would write the same output, or an output that would overwrite an input.
     """
     if (mask_suffix is None) == (mask_ext is None):
         raise ValueError("give exactly one of a mask suffix or a mask extension")
-    check_grow(options.get("grow", 0))  # once here, not once per file
+    check_size(options.get("size", 3))  # once here, not once per file
+    check_grow(options.get("grow", 0))
     # absolute paths: the workers of a cluster need not share this process's directory
     out_dir = Path(out_dir).absolute()
     images: list[Path] = []

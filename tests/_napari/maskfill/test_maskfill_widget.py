@@ -306,6 +306,23 @@ def test_bad_input_is_a_notification_and_adds_nothing(
     assert len(viewer.layers) == n_layers
 
 
+def test_a_refused_fill_after_a_good_one_does_not_show_the_old_result(
+    qtbot, viewer, widget, tmp_path, notifications
+):
+    """Fill, then press again with an empty mask: the status no longer says "added ...",
+    which would read as if the refused fill had added a layer."""
+    image = _field(viewer, tmp_path)
+    labels = _labels(viewer, image.data.shape, [(40, 48, 50, 70)])
+    _run(qtbot, widget, image=image, mask=labels)
+    assert widget.status.value.startswith("added ")
+    empty = viewer.add_labels(np.zeros(image.data.shape, np.uint8), name="empty")
+    n_layers = len(viewer.layers)
+    assert widget(image=image, mask=empty) is None
+    assert widget.status.value == "not filled: see the message"
+    assert any("nothing to fill" in str(n.message) for n in notifications)
+    assert len(viewer.layers) == n_layers
+
+
 def test_failure_in_the_thread_is_a_notification(qtbot, viewer, widget, notifications):
     data = np.ones((30, 30))
     data[:, :15], data[:, 15:] = np.inf, -np.inf  # the mean of +inf and -inf is NaN

@@ -181,6 +181,7 @@ class MaskfillWidget(Container):
             request = self._request(preview)
         except MaskfillInputError as exc:
             show_error(str(exc))
+            self.status.value = "not filled: see the message"  # not the last run's result
             return None
         what = "preview of " if preview else ""
         self._pbar = progress(total=_PROGRESS_STEPS, desc=f"maskfill {what}{request.source.name}")
