@@ -355,9 +355,7 @@ class PlaneFiller:
                 )  # fmt: skip
                 continue
             if as_keys:
-                compiled.window_copies(
-                    self._signed, ny, nx, half, chunk, self._nan_key, keys[:m]
-                )
+                compiled.window_copies(self._signed, ny, nx, half, chunk, self._nan_key, keys[:m])
             else:
                 compiled.window_keys(
                     self._signed, ny, nx, half, chunk, *key_args, self._nan_key, keys[:m]
