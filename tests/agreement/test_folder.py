@@ -228,7 +228,11 @@ def test_image_marker_savedir_gives_a_report(tmp_path):
     assert report["settings"]["n_images"] == 5
     assert report["categories"]["Merger"]["fleiss_kappa"] is None  # one user
     assert report["users"]["tester"]["n_marks"] == 15
-    assert "one user's work" in report.tables()
+    text = report.tables()
+    assert "Agreement needs two users or more: with one, only the self-consistency" in text
+    assert "(no image was shown twice)" in text
+    # no table of "undef." kappas and zero marks for a single user
+    assert "Between users" not in text and "Each user against" not in text
     report.write_html(tmp_path / "r.html")
     json.loads(report.to_json())
 

@@ -149,20 +149,25 @@ class AgreementReport(Mapping):
             f"Agreement of {len(users)} user(s) ({', '.join(users)}) on {s['n_images']} "
             f"image(s); marks agree within {s['radius']:g} {s['radius_unit']}."
         )
-        if len(users) < 2:
-            summary += " Agreement needs two users or more: the tables show one user's work."
+        alone = len(users) < 2
+        if alone:
+            summary += (
+                " Agreement needs two users or more: with one, only the self-consistency on"
+                " images shown twice can be measured"
+                + ("." if d["self_consistency"] else " (no image was shown twice).")
+            )
         if s["marks_left_out"]:
             summary += f" {s['marks_left_out']} mark(s) without RA/Dec were left out."
         out: list[tuple[str, list[str], list[list]]] = [(summary, [], [])]
         items = [(name, block) for name, block in d["categories"].items()]
         items.append(("nothing here", d["nothing"]))
-        out.append((
-            "Between users (kappa: 1 = perfect, 0 = chance)",
-            ["question", "Fleiss' kappa", "agree", "images"],
-            [[n, fmt(b["fleiss_kappa"]), fmt(b["fleiss"]["observed"], none="-"), b["fleiss"]["n"]]
-             for n, b in items],
-        ))  # fmt: skip
-        if len(users) > 1:
+        if not alone:  # with one user these tables only hold "undef." and zeros
+            out.append((
+                "Between users (kappa: 1 = perfect, 0 = chance)",
+                ["question", "Fleiss' kappa", "agree", "images"],
+                [[n, fmt(b["fleiss_kappa"]), fmt(b["fleiss"]["observed"], none="-"),
+                  b["fleiss"]["n"]] for n, b in items],
+            ))  # fmt: skip
             pairs = [(a, b) for i, a in enumerate(users) for b in users[i + 1 :]]
             out.append((
                 "Cohen's kappa per pair of users",
@@ -182,7 +187,7 @@ class AgreementReport(Mapping):
                 ["user", "repeats", *cat_names, "nothing here", "marks matched"],
                 rows,
             ))  # fmt: skip
-        if d["groups"]:
+        if d["groups"] and not alone:
             out.append((
                 "Consensus marks (marked by more than half of the users who saw the image)"
                 if s["min_users"] is None
@@ -201,7 +206,8 @@ class AgreementReport(Mapping):
                     )  # fmt: skip
             out.append((
                 f"Each user against the consensus (offsets in {s['radius_unit']})",
-                ["user", "group", "precision", "recall", "marks", "median offset", "68%"],
+                ["user", "group", "precision", "recall", "marks on shared images",
+                 "median offset", "68%"],
                 rows,
             ))  # fmt: skip
         if "gold" in d:
