@@ -323,6 +323,19 @@ def test_a_refused_fill_after_a_good_one_does_not_show_the_old_result(
     assert len(viewer.layers) == n_layers
 
 
+def test_an_image_closed_while_it_is_filled_gets_no_result(qtbot, viewer, widget, tmp_path):
+    """Press the button, then close the image before the fill ends: no result layer
+    appears for an image that is gone, and the status says why."""
+    image = _field(viewer, tmp_path)
+    labels = _labels(viewer, image.data.shape, [(40, 48, 50, 70)])
+    worker = widget(image=image, mask=labels)
+    assert worker is not None
+    viewer.layers.remove(image)
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60000)
+    assert [layer.name for layer in viewer.layers] == ["mask"]
+    assert widget.status.value == f"not added: '{image.name}' was closed while being filled"
+
+
 def test_failure_in_the_thread_is_a_notification(qtbot, viewer, widget, notifications):
     data = np.ones((30, 30))
     data[:, :15], data[:, 15:] = np.inf, -np.inf  # the mean of +inf and -inf is NaN

@@ -224,6 +224,11 @@ class MaskfillWidget(Container):
             self._pbar.update(0)
 
     def _on_returned(self, result: FillResult) -> None:
+        source = result.request.source
+        if source not in self.viewer.layers:  # closed while it was being filled
+            self.status.value = f"not added: '{source.name}' was closed while being filled"
+            show_info(f"maskfill: {self.status.value}")
+            return
         if result.request.region is None:
             layer = add_result(self.viewer, result)
             self.viewer.layers.selection.active = layer
