@@ -480,6 +480,45 @@ def test_bad_files_raise_a_clear_message(tmp_path):
         read_table(latin)
 
 
+@pytest.mark.parametrize("name", ["text.fits", "text.fit", "text.fts", "text.fits.gz"])
+def test_a_text_file_named_fits_is_said_not_to_be_fits(tmp_path, name):
+    """A text file with a FITS suffix is not read as a text table by astropy's guessing
+    (it once said "no RA/Dec or x/y columns found (columns: this, is, not, ...)"): the
+    message says it is not a FITS file, as the image reader does."""
+    path = tmp_path / name
+    path.write_text("this is not a FITS file\n" * 10)
+    with pytest.raises(CatalogError) as info:
+        make_catalog(path)
+    assert str(info.value) == (
+        f"{path}: not a FITS file (it does not start with 'SIMPLE  =' and is not gzipped)"
+    )
+
+
+def test_a_gzipped_text_file_named_fits_gz_is_said_not_to_be_fits(tmp_path):
+    import gzip
+
+    path = tmp_path / "cat.fits.gz"
+    path.write_bytes(gzip.compress(b"ra dec\n1 2\n3 4\n"))
+    with pytest.raises(CatalogError) as info:
+        read_table(path)
+    assert str(info.value) == (
+        f"{path}: not a FITS file (gzipped, but what it holds does not start with 'SIMPLE  =')"
+    )
+
+
+def test_a_fits_table_that_cannot_be_read_says_why_and_guesses_nothing(tmp_path):
+    """A FITS file whose table is cut short: its own failure, no other format guessed."""
+    path = tmp_path / "short.fits"
+    Table({"ra": np.arange(2000.0), "dec": np.zeros(2000)}).write(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 20000])
+    with pytest.raises(CatalogError) as info:
+        read_table(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: cannot be read as a FITS table: ")
+    assert "astropy's format detection" not in message
+
+
 def test_sky_catalog_on_an_image_without_wcs_says_why(truth):
     catalog = make_catalog(truth)
     placement = catalog.place(80, 120, wcs=None, image="synth.png")

@@ -86,7 +86,35 @@ def _fix_strings(table: Table) -> Table:
     return table
 
 
+_FITS_MAGIC = b"SIMPLE  ="
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _check_fits_signature(path: Path) -> None:
+    """Refuse, as the image reader does, a file that does not start like FITS."""
+    import gzip
+
+    with open(path, "rb") as f:
+        head = f.read(len(_FITS_MAGIC))
+    if head.startswith(_FITS_MAGIC):
+        return
+    if not head.startswith(_GZIP_MAGIC):
+        raise CatalogError(
+            f"{path}: not a FITS file (it does not start with 'SIMPLE  =' and is not gzipped)"
+        )
+    try:
+        with gzip.open(path, "rb") as f:
+            inner = f.read(len(_FITS_MAGIC))
+    except (OSError, EOFError) as err:
+        raise CatalogError(f"{path}: not a FITS file (a broken gzip file: {err})") from None
+    if not inner.startswith(_FITS_MAGIC):
+        raise CatalogError(
+            f"{path}: not a FITS file (gzipped, but what it holds does not start with 'SIMPLE  =')"
+        )
+
+
 def _read_fits(path: Path) -> Table:
+    _check_fits_signature(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "more than one table, reading the first", units
         try:
@@ -338,7 +366,9 @@ def read_table(
         lines (IRAF/DAOPHOT ``#K``/``#N`` lines, SExtractor ``#   1 NUMBER`` lines, a CDS
         ``Title:``/``Byte-by-byte`` header, our marks CSV's pixel origin, Image Marker's
         field names, a header with commas); if that reader fails, astropy's own format
-        detection is tried before giving up.
+        detection is tried before giving up, except for FITS (``.fits .fit .fts``, and
+        ``.gz``): a file with such a name that is not FITS, or whose table cannot be read,
+        is refused with that reason.
     readme : str or Path, optional
         The ReadMe describing a CDS table kept in a separate file (implies ``"cds"``).
 
@@ -380,6 +410,10 @@ def read_table(
         table = _astropy_guess(path, first)
     except Exception as err:
         what = f"a {fmt.name} table" if fmt is not None else "a table"
+        if fmt is not None and fmt.name == "fits":
+            # a FITS file's own error says what is wrong; guessing a text format would only
+            # find nonsense columns in it
+            raise CatalogError(f"{path}: cannot be read as a FITS table: {_reason(err)}") from None
         first = f"{path}: cannot be read as {what}: {_reason(err)}"
         if format is not None:
             raise CatalogError(f"{first}. Check the file or pass another format=") from None

@@ -310,6 +310,18 @@ def test_dock_reports_a_file_it_cannot_read(dock, tmp_path):
     assert not widget.overlay_button.isEnabled()
 
 
+def test_dock_says_a_text_file_named_fits_is_not_fits(dock, tmp_path):
+    """Not "no RA/Dec or x/y columns found (columns: this, is, not, a, FITS, file)"."""
+    _, widget = dock
+    path = tmp_path / "text.fits"
+    path.write_text("this is not a FITS file\n" * 10)
+    assert not widget.read(path)
+    assert widget.status.text() == (
+        f"{path}: not a FITS file (it does not start with 'SIMPLE  =' and is not gzipped)"
+    )
+    assert not widget.overlay_button.isEnabled()
+
+
 def test_dock_loads_the_mark_files_image_marker_rejects(dock):
     viewer, widget = dock
     add_image(viewer, T0000)
