@@ -528,6 +528,23 @@ def test_sky_catalog_on_an_image_without_wcs_says_why(truth):
     )
 
 
+def test_without_wcs_the_message_names_the_fits_hdu(tmp_path, truth):
+    """A MEF whose SCI has a WCS and HDU 2 none: "mef.fits [2] has no WCS", as the reader
+    names that layer, not "mef.fits has no WCS"."""
+    data = np.zeros((200, 300), dtype=np.float32)
+    path = tmp_path / "mef.fits"
+    fits.HDUList(
+        [fits.PrimaryHDU(), fits.ImageHDU(data, header=tan_header(), name="SCI"),
+         fits.ImageHDU(data)]
+    ).writeto(path)  # fmt: skip
+    catalog = make_catalog(truth)
+    assert len(catalog.place_frame(frame_of(path, 0))) == 4
+    placement = catalog.place_frame(frame_of(path, 1))
+    assert placement.message == (
+        "mef.fits [2] has no WCS: 6 rows of catalog have only RA/Dec and cannot be placed on it"
+    )
+
+
 def test_catalog_with_sky_and_pixels_falls_back_to_pixels_without_wcs():
     table = Table(
         {"ALPHA_J2000": [150.1], "DELTA_J2000": [2.2], "X_IMAGE": [3.0], "Y_IMAGE": [4.0]}

@@ -200,6 +200,7 @@ class Catalog:
         y_up: bool = False,
         image: str | None = None,
         default_size: float | None = None,
+        label: str | None = None,
     ) -> Placement:
         """The rows that fall on an image, in its 0-based array coordinates.
 
@@ -218,6 +219,9 @@ class Catalog:
         default_size : float, optional
             Marker diameter in pixels for rows without a size; default ``min(H, W) / 40``
             but at least 8.
+        label : str, optional
+            How the placement's ``message`` names the image, e.g. ``"mef.fits [4]"`` for
+            one HDU of a FITS file; default ``image``.
 
         Returns
         -------
@@ -236,10 +240,11 @@ class Catalog:
         else:
             by_sky = by_sky & ~by_pixel
         message = None
+        label = label or image or "this image"
         n_by_sky = int(np.count_nonzero(by_sky))
         if n_by_sky and wcs is None:
             message = (
-                f"{image or 'this image'} has no WCS: {n_by_sky:,} rows of {self.name} have "
+                f"{label} has no WCS: {n_by_sky:,} rows of {self.name} have "
                 "only RA/Dec and cannot be placed on it"
             )
             by_sky = np.zeros(n, dtype=bool)
@@ -266,7 +271,7 @@ class Catalog:
         size = self._sizes(placed, height, width, wcs, default_size)
         if self.size is not None and self.size_unit != "pix" and wcs is None and message is None:
             message = (
-                f"{image or 'this image'} has no WCS: sizes in {self.size_unit} of "
+                f"{label} has no WCS: sizes in {self.size_unit} of "
                 f"{self.name} are drawn at the default size"
             )
         return Placement(
@@ -274,9 +279,12 @@ class Catalog:
         )
 
     def place_frame(self, frame, default_size: float | None = None) -> Placement:
-        """:meth:`place` on a :class:`~napari_imagemarker.images.frames.FrameInfo`."""
+        """:meth:`place` on a :class:`~napari_imagemarker.images.frames.FrameInfo`; a FITS
+        HDU is named as the reader names its layer (``"mef.fits [4]"``)."""
+        name = Path(frame.path).name
+        label = name if frame.hdu is None else f"{name} [{frame.name}]"
         return self.place(
-            frame.height, frame.width, frame.wcs, frame.y_up, Path(frame.path).name, default_size
+            frame.height, frame.width, frame.wcs, frame.y_up, name, default_size, label
         )
 
     def _usable(self) -> tuple[np.ndarray, np.ndarray]:

@@ -57,6 +57,39 @@ def warnings_shown(monkeypatch):
     return shown
 
 
+@pytest.fixture
+def notifications():
+    """Every napari notification shown meanwhile, as (severity, text)."""
+    from napari.utils.notifications import notification_manager
+
+    shown: list[tuple[str, str]] = []
+
+    def record(notification):
+        shown.append((str(notification.severity), str(notification.message)))
+
+    notification_manager.notification_ready.connect(record)
+    yield shown
+    notification_manager.notification_ready.disconnect(record)
+
+
+def mef_with_hdus_without_wcs(path):
+    """A MEF: HDU 1 SCI with a WCS, HDU 2 (no EXTNAME) and HDU 3 ERR without one."""
+    from astropy.io import fits
+
+    from conftest import tan_header
+
+    data = np.zeros((200, 300), dtype=np.float32)
+    fits.HDUList(
+        [
+            fits.PrimaryHDU(),
+            fits.ImageHDU(data, header=tan_header(), name="SCI"),
+            fits.ImageHDU(data),
+            fits.ImageHDU(data, name="ERR"),
+        ]
+    ).writeto(path)
+    return path
+
+
 # -- load_catalog --------------------------------------------------------------------------------
 
 
@@ -165,6 +198,61 @@ def test_sky_catalog_on_image_without_wcs_warns_and_shows_nothing(
     # the next image with a WCS gets its row
     add_image(viewer, T2359)
     assert list(layer.features["label"]) == ["BCG prob. 0.99"]
+
+
+def test_no_wcs_is_said_once_and_only_about_the_image_it_is_placed_on(
+    make_napari_viewer, notifications
+):
+    """Once, as a warning (the load's INFO line does not repeat it); not again when the
+    catalog moves to an image with a WCS, comes back, or the viewer is closed."""
+    viewer = make_napari_viewer()
+    png = add_image(viewer, PNG)
+    layer = load_catalog(viewer, TEST_CATALOG)
+    assert len(layer.data) == 0
+    no_wcs = (
+        "synth_gray8_120x80_nowcs.png has no WCS: 3 rows of TEST_catalog have only RA/Dec "
+        "and cannot be placed on it"
+    )
+    assert notifications == [
+        ("warning", no_wcs),
+        ("info", "TEST_catalog: 0 of 3 rows on this image."),
+    ]
+    notifications.clear()
+    tiff = add_image(viewer, T2359)
+    assert list(layer.features["label"]) == ["BCG prob. 0.99"]
+    viewer.layers.selection.active = png
+    assert len(layer.data) == 0
+    viewer.layers.selection.active = tiff
+    assert len(layer.features) == 1
+    viewer.layers.clear()  # what closing the viewer does: the PNG is on top once more
+    assert notifications == []
+
+
+def test_no_wcs_names_the_hdu_of_a_multi_extension_fits(
+    make_napari_viewer, tmp_path, notifications
+):
+    """Not "mef.fits has no WCS" when another HDU of mef.fits has one."""
+    viewer = make_napari_viewer()
+    path = mef_with_hdus_without_wcs(tmp_path / "mef.fits")
+    layers = {layer.name: layer for layer in viewer.open(path, plugin=PLUGIN)}
+    assert sorted(layers) == ["mef.fits [2]", "mef.fits [ERR]", "mef.fits [SCI]"]
+    viewer.layers.selection.active = layers["mef.fits [SCI]"]
+    catalog = Table({"ra": [150.1], "dec": [2.2]})
+    layer = load_catalog(viewer, catalog, name="one")
+    assert len(layer.data) == 1
+    notifications.clear()
+    viewer.layers.selection.active = layers["mef.fits [2]"]
+    viewer.layers.selection.active = layers["mef.fits [ERR]"]
+    assert len(layer.data) == 0
+    assert notifications == [
+        ("warning", f"mef.fits [{hdu}] has no WCS: 1 rows of one have only RA/Dec and "
+         "cannot be placed on it")
+        for hdu in ("2", "ERR")
+    ]  # fmt: skip
+    assert overlay_of(layer).summary() == (
+        "one: 0 of 1 rows on this image; mef.fits [ERR] has no WCS: 1 rows of one have only "
+        "RA/Dec and cannot be placed on it."
+    )
 
 
 def test_bad_catalog_raises_and_adds_nothing(make_napari_viewer, tmp_path):

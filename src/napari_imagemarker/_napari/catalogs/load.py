@@ -157,7 +157,8 @@ def load_catalog(
         overlay.follow(viewer, image=first, pin=image is not None)
     if catalog.skipped:
         show_warning(catalog.summary())
-    show_info(overlay.summary())
+    # why rows cannot be placed on this image (no WCS) the overlay has just said itself
+    show_info(overlay.summary(message=False))
     return overlay.layer
 
 

@@ -99,7 +99,7 @@ class CatalogOverlay:
         self.updated: list[Callable[[CatalogOverlay], Any]] = []
         self.pinned = False
         self._key: tuple | None = None
-        self._last_message: str | None = None
+        self._said: set[str] = set()
         self._last_error: str | None = None
         self._watched: Image | None = None
         self._binding = None
@@ -172,6 +172,7 @@ class CatalogOverlay:
             wcs=geometry["wcs"],
             y_up=geometry["y_up"],
             image=geometry["name"],
+            label=geometry["label"],
         )
         return placement, geometry
 
@@ -215,14 +216,23 @@ class CatalogOverlay:
             self.layer.translate = translate
 
     def _report(self, placement: Placement) -> None:
-        """Notify why rows cannot be placed, once per new reason (not on every image)."""
+        """Notify why rows cannot be placed on the image now shown: each message once, so
+        that coming back to an image (or falling back to it when the image shown is
+        closed) does not say it again; the dock's table header keeps saying it."""
         message = placement.message
-        if message and message != self._last_message:
+        if message and message not in self._said:
+            self._said.add(message)
             show_warning(message)
-        self._last_message = message
 
-    def summary(self) -> str:
-        """What is shown: rows on this image, and why the others are not."""
+    def summary(self, *, message: bool = True) -> str:
+        """What is shown: rows on this image, and why the others are not.
+
+        Parameters
+        ----------
+        message : bool
+            Whether to add the placement's message (e.g. the image has no WCS), which
+            the overlay has already shown as a warning when it placed the catalog.
+        """
         if self.placement is None:
             return f"{self.catalog.name}: not placed on an image yet."
         p = self.placement
@@ -231,7 +241,7 @@ class CatalogOverlay:
             parts.append(f"{p.n_other_images:,} belong to other images")
         if p.n_outside:
             parts.append(f"{p.n_outside:,} fall outside it")
-        if p.message:
+        if p.message and message:
             parts.append(p.message)
         return f"{self.catalog.name}: " + "; ".join(parts) + "."
 
@@ -373,15 +383,33 @@ def _layer_geometry(layer: Image) -> dict[str, Any]:
     wcs = meta.get("wcs")
     y_up = bool(meta.get("y_up", False))
     name = Path(str(path)).name if path else None
+    label = _hdu_label(name, meta) if name else layer.name
     frame = meta.get("frame")
     # the same file and frame is the same image; without a path, the same array is
     key = (name, frame, height, width, y_up, wcs is None) if name else (id(data), id(wcs))
     return {"height": height, "width": width, "wcs": wcs, "y_up": y_up, "name": name,
-            "key": key}  # fmt: skip
+            "label": label, "key": key}  # fmt: skip
+
+
+def _hdu_label(name: str, meta: dict) -> str:
+    """The file name, with the HDU as the reader names a FITS layer (``"mef.fits [4]"``,
+    ``"mef.fits [ERR]"``): messages then name the HDU shown, not the whole file. Taken
+    from the metadata, not the layer's name, which the marking dock renames only after
+    the next image is drawn."""
+    hdu = meta.get("hdu")
+    if hdu is None:
+        return name
+    header = meta.get("header")
+    extname = header.get("EXTNAME") if header is not None and hdu != 0 else None
+    extver = header.get("EXTVER") if header is not None else None
+    if not extname:
+        return f"{name} [{hdu}]"
+    return f"{name} [{extname}]" if extver in (None, 1) else f"{name} [{extname},{extver}]"
 
 
 def _frame_geometry(frame) -> dict[str, Any]:
     name = Path(frame.path).name
+    label = name if frame.hdu is None else f"{name} [{frame.name}]"
     key = (name, frame.index, frame.height, frame.width, frame.y_up, frame.wcs is None)
     return {"height": frame.height, "width": frame.width, "wcs": frame.wcs,
-            "y_up": frame.y_up, "name": name, "key": key}  # fmt: skip
+            "y_up": frame.y_up, "name": name, "label": label, "key": key}  # fmt: skip
