@@ -263,6 +263,50 @@ def test_ds9_regions_image_and_sky(tmp_path, tan_frame):
     np.testing.assert_allclose(placement.size, [6.0, 12.0], rtol=1e-6)  # 1"/px
 
 
+MIXED_REGIONS = (
+    "# Region file format: DS9 version 4.1\n"
+    "global color=green\n"
+    "image\n"
+    "circle(11,21,4) # color=red\n"
+    "point(101,51) # text={knot}\n"
+    "polygon(10,10,20,10,20,20)\n"
+    "# text(100,100) text={hello}\n"
+    "text(100,100) text={hello}\n"
+)
+
+
+def test_ds9_text_and_polygon_regions_are_skipped_and_said(tmp_path, tan_frame):
+    """Text regions (also DS9's commented ``# text(...)``) and polygons are not drawn as
+    markers (they once became rings at (99, 99) and at the mean vertex, silently): they are
+    skipped, counted and named with their lines, as when reading the file as marks."""
+    path = tmp_path / "mixed.reg"
+    path.write_text(MIXED_REGIONS)
+    catalog = make_catalog(path)
+    why = "with no single position: 1 polygon (line 6), 2 text (lines 7, 8)"
+    assert catalog.skipped == {why: 3}
+    assert catalog.summary().endswith(f"5 rows. x/y from columns x, y (0-based: DS9's 1 "
+                                      f"already taken off by regions). sizes from column size "
+                                      f"(pix). 3 rows skipped (3 {why}).")  # fmt: skip
+    placement = catalog.place_frame(tan_frame)
+    assert list(placement.rows) == [0, 1]
+    np.testing.assert_allclose(placement.row, [20.0, 50.0])
+    np.testing.assert_allclose(placement.col, [10.0, 100.0])
+    assert list(catalog.features(placement.rows)["shape"]) == ["circle", "point"]
+    # the marks reader says the same of the same file
+    from napari_imagemarker.marks.ds9 import read as read_ds9_marks
+
+    with pytest.warns(UserWarning, match=r"1 polygon \(line 6\); 2 text \(lines 7, 8\)"):
+        assert len(read_ds9_marks(path)) == 2
+
+
+def test_ds9_file_of_text_regions_only_has_no_usable_row(tmp_path):
+    path = tmp_path / "labels.reg"
+    path.write_text("image\ntext(10,10) text={a}\ntext(20,20) text={b}\n")
+    with pytest.raises(CatalogError, match=r"labels\.reg: no row has a usable position") as info:
+        make_catalog(path)
+    assert "2 rows skipped (2 with no single position: 2 text (lines 2, 3))" in str(info.value)
+
+
 def test_our_marks_csv_is_recognised_whatever_its_suffix(tmp_path, tan_frame):
     """A marks CSV counting from 1 (its comment line says so), saved as .csv or .txt."""
     from napari_imagemarker.marks.io import write_marks

@@ -210,6 +210,11 @@ def _make_catalog(
         guess.why["pixel_origin"] = f"{pixel_origin} (given)"
 
     reasons: dict[str, np.ndarray] = {}
+    # rows the reader already knows have no position to draw (DS9 text, polygons), first
+    for why, mask in dict(table.meta.get("skip_rows") or {}).items():
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape == (len(table),):
+            reasons[str(why)] = mask
     notes: list[str] = []
     if guess.ra is not None and guess.x is not None:
         # a marks table has both pairs; one may be empty throughout (no WCS, or sky only)

@@ -304,8 +304,12 @@ def _read_ds9(path: Path) -> Table:
     image regions), ``size`` (the diameter, or the longest side: pixels if most regions
     are image regions, else arcsec; NaN for regions in the other system and for points),
     ``text``, ``color``, ``tag``.
+
+    Regions with no single position (polygons, lines, text), which reading the file as
+    marks skips, have no position here either, and ``meta["skip_rows"]`` says why, with
+    their shapes and lines, so that the catalog counts them apart from bad rows.
     """
-    from napari_imagemarker.marks.ds9 import read_regions
+    from napari_imagemarker.marks.ds9 import not_point_like, read_regions
 
     regions = read_regions(path)
     sky = np.asarray(regions["sky"])
@@ -315,6 +319,12 @@ def _read_ds9(path: Path) -> Table:
     table["size"].unit = u.arcsec if in_arcsec else u.pix
     # sizes in the minority system would be read in the wrong unit
     table["size"][pixel if in_arcsec else sky] = np.nan
+    no_position = ~np.asarray(regions["point_like"], dtype=bool)
+    if no_position.any():
+        for name in ("x", "y", "ra", "dec"):
+            table[name][no_position] = np.nan
+        why = f"with no single position: {', '.join(not_point_like(regions))}"
+        table.meta["skip_rows"] = {why: no_position}
     table.meta["catalog_format"] = "ds9"
     table.meta["pixel_origin"] = 0  # regions has already subtracted DS9's 1
     return table
@@ -378,7 +388,8 @@ def read_table(
         Text columns as ``str``. ``meta["catalog_format"]`` names the reader (and
         ``"astropy guess"`` when the fallback read it), ``meta["pixel_origin"]`` is set
         where the file's writer has a pixel convention (DAOPHOT, SExtractor: 1; DS9
-        regions and our marks: 0).
+        regions and our marks: 0). ``meta["skip_rows"]``, if there, maps why to a boolean
+        mask of rows that have no position to draw (DS9 polygons, lines and text).
 
     Raises
     ------

@@ -22,7 +22,8 @@ count every region where it is (several on a line after ``;``, DS9's ``# text(..
 
 :func:`read_regions` is the one DS9 parser: every region of a file as a table row (centre,
 size, text, colour, tags, line). :func:`read` makes marks of its point-like rows; the
-catalog overlay (:mod:`.catalog_files`) shows every row, with its size.
+catalog overlay (:mod:`napari_imagemarker.catalogs.read`) draws the same rows, with their
+size, and skips the others with the same count (:func:`not_point_like`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from napari_imagemarker.marks.schema import (
 )
 from napari_imagemarker.wcs import pixel_to_sky, sky_to_pixel
 
-__all__ = ["read", "read_regions", "write"]
+__all__ = ["not_point_like", "read", "read_regions", "write"]
 
 COORDSYS = ("image", "icrs", "fk5")
 #: Decimals written: pixels (1e-8 px), degrees (1e-10 deg, 0.4 micro-arcsec)
@@ -336,6 +337,21 @@ def read_regions(path: str | Path, *, encoding: str = "utf-8") -> Table:
     )
 
 
+def not_point_like(regions: Table) -> list[str]:
+    """The regions of :func:`read_regions` with no single position of their own (polygons,
+    lines, text), counted by shape with their lines: ``["1 polygon (line 7)", "2 text
+    (lines 13, 14)"]`` (five lines at most per shape); empty if there are none. What
+    :func:`read` and the catalog overlay say when they skip them."""
+    shapes: dict[str, list[str]] = {}
+    for k in np.flatnonzero(~np.asarray(regions["point_like"], dtype=bool)):
+        shapes.setdefault(str(regions["shape"][k]), []).append(str(regions["line"][k]))
+    return [
+        f"{len(at)} {shape} (line{'s' if len(at) > 1 else ''} {', '.join(at[:5])}"
+        f"{', ...' if len(at) > 5 else ''})"
+        for shape, at in shapes.items()
+    ]
+
+
 def region_lines(text: str, n: int) -> list[int]:
     """The line (1-based) of each of the ``n`` regions ``regions`` parsed from ``text``.
 
@@ -502,14 +518,7 @@ def read(
     not_point = np.flatnonzero(~regions["point_like"])
     unsupported = list(ours.get("unsupported", []))
     if len(not_point) or unsupported:
-        shapes: dict[str, list[str]] = {}
-        for k in not_point:
-            shapes.setdefault(str(regions["shape"][k]), []).append(str(regions["line"][k]))
-        parts = [
-            f"{len(at)} {shape} (line{'s' if len(at) > 1 else ''} {', '.join(at[:5])}"
-            f"{', ...' if len(at) > 5 else ''})"
-            for shape, at in shapes.items()
-        ]
+        parts = not_point_like(regions)
         parts += [
             f"{unsupported.count(shape)} {shape} (a shape regions does not read)"
             for shape in dict.fromkeys(unsupported)

@@ -410,6 +410,33 @@ def test_dock_says_a_text_file_named_fits_is_not_fits(dock, tmp_path):
     assert not widget.overlay_button.isEnabled()
 
 
+def test_dock_skips_ds9_text_and_polygon_regions_and_says_so(dock, tmp_path, notifications):
+    """Not rings at the text's (99, 99) and the polygon's mean vertex, silently."""
+    viewer, widget = dock
+    add_image(viewer, T0000)
+    path = tmp_path / "regions.reg"
+    path.write_text(
+        "# Region file format: DS9 version 4.1\n"
+        "image\n"
+        "circle(200,300,5) # color=red\n"
+        "polygon(10,10,20,10,20,20)\n"
+        "# text(100,100) text={hello}\n"
+        "text(100,100) text={hello}\n"
+    )
+    assert widget.read(path)
+    skipped = (
+        "3 rows skipped (3 with no single position: 1 polygon (line 4), 2 text (lines 5, 6))."
+    )
+    assert widget.status.text().endswith(skipped)
+    notifications.clear()
+    layer = widget.overlay()
+    np.testing.assert_allclose(layer.data, [(299.0, 199.0)])
+    assert list(layer.features["shape"]) == ["circle"]
+    assert [text for severity, text in notifications if severity == "warning"] == [
+        widget.status.text()
+    ]
+
+
 def test_dock_loads_the_mark_files_image_marker_rejects(dock):
     viewer, widget = dock
     add_image(viewer, T0000)
