@@ -156,17 +156,30 @@ def test_mark_files_image_marker_rejects_load_with_their_pixel_sizes(name):
 def test_image_marker_marks_file_places_each_mark_on_its_own_image(golden):
     """tester_marks.csv names its images: each mark only on its image, at its golden
     pixel, from the exact display x/y (not from Image Marker's 1-pixel-off RA/Dec); the
-    "seen, nothing marked" row is skipped and said so."""
+    "seen, nothing marked" row (``None,None,nan,nan,nan,nan``) is not a mark, and not a
+    skipped bad row either."""
     catalog = make_catalog(IMGMARKER / "savedir" / "tester_marks.csv")
     assert catalog.prefer == "pixel"
-    assert catalog.skipped == {"with no position (empty or nan)": 1}
-    assert "16 rows. " in catalog.summary() and "1 row skipped" in catalog.summary()
+    assert catalog.skipped == {}
+    assert "15 rows. " in catalog.summary() and "skipped" not in catalog.summary()
+    assert "SPT-CLJ2347-5101_4.39_sigma_grz_cont.tif" not in set(catalog.table["image"])
     for name in sorted({m["image"] for m in golden["marks"]}):
         marks = [m for m in golden["marks"] if m["image"] == name]
         placement = catalog.place_frame(frame_of(IMAGES / name))
         assert placement.n_other_images == len(catalog) - len(marks)
         got = sorted(zip(placement.row, placement.col, strict=True))
         assert got == sorted(our_pixel(m) for m in marks)
+
+
+def test_bad_rows_of_an_image_marker_marks_file_are_still_skipped_and_said(tmp_path):
+    """A mark with no position is a bad row, unlike a seen image's ``None`` row."""
+    path = tmp_path / "tester_marks.csv"
+    text = (IMGMARKER / "savedir" / "tester_marks.csv").read_text()
+    path.write_text(text + "2026-11-21,synth_gray8_120x80_nowcs.png,BCG,lost,nan,nan,nan,nan\n")
+    catalog = make_catalog(path)
+    assert catalog.skipped == {"with no position (empty or nan)": 1}
+    assert "16 rows. " in catalog.summary()
+    assert "1 row skipped (1 with no position (empty or nan))" in catalog.summary()
 
 
 # -- every format ------------------------------------------------------------------------------

@@ -189,11 +189,23 @@ def _read_imgmarker(path: Path) -> Table:
     Its ``x, y`` are display pixels (``meta["display_xy"]``); they are converted for each
     image when the catalog is placed (that needs the image's height and orientation), so a
     file naming images needs no image files to be read.
+
+    The row Image Marker writes for an image seen without marks (group ``None`` and no
+    position: ``None,None,nan,nan,nan,nan``) is not a mark, and not a bad row: it is left
+    out, as the marks reader leaves it out.
     """
     from napari_imagemarker.files import read_text
+    from napari_imagemarker.imgmarker.config import NONE
     from napari_imagemarker.imgmarker.marks_file import read_records
 
     names, records = read_records(read_text(path), str(path))
+    if "group" in names:
+        positions = [n for n in ("x", "y", "ra", "dec") if n in names]
+        records = [
+            (line, r)
+            for line, r in records
+            if not (r["group"] == NONE and all(_no_number(r[n]) for n in positions))
+        ]
     table = Table({name: np.array([r[name] for _, r in records], dtype=str) for name in names})
     for name in names:
         if name in ("x", "y", "ra", "dec") or name.startswith("size"):
@@ -203,6 +215,11 @@ def _read_imgmarker(path: Path) -> Table:
                 table[name] = numbers
     table.meta.update(catalog_format="imgmarker", display_xy=True)
     return table
+
+
+def _no_number(text: str) -> bool:
+    """Whether an Image Marker cell holds no number: empty, ``None`` or ``nan``."""
+    return text.strip().lower() in ("", "none", "nan")
 
 
 def _read_csv(path: Path) -> Table:

@@ -437,6 +437,21 @@ def test_dock_skips_ds9_text_and_polygon_regions_and_says_so(dock, tmp_path, not
     ]
 
 
+def test_image_marker_marks_file_loads_without_a_skipped_row_warning(
+    make_napari_viewer, notifications
+):
+    """Its "image seen, nothing marked" row is no bad row: no "1 row skipped" warning."""
+    viewer = make_napari_viewer()
+    add_image(viewer, T0000)
+    layer = load_catalog(viewer, IMGMARKER / "savedir" / "tester_marks.csv")
+    np.testing.assert_allclose(
+        layer.data, [(461, 100), (511, 0), (0, 511), (311, 300), (255, 256)]
+    )
+    assert notifications == [
+        ("info", "tester_marks: 5 of 15 rows on this image; 10 belong to other images.")
+    ]
+
+
 def test_dock_loads_the_mark_files_image_marker_rejects(dock):
     viewer, widget = dock
     add_image(viewer, T0000)
