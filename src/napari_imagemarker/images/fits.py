@@ -186,11 +186,7 @@ def _frames(path: str, hdul: fits.HDUList) -> tuple[list[FrameInfo], list[str]]:
             if shape is None:
                 found.append(_describe_hdu(i, hdu))
                 continue
-            extname = hdu.header.get("EXTNAME") if i > 0 else None
-            extver = hdu.header.get("EXTVER")
-            name = str(extname) if extname else str(i)
-            if extname and extver not in (None, 1):
-                name = f"{extname},{extver}"
+            name = hdu_name(i, hdu.header)
             header = hdu.header.copy()
             frames.append(
                 FrameInfo(
@@ -326,3 +322,14 @@ def _lazy_scale(raw: np.ndarray, bscale: float, bzero: float, blank):
         dtype=_scaled_dtype(raw.dtype, bscale, bzero, blank),
         meta=np.empty((0,) * raw.ndim),
     )
+
+
+def hdu_name(index: int, header) -> str:
+    """How a frame (and its napari layer, ``"file.fits [name]"``) names HDU ``index``: its
+    EXTNAME (``"SCI"``; ``"SCI,2"`` for EXTVER 2 and up), else its index (``"0"``, ``"4"``).
+    The primary HDU's EXTNAME is not used."""
+    extname = header.get("EXTNAME") if index > 0 else None
+    if not extname:
+        return str(index)
+    extver = header.get("EXTVER")
+    return str(extname) if extver in (None, 1) else f"{extname},{extver}"

@@ -30,6 +30,7 @@ from napari.utils.notifications import show_warning
 from napari_imagemarker._napari.catalogs.colors import row_colors
 from napari_imagemarker._napari.viewers import session_binding, unwrap
 from napari_imagemarker.catalogs.catalog import Catalog, Placement
+from napari_imagemarker.images.fits import hdu_name
 
 __all__ = ["CatalogOverlay", "pick_image"]
 
@@ -396,15 +397,10 @@ def _hdu_label(name: str, meta: dict) -> str:
     ``"mef.fits [ERR]"``): messages then name the HDU shown, not the whole file. Taken
     from the metadata, not the layer's name, which the marking dock renames only after
     the next image is drawn."""
-    hdu = meta.get("hdu")
-    if hdu is None:
+    hdu, header = meta.get("hdu"), meta.get("header")
+    if hdu is None or header is None:
         return name
-    header = meta.get("header")
-    extname = header.get("EXTNAME") if header is not None and hdu != 0 else None
-    extver = header.get("EXTVER") if header is not None else None
-    if not extname:
-        return f"{name} [{hdu}]"
-    return f"{name} [{extname}]" if extver in (None, 1) else f"{name} [{extname},{extver}]"
+    return f"{name} [{hdu_name(hdu, header)}]"
 
 
 def _frame_geometry(frame) -> dict[str, Any]:
