@@ -1,14 +1,17 @@
 """Repeats (Image Marker's duplicates): which images are shown again and where, and how a
 session shows them, stores them apart and writes them to Image Marker's files."""
 
+import csv
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from astropy.table import Table
 from PIL import Image
 
 from napari_imagemarker import MarkingSession, agreement, read_marks
+from napari_imagemarker.marking.events import GroupFullError
 from napari_imagemarker.marking.repeats import (
     MIN_GAP,
     REPEAT_ID_START,
@@ -202,3 +205,128 @@ def test_no_repeats_by_default(tmp_path):
     assert not (tmp_path / "save" / "repeats").exists()
     with pytest.raises(ValueError, match="repeats must be a fraction"):
         MarkingSession(images, tmp_path / "save", user="di", repeats=10)
+
+
+# -- names: a repeat's files use the session's group and category names ---------------------
+
+CATS = ["Merger", "Lensed", "3", "4", "5"]
+GROUPS = ["BCG", "member", *(str(g) for g in range(3, 10))]
+
+
+def _csv(path: Path) -> list[list[str]]:
+    with open(path, newline="") as f:
+        return list(csv.reader(f))[1:]
+
+
+def _duplicate_rows(save: Path, user: str) -> list[list[str]]:
+    """Rows of ``<user>_images.csv`` after each image's first row: its duplicates."""
+    rows, first = [], set()
+    for row in _csv(save / f"{user}_images.csv"):
+        (rows.append(row) if row[1] in first else first.add(row[1]))
+    return rows
+
+
+def _ecsv_session_meta(path: Path) -> dict:
+    return Table.read(path, format="ascii.ecsv").meta["session"]
+
+
+def test_repeats_are_written_with_the_sessions_names(tmp_path):
+    images = _images(tmp_path / "images", 3)
+    save = tmp_path / "save"
+    with MarkingSession(
+        images, save, user="ann", groups=GROUPS, categories=CATS, repeats=1.0, repeat_seed=1
+    ) as s:
+        while True:
+            before = (s.current.name, s.on_repeat)
+            s.add_mark(10, 20, 1)
+            s.set_categories(["Merger"])
+            s.next()
+            if (s.current.name, s.on_repeat) == before:
+                break
+        assert len(s.repeat_marks) == 3
+        assert list(s.repeat_images["categories"]) == ["Merger"] * 3
+    # Image Marker's files: names on the duplicates' rows as on the first looks'
+    rows = _csv(save / "ann_images.csv")
+    assert len(rows) == 6 and [r[4] for r in rows] == ["Merger"] * 6
+    duplicates = [r for r in _csv(save / "ann_marks.csv") if r[3] == "DUPLICATE"]
+    assert len(duplicates) == 3 and {r[2] for r in duplicates} == {"BCG"}
+    # our files of the repeats name them too
+    meta = _ecsv_session_meta(save / "repeats" / "ann_images.ecsv")
+    assert meta["categories"] == CATS and meta["groups"] == GROUPS
+    assert read_marks(save / "repeats" / "ann_marks.ecsv").meta["groups"] == GROUPS
+    # agreement from Image Marker's files alone is the one from ours
+    only_csv = tmp_path / "imgmarker_copy"
+    only_csv.mkdir()
+    for f in ("ann_marks.csv", "ann_images.csv", "ann_config.txt"):
+        shutil.copy(save / f, only_csv / f)
+    ours = agreement(save)["self_consistency"]["ann"]["categories"]["Merger"]
+    theirs = agreement(only_csv, radius=3)["self_consistency"]["ann"]["categories"]["Merger"]
+    assert ours["observed"] == theirs["observed"] == 1.0
+
+
+def test_repeat_names_survive_resume_and_follow_renames(tmp_path):
+    images = _images(tmp_path / "images", 8)
+    save = tmp_path / "save"
+    opened = dict(groups=GROUPS, categories=CATS, repeats=0.25, repeat_seed=2)
+    with MarkingSession(images, save, user="bo", **opened) as s:
+        while not s.on_repeat:
+            s.next()
+        repeated = s.current.name
+        s.add_mark(5, 5, 1)
+        s.set_categories(["Merger"])
+        s.next()
+    with MarkingSession(images, save, user="bo") as s:  # resumed: the saved names
+        assert s.categories == tuple(CATS)
+        assert list(s.repeat_images["categories"]) == ["Merger"]
+        s.add_mark(7, 7, 2)  # a first look, to make the files change
+        s.rename_category(1, "Major merger")
+        s.rename_group(1, "brightest")
+        assert list(s.repeat_images["categories"]) == ["Major merger"]
+    # as Image Marker does: the files use the current names, duplicates included
+    (row,) = _duplicate_rows(save, "bo")
+    assert row[1] == repeated and row[4] == "Major merger"
+    (mark,) = [r for r in _csv(save / "bo_marks.csv") if r[3] == "DUPLICATE"]
+    assert mark[1] == repeated and mark[2] == "brightest"
+    meta = _ecsv_session_meta(save / "repeats" / "bo_images.ecsv")
+    assert meta["categories"] == ["Major merger", *CATS[1:]]
+    assert meta["groups"] == ["brightest", *GROUPS[1:]]
+    with MarkingSession(images, save, user="bo", read_only=True) as s:
+        assert list(s.repeat_images["categories"]) == ["Major merger"]
+
+
+def test_group_maxima_hold_on_repeats(tmp_path):
+    images = _images(tmp_path / "images", 2)
+    save = tmp_path / "save"
+    maxima = [1, 2, *([None] * 7)]
+    with MarkingSession(
+        images, save, user="cy", groups=GROUPS, group_max=maxima, repeats=1.0, repeat_seed=4
+    ) as s:
+        while not s.on_repeat:
+            s.next()
+        s.add_mark(5, 5, 1)
+        s.add_mark(6, 6, 1)  # replaces the first: "BCG" holds one mark per image
+        s.add_mark(7, 7, 2)
+        s.add_mark(8, 8, 2)
+        with pytest.raises(GroupFullError, match="'member'"):
+            s.add_mark(9, 9, 2)
+        assert sorted(s.image_marks()["group"]) == [1, 2, 2]
+    duplicates = [r for r in _csv(save / "cy_marks.csv") if r[3] == "DUPLICATE"]
+    assert sorted((r[2], r[4]) for r in duplicates) == [
+        ("BCG", "6"),
+        ("member", "7"),
+        ("member", "8"),
+    ]
+
+
+def test_a_category_ticked_on_a_repeat_is_not_removed(tmp_path):
+    images = _images(tmp_path / "images", 1)
+    save = tmp_path / "save"
+    with MarkingSession(images, save, user="di", categories=CATS, repeats=1.0) as s:
+        s.next()
+        assert s.on_repeat
+        s.set_categories(["Lensed", "5"])
+        with pytest.raises(ValueError, match="'5' is set on 1 image"):
+            s.set_category_names(CATS[:4])
+        assert s.categories == tuple(CATS)
+    (row,) = _duplicate_rows(save, "di")
+    assert row[4] == "Lensed+5"

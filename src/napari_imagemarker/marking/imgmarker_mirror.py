@@ -184,7 +184,7 @@ class Mirror:
             image_dir=str(self.order[0].parent) if self.order else None,
             image_paths=self._index,
             unresolved=state.unresolved,
-            repeats=None if repeats is None else repeat_tables(repeats),
+            repeats=None if repeats is None else repeat_tables(repeats, state.categories),
         )
         return problems
 
@@ -224,14 +224,18 @@ def _findable(index, name: str) -> bool:
     return True
 
 
-def repeat_tables(state: SessionState):
+def repeat_tables(state: SessionState, categories: Sequence[str]):
     """``(marks, images)`` tables of the repeats' state (a copy), for
-    :func:`~napari_imagemarker.imgmarker.savedir.write_savedir`: the repeated images seen,
-    in the order they were recorded."""
+    :func:`~napari_imagemarker.imgmarker.savedir.write_savedir`: the repeated images seen or
+    with anything recorded, in the order they were recorded, their categories named by
+    ``categories``: the session's current names, as on the first looks' rows (groups are
+    named the same way, by ``write_savedir``)."""
     from astropy.table import Table
 
     state.index_images()
-    names = [n for n, s in state.images.items() if s.seen]
+    # seen, or with anything recorded (a category ticked on the repeat on screen when the
+    # session closed), as the first looks in mirror_images_table
+    names = [n for n, s in state.images.items() if s.seen or s != ImageState(seconds=s.seconds)]
     names += [n for n in state.by_image if n not in set(names)]
     rows = [state.images.get(n, ImageState()) for n in names]
 
@@ -243,7 +247,7 @@ def repeat_tables(state: SessionState):
             "image": column(names),
             "seen": np.ones(len(names), dtype=bool),
             "categories": column(
-                ["+".join(state.categories[c - 1] for c in s.categories) for s in rows]
+                ["+".join(categories[c - 1] for c in s.categories) for s in rows]
             ),
             "comment": column([s.comment for s in rows]),
             "favorite": np.zeros(len(names), dtype=bool),

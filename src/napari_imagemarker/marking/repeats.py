@@ -30,6 +30,7 @@ __all__ = [
     "MIN_GAP",
     "REPEATS_DIR",
     "REPEAT_ID_START",
+    "SHARED_SETTINGS",
     "RepeatPass",
     "check_fraction",
     "new_seed",
@@ -42,6 +43,10 @@ REPEATS_DIR = "repeats"
 REPEAT_ID_START = 1_000_000_000
 #: Images shown between an image and its repeat, where the list is long enough.
 MIN_GAP = 5
+#: Settings of the session that its repeats' store holds too, always the session's: group
+#: and category names (written into the repeats' files), group colours and maxima (a repeat
+#: is marked under the same rules as a first look).
+SHARED_SETTINGS = ("groups", "group_colors", "categories", "group_max")
 
 
 def check_fraction(fraction) -> float:
@@ -120,6 +125,31 @@ class RepeatPass:
         self.after = -1  # position in the order the repeat follows
         self.entered = time.monotonic()
 
+    def follow(self, settings) -> None:
+        """Give the repeats' store the session's :data:`SHARED_SETTINGS` where they differ.
+
+        Parameters
+        ----------
+        settings : SessionState or dict
+            The session's state, or a ``config`` record the session just committed (only its
+            keys in :data:`SHARED_SETTINGS` count). The change is committed to the repeats'
+            journal (durable), or only applied to a read-only store.
+        """
+        get = settings.get if isinstance(settings, dict) else lambda k: getattr(settings, k)
+        state = self.store.state
+        changes = {}
+        for key in SHARED_SETTINGS:
+            value = get(key)
+            if value is not None and list(value) != list(getattr(state, key)):
+                changes[key] = list(value)
+        if not changes:
+            return
+        if self.store.read_only:
+            for key, value in changes.items():
+                setattr(state, key, value)
+        else:
+            self.store.commit({"op": "config", **changes})
+
     def done(self, name: str) -> bool:
         """Whether the repeat of ``name`` was seen."""
         s = self.store.state.images.get(name)
@@ -167,9 +197,13 @@ def repeat_changes(saved: dict | None, fraction, seed) -> dict | None:
     return None if config == saved else config
 
 
-def open_repeats(save_dir: Path, user: str, read_only: bool, lock, names, config) -> RepeatPass:
+def open_repeats(
+    save_dir: Path, user: str, read_only: bool, lock, names, config, settings
+) -> RepeatPass:
     """The :class:`RepeatPass` of a session whose configuration asks for repeats: its store
-    (``save_dir / REPEATS_DIR``) opened and sharing the session's ``lock``."""
+    (``save_dir / REPEATS_DIR``) opened, sharing the session's ``lock`` and holding the
+    session's ``settings`` (its state: see :meth:`RepeatPass.follow`), whatever the repeats'
+    files held (earlier versions left the default names in them)."""
     from napari_imagemarker.marking.store import SessionStore
 
     store = SessionStore(save_dir / REPEATS_DIR, user, read_only)
@@ -178,7 +212,9 @@ def open_repeats(save_dir: Path, user: str, read_only: bool, lock, names, config
     try:
         if not read_only:
             store.start_journal()
-        return RepeatPass(store, names, config["fraction"], config["seed"])
+        repeats = RepeatPass(store, names, config["fraction"], config["seed"])
+        repeats.follow(settings)
+        return repeats
     except BaseException:
         store.close()
         raise

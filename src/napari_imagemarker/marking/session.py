@@ -296,7 +296,7 @@ class MarkingSession:
         if state.repeats and state.repeats.get("fraction", 0) > 0:
             names = [p.name for p in self._nav.order]
             self._repeats = open_repeats(
-                self.save_dir, self.user, self.read_only, self._lock, names, state.repeats
+                self.save_dir, self.user, self.read_only, self._lock, names, state.repeats, state
             )
             self._problems.extend(self._repeats.store.losses)  # warned as they were read
         if self._mirror_enabled:
@@ -393,6 +393,8 @@ class MarkingSession:
             and not self._image_state(image).seen
         )
         self._store_of(record).commit(record)
+        if record["op"] == "config" and self._repeats is not None:
+            self._repeats.follow(record)  # the same names and maxima on repeats
         self._n_seen += newly_seen
         self._events.extend(record_events(record, image, self._nav.position.get(image)))
         if self._worker is not None:
@@ -991,9 +993,13 @@ class MarkingSession:
         """
         names = check_category_names(names)
         with self._change():
+            states = [self._state.images]
+            if self._repeats is not None:  # a category ticked on a repeat is set too
+                states.append(self._repeats.store.state.images)
             used = [
                 name
-                for name, s in self._state.images.items()
+                for images in states
+                for name, s in images.items()
                 if any(c > len(names) for c in s.categories)
             ]
             if used:
