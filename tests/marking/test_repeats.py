@@ -278,7 +278,6 @@ def test_repeat_names_survive_resume_and_follow_renames(tmp_path):
     with MarkingSession(images, save, user="bo") as s:  # resumed: the saved names
         assert s.categories == tuple(CATS)
         assert list(s.repeat_images["categories"]) == ["Merger"]
-        s.add_mark(7, 7, 2)  # a first look, to make the files change
         s.rename_category(1, "Major merger")
         s.rename_group(1, "brightest")
         assert list(s.repeat_images["categories"]) == ["Major merger"]
@@ -290,6 +289,8 @@ def test_repeat_names_survive_resume_and_follow_renames(tmp_path):
     meta = _ecsv_session_meta(save / "repeats" / "bo_images.ecsv")
     assert meta["categories"] == ["Major merger", *CATS[1:]]
     assert meta["groups"] == ["brightest", *GROUPS[1:]]
+    for marks in (save / "bo_marks.ecsv", save / "repeats" / "bo_marks.ecsv"):
+        assert read_marks(marks).meta["groups"] == ["brightest", *GROUPS[1:]]
     with MarkingSession(images, save, user="bo", read_only=True) as s:
         assert list(s.repeat_images["categories"]) == ["Major merger"]
 

@@ -120,6 +120,8 @@ class SessionState:
             if seq > self.images_seq:
                 getattr(self, f"_apply_{op}")(record)
                 self.images_last = seq
+                if op == "config" and ("groups" in record or "group_colors" in record):
+                    self.marks_last = seq  # the marks file names the groups: rewrite it too
         elif op == "import":  # an Image Marker folder's content, both targets in one record
             if seq > self.marks_seq:
                 self.apply_import(record, marks=True, images=False)
