@@ -2,6 +2,7 @@
 session shows them, stores them apart and writes them to Image Marker's files."""
 
 import csv
+import re
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from astropy.table import Table
 from PIL import Image
 
 from napari_imagemarker import MarkingSession, agreement, read_marks
+from napari_imagemarker.imgmarker.savedir import read_savedir
 from napari_imagemarker.marking.events import GroupFullError
 from napari_imagemarker.marking.repeats import (
     MIN_GAP,
@@ -230,19 +232,25 @@ def _ecsv_session_meta(path: Path) -> dict:
     return Table.read(path, format="ascii.ecsv").meta["session"]
 
 
+def _mark_every_look(s: MarkingSession, first: list[str], again: list[str]) -> None:
+    """Press Next to the end, placing a mark of group 1 and ticking categories ``first``
+    on each first look and ``again`` on each repeat."""
+    while True:
+        before = (s.current.name, s.on_repeat)
+        s.add_mark(10, 20, 1)
+        s.set_categories(again if s.on_repeat else first)
+        s.next()
+        if (s.current.name, s.on_repeat) == before:
+            break
+
+
 def test_repeats_are_written_with_the_sessions_names(tmp_path):
     images = _images(tmp_path / "images", 3)
     save = tmp_path / "save"
     with MarkingSession(
         images, save, user="ann", groups=GROUPS, categories=CATS, repeats=1.0, repeat_seed=1
     ) as s:
-        while True:
-            before = (s.current.name, s.on_repeat)
-            s.add_mark(10, 20, 1)
-            s.set_categories(["Merger"])
-            s.next()
-            if (s.current.name, s.on_repeat) == before:
-                break
+        _mark_every_look(s, ["Merger"], ["Merger"])
         assert len(s.repeat_marks) == 3
         assert list(s.repeat_images["categories"]) == ["Merger"] * 3
     # Image Marker's files: names on the duplicates' rows as on the first looks'
@@ -331,3 +339,73 @@ def test_a_category_ticked_on_a_repeat_is_not_removed(tmp_path):
         assert s.categories == tuple(CATS)
     (row,) = _duplicate_rows(save, "di")
     assert row[4] == "Lensed+5"
+
+
+def _as_written_before(save: Path, user: str) -> None:
+    """Make ``user``'s files what versions before the fix wrote: a category ticked on a
+    repeat as its number on the duplicate's row, the repeats' files naming the defaults."""
+    path = save / f"{user}_images.csv"
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    first = set()
+    for row in rows[1:]:
+        if row[1] in first and row[4] != "None":
+            row[4] = "+".join(str(CATS.index(c) + 1) for c in row[4].split("+"))
+        first.add(row[1])
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    defaults = {"categories": "['1', '2', '3', '4', '5']", "groups": str([*"123456789"])}
+    for name in (f"{user}_images.ecsv", f"{user}_marks.ecsv"):
+        ecsv = save / "repeats" / name
+        text = re.sub(
+            r"^(#\s+(?:- )?(categories|groups): ).*$",
+            lambda m: m.group(1) + defaults[m.group(2)],
+            ecsv.read_text(),
+            flags=re.MULTILINE,
+        )
+        ecsv.write_text(text)
+
+
+def test_files_written_with_numbers_for_names_are_read_right(tmp_path):
+    images = _images(tmp_path / "images", 3)
+    save = tmp_path / "save"
+    with MarkingSession(
+        images, save, user="ann", groups=GROUPS, categories=CATS, repeats=1.0, repeat_seed=1
+    ) as s:
+        _mark_every_look(s, ["Merger"], ["Merger", "Lensed"])
+    _as_written_before(save, "ann")
+    assert [r[4] for r in _duplicate_rows(save, "ann")] == ["1+2"] * 3
+    # Image Marker's files alone: the numbers are read as the names at their positions
+    only_csv = tmp_path / "imgmarker_copy"
+    only_csv.mkdir()
+    for f in ("ann_marks.csv", "ann_images.csv", "ann_config.txt"):
+        shutil.copy(save / f, only_csv / f)
+    saved = read_savedir(only_csv, "ann")
+    assert [r["categories"] for r in saved.repeats] == ["Merger+Lensed"] * 3
+    report = agreement(only_csv, radius=3)["self_consistency"]["ann"]["categories"]
+    assert report["Merger"]["observed"] == 1.0 and report["Lensed"]["observed"] == 0.0
+    # our files: the session gives the repeats its names on opening, and writes them
+    with MarkingSession(None, save, user="ann", read_only=True) as s:
+        assert list(s.repeat_images["categories"]) == ["Merger+Lensed"] * 3
+    with MarkingSession(None, save, user="ann") as s:
+        assert list(s.repeat_images["categories"]) == ["Merger+Lensed"] * 3
+    assert [r[4] for r in _duplicate_rows(save, "ann")] == ["Merger+Lensed"] * 3
+    meta = _ecsv_session_meta(save / "repeats" / "ann_images.ecsv")
+    assert meta["categories"] == CATS and meta["groups"] == GROUPS
+    assert read_marks(save / "repeats" / "ann_marks.ecsv").meta["groups"] == GROUPS
+
+
+def test_a_number_that_is_a_category_name_stays_that_name(tmp_path):
+    (tmp_path / "eve_config.txt").write_text(
+        "image_dir = None\ngroups = 1,2,3,4,5,6,7,8,9\ncategories = Major,1,Minor\n"
+        "group_max = None,None,None,None,None,None,None,None,None\n"
+        "randomize_order = False\nleft_click_group = 1"
+    )
+    rows = ["a.png,nan,nan,Major,None", "b.png,nan,nan,None,None"]
+    rows += ["a.png,nan,nan,1,None", "b.png,nan,nan,1+3,None", "a.png,nan,nan,4,None"]
+    text = "date,image,RA,DEC,categories,comment\r\n"
+    text += "".join(f"2026-01-02,{r}\r\n" for r in rows)
+    (tmp_path / "eve_images.csv").write_text(text, newline="")
+    saved = read_savedir(tmp_path, "eve")
+    # "1" is the second category's name: kept; "3" names none: the third; "4" is no position
+    assert [r["categories"] for r in saved.repeats] == ["1", "1+Minor", "4"]

@@ -107,6 +107,10 @@ class SaveDir:
         ``categories``, ``comment`` as written, ``None`` for none): what was done on Image
         Marker's duplicates. ``images`` keeps each image's first row. Marks placed on a
         duplicate are in ``marks``, labelled ``DUPLICATE`` or ``<label>, DUPLICATE``.
+        Earlier versions of napari-imagemarker wrote the *number* of a category ticked on a
+        repeat in place of its name: a number that names no category is read as the name
+        of the category at that position (``1`` is the first); one that is also a
+        category's name stays that name (it cannot be told apart).
     """
 
     user: str
@@ -259,9 +263,12 @@ def read_savedir(
 
     info: dict[str, dict] = {}
     repeats: list[dict] = []
+    categories = list(config.get("categories", DEFAULT_CATEGORIES))
     for r in image_rows:  # a later row for an image: what was done on its duplicate
         if r["image"] in info:
-            repeats.append({k: r.get(k, NONE) for k in ("image", "categories", "comment")})
+            repeat = {k: r.get(k, NONE) for k in ("image", "categories", "comment")}
+            repeat["categories"] = _numbers_named(repeat["categories"], categories)
+            repeats.append(repeat)
         else:
             info[r["image"]] = r
     seen = list(dict.fromkeys([*info, *parsed.seen]))
@@ -283,7 +290,7 @@ def read_savedir(
         marks=parsed.marks,
         images=table,
         groups=list(groups),
-        categories=list(config.get("categories", DEFAULT_CATEGORIES)),
+        categories=categories,
         group_max=list(config.get("group_max", [None] * N_GROUPS)),
         randomize_order=bool(config.get("randomize_order", False)),
         left_click_group=int(config.get("left_click_group", 1)),
@@ -293,6 +300,20 @@ def read_savedir(
         imports=import_files(save_dir),
         repeats=repeats,
     )
+
+
+def _numbers_named(text: str, names: Sequence[str]) -> str:
+    """The categories of a duplicate's row (``"+"``-joined) with each number that names no
+    category replaced by the name at its position: earlier versions of this program wrote
+    ``1`` for the first category ticked on a repeat (see :attr:`SaveDir.repeats`)."""
+    if text == NONE or not text:
+        return text
+    parts = text.split("+")
+    for k, part in enumerate(parts):
+        number = int(part) if part.isascii() and part.isdigit() else 0
+        if part not in names and 1 <= number <= len(names):
+            parts[k] = names[number - 1]
+    return "+".join(parts)
 
 
 def _column(values: list[str]) -> np.ndarray:
