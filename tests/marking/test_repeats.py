@@ -409,3 +409,28 @@ def test_a_number_that_is_a_category_name_stays_that_name(tmp_path):
     saved = read_savedir(tmp_path, "eve")
     # "1" is the second category's name: kept; "3" names none: the third; "4" is no position
     assert [r["categories"] for r in saved.repeats] == ["1", "1+Minor", "4"]
+
+
+def test_repeats_turned_off_keep_the_repeats_done(tmp_path):
+    images = _images(tmp_path / "images", 8)
+    save = tmp_path / "save"
+    with MarkingSession(images, save, user="fy", categories=CATS, repeats=0.5, repeat_seed=3) as s:
+        while not s.on_repeat:
+            s.next()
+        done = s.current.name
+        s.add_mark(3, 4, 1)
+        s.set_categories(["Lensed"])
+        s.next()
+    with MarkingSession(images, save, user="fy", repeats=0) as s:  # off from now on
+        assert s.repeats == 0
+        assert not any(on_repeat for _, on_repeat in _walk(s))
+        assert list(s.repeat_marks["image"]) == [done]
+        assert list(s.repeat_images["categories"]) == ["Lensed"]
+    with MarkingSession(None, save, user="fy") as s:  # the saved setting: off
+        assert s.repeats == 0 and len(s.repeat_marks) == 1
+    # Image Marker's files and the agreement report still have the repeat done
+    (row,) = _duplicate_rows(save, "fy")
+    assert row[1] == done and row[4] == "Lensed"
+    (mark,) = [r for r in _csv(save / "fy_marks.csv") if r[3] == "DUPLICATE"]
+    assert mark[1] == done
+    assert agreement(save)["self_consistency"]["fy"]["n_repeats"] == 1

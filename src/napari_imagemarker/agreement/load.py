@@ -25,7 +25,7 @@ from napari_imagemarker.imgmarker.savedir import (
     read_savedir,
     savedir_users,
 )
-from napari_imagemarker.marking.repeats import REPEATS_DIR
+from napari_imagemarker.marking.repeats import REPEATS_DIR, repeats_saved
 from napari_imagemarker.marking.state import ImageState
 from napari_imagemarker.marking.store import SessionStore
 from napari_imagemarker.marks.schema import MARK_COLUMNS
@@ -105,12 +105,9 @@ def _state_work(user: str, state, repeat_state=None) -> UserWork:
 
 def _load_session(save_dir: Path, user: str) -> UserWork:
     state = _read_state(save_dir, user)
-    repeat_dir = save_dir / REPEATS_DIR
     repeat_state = None
-    if (repeat_dir / f"{user}_marks.ecsv").exists() or (
-        repeat_dir / ".imagemarker" / user
-    ).is_dir():
-        repeat_state = _read_state(repeat_dir, user)
+    if repeats_saved(save_dir, user):
+        repeat_state = _read_state(save_dir / REPEATS_DIR, user)
     return _state_work(user, state, repeat_state)
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "check_fraction",
     "new_seed",
     "repeat_schedule",
+    "repeats_saved",
 ]
 
 #: Folder of the save folder that holds the repeats' session files.
@@ -197,10 +198,18 @@ def repeat_changes(saved: dict | None, fraction, seed) -> dict | None:
     return None if config == saved else config
 
 
+def repeats_saved(save_dir: Path, user: str) -> bool:
+    """Whether ``save_dir`` holds repeats of ``user`` (their files or journal): a session
+    opens them even with repeats turned off, so that those done stay in its files."""
+    folder = save_dir / REPEATS_DIR
+    return (folder / f"{user}_marks.ecsv").exists() or (folder / ".imagemarker" / user).is_dir()
+
+
 def open_repeats(
     save_dir: Path, user: str, read_only: bool, lock, names, config, settings
 ) -> RepeatPass:
-    """The :class:`RepeatPass` of a session whose configuration asks for repeats: its store
+    """The :class:`RepeatPass` of a session whose configuration asks for repeats, or that
+    has repeats saved (a ``fraction`` of 0: none is shown, those done are kept): its store
     (``save_dir / REPEATS_DIR``) opened, sharing the session's ``lock`` and holding the
     session's ``settings`` (its state: see :meth:`RepeatPass.follow`), whatever the repeats'
     files held (earlier versions left the default names in them)."""

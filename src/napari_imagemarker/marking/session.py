@@ -73,7 +73,12 @@ from napari_imagemarker.marking.names import (
     opening_changes,
 )
 from napari_imagemarker.marking.navigation import Navigator, nothing_to_scan
-from napari_imagemarker.marking.repeats import RepeatPass, open_repeats, repeat_changes
+from napari_imagemarker.marking.repeats import (
+    RepeatPass,
+    open_repeats,
+    repeat_changes,
+    repeats_saved,
+)
 from napari_imagemarker.marking.state import ImageState, Mark, SessionState, images_table
 from napari_imagemarker.marking.store import SessionStore
 from napari_imagemarker.marking.writer import Worker
@@ -138,6 +143,8 @@ class MarkingSession:
         is kept apart (:attr:`repeat_marks`, :attr:`repeat_images`; ``repeats/`` in
         ``save_dir``; marks labelled ``DUPLICATE`` in Image Marker's files). See
         :mod:`napari_imagemarker.marking.repeats`. Default: the saved value, else none.
+        ``0`` turns repeats off from now on: none is shown any more, and the repeats done
+        stay in the files.
     repeat_seed : int, optional
         Fixes which images are repeated and where. Default: the saved seed, else a new one
         (saved with the session).
@@ -293,10 +300,18 @@ class MarkingSession:
         )
         # counted once here, then kept by _commit: n_seen is O(1) for the views
         self._n_seen = sum(1 for p in self._nav.order if self._image_state(p.name).seen)
-        if state.repeats and state.repeats.get("fraction", 0) > 0:
+        fraction = state.repeats.get("fraction", 0) if state.repeats else 0
+        if fraction > 0 or repeats_saved(self.save_dir, self.user):
+            # turned off (0), the repeats done stay: in Image Marker's files, the report
             names = [p.name for p in self._nav.order]
             self._repeats = open_repeats(
-                self.save_dir, self.user, self.read_only, self._lock, names, state.repeats, state
+                self.save_dir,
+                self.user,
+                self.read_only,
+                self._lock,
+                names,
+                state.repeats or {"fraction": 0.0, "seed": 0},
+                state,
             )
             self._problems.extend(self._repeats.store.losses)  # warned as they were read
         if self._mirror_enabled:
