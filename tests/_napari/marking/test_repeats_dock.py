@@ -86,3 +86,47 @@ def test_repeat_set_in_the_dock_looks_new_and_is_stored_apart(
     # reopened, the dock shows the saved share and the session its repeats
     with MarkingSession(None, save, user="tester", read_only=True) as again:
         assert again.repeats == 0.4 and len(again.repeat_marks) == 2
+
+
+def test_repeats_turned_off_in_the_dock_keep_the_repeats_done(
+    make_napari_viewer, images, tmp_path, qtbot
+):
+    save = tmp_path / "save"
+    with MarkingSession(images, save, user="tester", repeats=0.4, repeat_seed=1) as s:
+        while not s.on_repeat:  # the first of the 2 repeats: a mark
+            s.next()
+        s.add_mark(11.0, 12.0, 3)
+        s.next()
+    viewer = make_napari_viewer(show=True)
+    _, dock = viewer.window.add_plugin_dock_widget("napari-imagemarker", "Image Marker")
+    assert dock.session_box.layout().labelForField(dock.repeat_spin).text() == "Repeat %"
+    assert dock.repeat_spin.text() == "as saved"
+    dock.images_edit.setText(str(images))
+    dock.save_edit.setText(str(save))
+    dock.user_edit.setText("tester")
+    # untouched: the saved 40 %, and the repeat still due is shown
+    qtbot.mouseClick(dock.open_button, Qt.MouseButton.LeftButton)
+    session = session_binding(viewer).session
+    assert session.repeats == 0.4 and session.on_repeat
+    assert dock.repeat_spin.text() == "40 % of the images"
+    dock.close_session()
+    # 0 %: off for what is to come
+    dock.session_toggle.setChecked(True)
+    dock.repeat_spin.lineEdit().selectAll()
+    QTest.keyClicks(dock.repeat_spin, "0")
+    assert dock.repeat_spin.value() == 0
+    qtbot.mouseClick(dock.open_button, Qt.MouseButton.LeftButton)
+    binding = session_binding(viewer)
+    session = binding.session
+    assert session.repeats == 0 and not session.on_repeat
+    assert dock.repeat_spin.text() == "as saved"
+    _canvas(viewer).setFocus()
+    for _ in range(3):
+        _press(viewer, qtbot, Qt.Key.Key_Tab)
+        assert not session.on_repeat
+    assert len(session.repeat_marks) == 1
+    dock.close_session()
+    # the repeat done stays in Image Marker's files
+    assert (save / "tester_marks.csv").read_text().count(",3,DUPLICATE,") == 1
+    with MarkingSession(None, save, user="tester", read_only=True) as again:
+        assert again.repeats == 0 and len(again.repeat_marks) == 1

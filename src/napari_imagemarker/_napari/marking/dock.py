@@ -231,15 +231,20 @@ class MarkingDock(QWidget):
         row.addWidget(self.seed_spin)
         row.addStretch(1)
         form.addRow("Order", row)
+        # -1: the session's saved setting (none for a new session); 0: off
         self.repeat_spin = QSpinBox()
-        self.repeat_spin.setRange(0, 100)
+        self.repeat_spin.setRange(-1, 100)
+        self.repeat_spin.setSpecialValueText("as saved")
         self.repeat_spin.setSuffix(" % of the images")
+        self.repeat_spin.setValue(-1)
         self.repeat_spin.setToolTip(
             "Show this share of the images a second time, later in the scan and looking "
             "new, to measure how consistent you are (Image Marker's duplicates; see "
-            "docs/agreement.md). The repeats' marks are kept apart."
+            "docs/agreement.md). The repeats' marks are kept apart.\n"
+            "'as saved' keeps the session's setting; 0 % turns repeats off for the images "
+            "to come (the repeats done are kept)."
         )
-        form.addRow("Repeat", self.repeat_spin)
+        form.addRow("Repeat %", self.repeat_spin)
         buttons = QHBoxLayout()
         self.open_button = QPushButton("Open")
         self.open_button.clicked.connect(self._open_clicked)
@@ -562,7 +567,8 @@ class MarkingDock(QWidget):
             self.shuffle_check.setChecked(session.shuffle_seed is not None)
             if session.shuffle_seed is not None:
                 self.seed_spin.setValue(int(session.shuffle_seed))
-            self.repeat_spin.setValue(round(session.repeats * 100))
+            # none saved: "as saved", so that opening another session keeps its own
+            self.repeat_spin.setValue(round(session.repeats * 100) if session.repeats else -1)
         finally:
             self._updating = False
         for g, box in enumerate(self.group_symbols, start=1):
@@ -649,7 +655,7 @@ class MarkingDock(QWidget):
             kwargs.update(choice)
         if self.shuffle_check.isChecked():
             kwargs["shuffle_seed"] = self.seed_spin.value()
-        if self.repeat_spin.value():  # 0: the saved setting, if any
+        if self.repeat_spin.value() >= 0:  # -1: the saved setting, if any; 0: off
             kwargs["repeats"] = self.repeat_spin.value() / 100
         with contextlib.suppress(Exception), warnings.catch_warnings():
             # already shown, with advice; a new session beside others' files was asked for
