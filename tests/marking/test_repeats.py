@@ -434,3 +434,28 @@ def test_repeats_turned_off_keep_the_repeats_done(tmp_path):
     (mark,) = [r for r in _csv(save / "fy_marks.csv") if r[3] == "DUPLICATE"]
     assert mark[1] == done
     assert agreement(save)["self_consistency"]["fy"]["n_repeats"] == 1
+
+
+def test_marks_on_a_repeat_are_removed_and_undone_through_the_history(tmp_path):
+    """What the viewer does on a repeat: add through MarkHistory, then remove, undo, redo.
+    Before, mark_records read only the first looks: adding raised KeyError(1000000000)
+    (shown by napari as a bare number) and removing said "has no mark with id ..."."""
+    from napari_imagemarker.marking.history import MarkHistory
+
+    images = _images(tmp_path / "images", 12)
+    with MarkingSession(images, tmp_path / "save", user="ann", repeats=0.25, repeat_seed=5) as s:
+        s.add_mark(10, 20, 1)
+        while not s.on_repeat:
+            s.next()
+        name = s.current.name
+        history = MarkHistory(s)
+        mark = history.add(5.0, 6.0, 2, None, 0, name)
+        assert mark >= REPEAT_ID_START and list(s.mark_records()) == [mark]
+        history.remove([mark], name)
+        assert len(s.image_marks()) == 0 and len(s.repeat_marks) == 0
+        history.undo()  # the mark comes back (under a new repeat id), where it was
+        [back] = s.image_marks()
+        assert back["id"] >= REPEAT_ID_START and (back["x"], back["y"], back["group"]) == (5, 6, 2)
+        history.redo()
+        assert len(s.image_marks()) == 0
+        assert len(s.marks) == 1  # the first look's mark of the first image, untouched

@@ -760,10 +760,12 @@ class MarkingSession:
         Each is a :class:`~napari_imagemarker.marking.state.Mark` named tuple (``image``,
         ``frame``, ``group``, ``label``, ``x``, ``y`` (0-based column, row), ``ra``, ``dec``,
         ``user``, ``time``), in the order they were placed; cheaper than :meth:`image_marks`.
+        While the image's repeat is shown, its repeat's marks, as :meth:`image_marks` gives.
         """
         name = self._name(image)
         with self._lock:
-            return {i: self._state.marks[i] for i in self._state.by_image.get(name, ())}
+            state = self._target(name).state
+            return {i: state.marks[i] for i in state.by_image.get(name, ())}
 
     def export_marks(
         self,
